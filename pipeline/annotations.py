@@ -1,0 +1,158 @@
+"""Readers and writers of the field's annotation formats (Pose-Transfer / Deformable GAN).
+
+Keypoint file: colon-separated, header ``name:keypoints_y:keypoints_x``, one row per
+image: ``img.jpg: [18 ys]: [18 xs]`` (JSON lists; -1 = missing point).
+Pairs file: CSV with header ``from,to``.
+
+Both readers are public so users can call them from their own scripts::
+
+    from pipeline.annotations import read_keypoint_file
+    ann = read_keypoint_file("fasion-annotation-test.csv")
+    ann.keypoints.shape        # (N, 18, 2) float32, (y, x), -1 = missing
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+NUM_KEYPOINTS = 18  # OpenPose/COCO 18-point order [code, Pose-Transfer]
+MISSING = -1.0
+HEADER = "name:keypoints_y:keypoints_x"
+
+
+class AnnotationError(ValueError):
+    """A malformed annotation or pairs file; the message names file and line."""
+
+
+@dataclass
+class KeypointFile:
+    """Contents of a keypoint annotation file.
+
+    names: image names in file order.
+    keypoints: (N, 18, 2) float32, (y, x) in pixels of the annotated frame, -1 = missing.
+    all_missing: names of rows whose 18 points are all missing (kept in ``names``).
+    duplicates: names that occurred more than once (the first row is kept).
+    """
+
+    path: Path
+    names: list[str]
+    keypoints: np.ndarray
+    all_missing: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """name -> (18, 2) keypoints."""
+        return dict(zip(self.names, self.keypoints))
+
+
+def _parse_list(text: str, path: Path, lineno: int, what: str) -> list[float]:
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError:
+        raise AnnotationError(f"{path}:{lineno}: {what} is not a JSON list: {text.strip()[:60]!r}"
+                              ) from None
+    if not isinstance(values, list) or len(values) != NUM_KEYPOINTS:
+        n = len(values) if isinstance(values, list) else "not a list"
+        raise AnnotationError(f"{path}:{lineno}: {what} must list {NUM_KEYPOINTS} numbers, got {n}")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise AnnotationError(f"{path}:{lineno}: {what} holds a non-number {v!r}")
+    return [float(v) for v in values]
+
+
+def read_keypoint_file(path: Path | str) -> KeypointFile:
+    """Read a field-format keypoint file.
+
+    A point with a negative coordinate in y or x is missing and becomes (-1, -1).
+    Raises :class:`AnnotationError` (naming file and line) on a malformed row.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AnnotationError(f"{path}: annotation file not found")
+    names: list[str] = []
+    rows: list[np.ndarray] = []
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    if not lines:
+        raise AnnotationError(f"{path}: empty file (expected header {HEADER!r})")
+    header = lines[0].replace(" ", "").lstrip("\ufeff")
+    if header != HEADER:
+        raise AnnotationError(f"{path}:1: header is {lines[0]!r}, expected {HEADER!r}")
+    for lineno, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        parts = line.split(":")
+        if len(parts) != 3:
+            raise AnnotationError(f"{path}:{lineno}: expected 'name: [ys]: [xs]' "
+                                  f"(3 colon-separated fields), got {len(parts)}")
+        name = parts[0].strip()
+        if not name:
+            raise AnnotationError(f"{path}:{lineno}: empty image name")
+        ys = _parse_list(parts[1], path, lineno, "keypoints_y")
+        xs = _parse_list(parts[2], path, lineno, "keypoints_x")
+        kp = np.stack([np.array(ys, np.float32), np.array(xs, np.float32)], axis=1)
+        kp[(kp < 0).any(axis=1)] = MISSING
+        if name in seen:
+            duplicates.append(name)
+            continue
+        seen.add(name)
+        names.append(name)
+        rows.append(kp)
+    keypoints = (np.stack(rows) if rows else np.zeros((0, NUM_KEYPOINTS, 2), np.float32))
+    all_missing = [n for n, kp in zip(names, keypoints) if (kp < 0).all()]
+    return KeypointFile(path, names, keypoints.astype(np.float32), all_missing, duplicates)
+
+
+def format_keypoint_row(name: str, keypoints: np.ndarray) -> str:
+    """One row of the field's keypoint format; keypoints (18, 2) (y, x), -1 = missing."""
+    kp = np.asarray(keypoints)
+    if kp.shape != (NUM_KEYPOINTS, 2):
+        raise ValueError(f"keypoints must be (18, 2), got {kp.shape}")
+    missing = (kp < 0).any(axis=1)
+    ys = [-1 if m else int(round(float(v))) for v, m in zip(kp[:, 0], missing)]
+    xs = [-1 if m else int(round(float(v))) for v, m in zip(kp[:, 1], missing)]
+    return f"{name}: {json.dumps(ys)}: {json.dumps(xs)}"
+
+
+def write_keypoint_file(path: Path | str, names: list[str], keypoints: np.ndarray) -> None:
+    """Write a field-format keypoint file (coordinates rounded to integer pixels), atomically."""
+    from pipeline.artifacts import atomic_write_text
+
+    lines = [HEADER] + [format_keypoint_row(n, k) for n, k in zip(names, keypoints)]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def read_pairs_file(path: Path | str) -> list[tuple[str, str]]:
+    """Read a ``from,to`` pairs CSV; raise :class:`AnnotationError` naming file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise AnnotationError(f"{path}: pairs file not found")
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise AnnotationError(f"{path}: empty file (expected header 'from,to')") from None
+        if [h.strip().lstrip("\ufeff") for h in header] != ["from", "to"]:
+            raise AnnotationError(f"{path}:1: header is {','.join(header)!r}, expected 'from,to'")
+        pairs = []
+        for lineno, row in enumerate(reader, start=2):
+            if not row or not "".join(row).strip():
+                continue
+            if len(row) != 2 or not row[0].strip() or not row[1].strip():
+                raise AnnotationError(f"{path}:{lineno}: expected two names 'from,to', got {row}")
+            pairs.append((row[0].strip(), row[1].strip()))
+    return pairs
+
+
+def write_pairs_file(path: Path | str, pairs: list[tuple[str, str]]) -> None:
+    """Write a ``from,to`` pairs CSV atomically."""
+    from pipeline.artifacts import atomic_write_text
+
+    atomic_write_text(path, "from,to\n" + "".join(f"{a},{b}\n" for a, b in pairs))

@@ -1,0 +1,200 @@
+"""Offline 18-point pose detector built on MediaPipe Pose (SPEC 7).
+
+``mediapipe==0.10.21`` is the last release whose wheel bundles its pose model
+(``mp.solutions.pose``, model_complexity=1). It returns 33 landmarks plus a person
+segmentation mask; this module maps the landmarks to the 18 OpenPose/COCO points of SPEC 1
+and returns them as (y, x) pixels with -1 for missing points.
+
+Usage::
+
+    with MediaPipeDetector() as det:
+        d = det.detect(rgb_uint8)       # Detection
+        d.keypoints                     # (18, 2) float32, (y, x) pixels, -1 = missing
+
+The MediaPipe graph is created lazily on the first ``detect`` call and dropped when the object
+is pickled, so a detector can be handed to joblib/multiprocessing workers: each worker builds
+its own graph on first use.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+NUM_KEYPOINTS = 18  # OpenPose/COCO order, SPEC 1
+MISSING = -1.0
+
+# MediaPipe landmark index for each of the 18 OpenPose points (SPEC 7). Index 1 (neck) has no
+# MediaPipe counterpart: it is the midpoint of landmarks 11 (left shoulder) and 12 (right
+# shoulder), present only if both are. MediaPipe's left/right are the person's own sides, as in
+# OpenPose. Order: nose, neck, Rsho, Relb, Rwri, Lsho, Lelb, Lwri, Rhip, Rkne, Rank, Lhip, Lkne,
+# Lank, Leye, Reye, Lear, Rear.
+MP_INDEX: tuple[int, ...] = (0, -1, 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 5, 2, 8, 7)
+NECK = 1
+MP_LEFT_SHOULDER = 11
+MP_RIGHT_SHOULDER = 12
+
+_INSTALL_HINT = ("pose.backend=mediapipe needs mediapipe==0.10.21 installed with --no-deps "
+                 "(see README / setup.sh)")
+
+
+@dataclass
+class Detection:
+    """One image's detection.
+
+    keypoints: (18, 2) float32, (y, x) in pixels of the input image; -1 in both for a missing point.
+    confidence: (18,) float32 in [0, 1], the MediaPipe landmark visibility; 0 where missing.
+    segmentation: (H, W) float32 in [0, 1], person probability; all zeros when no person is found.
+    found: False when MediaPipe found no person (then every point is missing).
+    """
+
+    keypoints: np.ndarray
+    confidence: np.ndarray
+    segmentation: np.ndarray
+    found: bool
+
+    @property
+    def num_points(self) -> int:
+        """Number of present (non-missing) keypoints."""
+        return int(np.sum(self.keypoints[:, 0] >= 0))
+
+
+def _import_mediapipe() -> Any:
+    try:
+        import mediapipe as mp  # noqa: PLC0415 - lazy on purpose: heavy, optional
+    except ImportError as exc:
+        raise ImportError(_INSTALL_HINT) from exc
+    if not hasattr(mp, "solutions") or not hasattr(mp.solutions, "pose"):
+        raise ImportError(f"{_INSTALL_HINT}; the installed mediapipe has no mp.solutions.pose")
+    return mp
+
+
+def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
+    """Return a C-contiguous (H, W, 3) uint8 RGB image.
+
+    Accepts (H, W), (H, W, 1) grayscale or (H, W, 3) RGB uint8; grayscale is replicated to 3
+    channels. Other shapes or dtypes raise ValueError.
+    """
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"detect() needs a uint8 image, got dtype {image.dtype}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"detect() needs an (H, W, 3) RGB or (H, W) grayscale image, "
+                         f"got shape {image.shape}")
+    return np.ascontiguousarray(image)
+
+
+def landmarks_to_openpose(xs: np.ndarray, ys: np.ndarray, visibility: np.ndarray,
+                          height: int, width: int, min_visibility: float = 0.5
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Map MediaPipe's 33 landmarks to the 18 OpenPose points.
+
+    xs, ys: (33,) landmark coordinates normalised to [0, 1] by width and height.
+    visibility: (33,) in [0, 1].
+    Returns keypoints (18, 2) float32 (y, x) pixels, -1 missing, and confidence (18,) float32
+    (0 where missing). A point is kept if its visibility >= min_visibility and it lies inside
+    the frame (0 <= x < width, 0 <= y < height). The neck is the shoulder midpoint, present only if
+    both shoulders are kept; its confidence is the smaller shoulder visibility.
+    """
+    px = np.asarray(xs, dtype=np.float64) * width
+    py = np.asarray(ys, dtype=np.float64) * height
+    vis = np.clip(np.asarray(visibility, dtype=np.float64), 0.0, 1.0)
+    keep = (vis >= min_visibility) & (px >= 0) & (px < width) & (py >= 0) & (py < height)
+
+    keypoints = np.full((NUM_KEYPOINTS, 2), MISSING, dtype=np.float32)
+    confidence = np.zeros(NUM_KEYPOINTS, dtype=np.float32)
+    for k, m in enumerate(MP_INDEX):
+        if k == NECK:
+            ls, rs = MP_LEFT_SHOULDER, MP_RIGHT_SHOULDER
+            if keep[ls] and keep[rs]:
+                keypoints[k] = ((py[ls] + py[rs]) / 2, (px[ls] + px[rs]) / 2)
+                confidence[k] = min(vis[ls], vis[rs])
+        elif keep[m]:
+            keypoints[k] = (py[m], px[m])
+            confidence[k] = vis[m]
+    return keypoints, confidence
+
+
+class MediaPipeDetector:
+    """18-point pose detector and person segmenter on MediaPipe Pose (SPEC 7).
+
+    Holds one ``mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
+    enable_segmentation=True)`` created on first use. Picklable (the graph is dropped and
+    rebuilt in the receiving process). Use as a context manager or call ``close()``.
+
+    min_visibility: landmarks with a lower MediaPipe visibility are reported missing.
+    """
+
+    def __init__(self, min_visibility: float = 0.5) -> None:
+        if not 0.0 <= min_visibility <= 1.0:
+            raise ValueError(f"min_visibility must lie in [0, 1], got {min_visibility}")
+        self.min_visibility = float(min_visibility)
+        self._pose: Any = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def _get_pose(self) -> Any:
+        if self._pose is None:
+            mp = _import_mediapipe()
+            self._pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
+                                                enable_segmentation=True)
+        return self._pose
+
+    def close(self) -> None:
+        """Release the MediaPipe graph (a later ``detect`` builds a new one)."""
+        if self._pose is not None:
+            self._pose.close()
+            self._pose = None
+
+    def __enter__(self) -> "MediaPipeDetector":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_pose"] = None  # MediaPipe graphs cannot be pickled; rebuilt lazily
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown may have torn mediapipe down
+            pass
+
+    # -- detection -------------------------------------------------------------------------
+    def detect(self, image: np.ndarray) -> Detection:
+        """Detect one person's 18 keypoints and segmentation in ``image``.
+
+        image: (H, W, 3) uint8 RGB, or (H, W) / (H, W, 1) uint8 grayscale.
+        Returns a Detection; with no person found, every point is -1, every confidence 0, the
+        segmentation all zeros and ``found`` False.
+        """
+        rgb = to_rgb_uint8(image)
+        h, w = rgb.shape[:2]
+        result = self._get_pose().process(rgb)
+        if result.pose_landmarks is None:
+            return Detection(keypoints=np.full((NUM_KEYPOINTS, 2), MISSING, dtype=np.float32),
+                             confidence=np.zeros(NUM_KEYPOINTS, dtype=np.float32),
+                             segmentation=np.zeros((h, w), dtype=np.float32), found=False)
+        lms = result.pose_landmarks.landmark
+        xs = np.array([lm.x for lm in lms])
+        ys = np.array([lm.y for lm in lms])
+        vis = np.array([lm.visibility for lm in lms])
+        keypoints, confidence = landmarks_to_openpose(xs, ys, vis, h, w, self.min_visibility)
+        if result.segmentation_mask is not None:
+            seg = np.clip(np.asarray(result.segmentation_mask, dtype=np.float32), 0.0, 1.0)
+            if seg.shape != (h, w):  # MediaPipe returns it at input size; guard anyway
+                import cv2  # noqa: PLC0415
+                seg = cv2.resize(seg, (w, h), interpolation=cv2.INTER_LINEAR)
+        else:
+            seg = np.zeros((h, w), dtype=np.float32)
+        return Detection(keypoints=keypoints, confidence=confidence, segmentation=seg, found=True)

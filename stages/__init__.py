@@ -1,0 +1,1 @@
+"""Thin entry points, one per DVC stage: parse params, call the library, write outputs."""

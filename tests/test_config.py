@@ -1,0 +1,59 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.config import ParamsError, load_params, validate
+from tests.conftest import REPO
+
+
+def test_repo_params_validate():
+    params = load_params(REPO / "params.yaml")
+    assert params.data.source == "synthetic"
+
+
+def test_every_section_documented_in_readme():
+    readme = (REPO / "README.md").read_text()
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+
+    def keys(d, prefix=""):
+        for k, v in d.items():
+            if isinstance(v, dict):
+                yield from keys(v, f"{prefix}{k}.")
+            else:
+                yield f"{prefix}{k}"
+
+    missing = [k for k in keys(raw) if f"`{k}`" not in readme]
+    assert not missing, f"README does not document: {missing}"
+
+
+@pytest.mark.parametrize("raw,needles", [
+    ({"data": {"height": -3}}, ["data.height = -3", "greater than or equal to 16"]),
+    ({"data": {"sorce": "x"}}, ["data.sorce", "unknown key"]),
+    ({"data": {"source": "imagenet"}}, ["data.source = 'imagenet'", "'synthetic'"]),
+    ({"data": {"synthetic": {"identities": "many"}}}, ["data.synthetic.identities = 'many'"]),
+    ({"data": {"synthetic": {"test_fraction": 1.5}}}, ["data.synthetic.test_fraction = 1.5"]),
+    ({"nonsense": 1}, ["nonsense", "unknown key"]),
+])
+def test_errors_name_key_value_and_rule(raw, needles):
+    with pytest.raises(ParamsError) as err:
+        validate(raw, "params.yaml")
+    for needle in needles:
+        assert needle in str(err.value)
+
+
+def test_yaml_errors(tmp_path: Path):
+    p = tmp_path / "params.yaml"
+    p.write_text("data: [unclosed\n")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(p)
+    with pytest.raises(ParamsError, match="not found"):
+        load_params(tmp_path / "missing.yaml")
+    p.write_text("- a\n- b\n")
+    with pytest.raises(ParamsError, match="mapping"):
+        load_params(p)
+
+
+def test_single_annotation_string_accepted():
+    assert validate({"data": {"annotations": "a.csv"}}).data.annotations == ["a.csv"]
+    assert validate({"data": {"annotations": ""}}).data.annotations == []
