@@ -94,14 +94,15 @@ def flip_horizontal(kp: np.ndarray, width: int) -> np.ndarray:
     """Keypoints of the horizontally flipped image (``img[:, ::-1]``) of width ``width`` px.
 
     Present points move to ``x' = width - 1 - x`` (pixel centres at integers) and the sides are
-    swapped (a person's right hand is the mirrored person's left hand). Missing points stay -1.
+    swapped (a person's right hand is the mirrored person's left hand). Missing points stay -1;
+    a point annotated right of the frame (``x > width - 1``) lands at a negative x and so becomes
+    missing.
     ``(..., 18, 2) -> (..., 18, 2)``.
     """
     kp = _as_kp(kp)
     vis = visible(kp)
     out = kp.copy()
     out[..., 1] = np.where(vis, (width - 1) - kp[..., 1], kp[..., 1])
-    out[..., 0] = np.where(vis, kp[..., 0], kp[..., 0])
     return mirror_lr(out)
 
 

@@ -1,0 +1,102 @@
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.annotations import write_keypoint_file, write_pairs_file
+from pipeline.artifacts import Artifact
+from pipeline.config import validate
+from pipeline.ingest import IngestError, ingest, person_id
+
+
+def _img(path: Path, h: int, w: int, value: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.full((h, w, 3), value, np.uint8))
+
+
+def _params(root: Path, **data):
+    return validate({"data": {"root": str(root), "workers": 1, **data}}).data
+
+
+def _fashion_folder(root: Path) -> None:
+    names = ["fasionWOMENDressesid0000553705_1front.jpg", "fasionWOMENDressesid0000553705_2side.jpg",
+             "fasionMENTeesid0000111101_1front.jpg", "fasionMENTeesid0000111101_7additional.jpg"]
+    for i, n in enumerate(names):
+        _img(root / "images" / n, 32, 24, 10 * i)
+    _img(root / "images" / "fasionMENTeesid0000999901_1front.jpg", 40, 24, 50)   # wrong size
+    (root / "images" / "fasionMENTeesid0000888801_1front.jpg").write_bytes(b"broken")
+    kp = np.full((len(names) + 1, 18, 2), -1, np.float32)
+    kp[:-2, 0] = [5, 6]
+    write_keypoint_file(root / "ann.csv", names + ["fasionGONEid0000000001_1front.jpg"], kp)
+    write_pairs_file(root / "pairs.csv", [(names[0], names[1]), (names[1], names[0]),
+                                          (names[0], "fasionMENTeesid0000999901_1front.jpg")])
+
+
+def test_deepfashion_like_folder(tmp_path: Path):
+    root = tmp_path / "df"
+    _fashion_folder(root)
+    out = tmp_path / "prepared" / "images.h5"
+    summary = tmp_path / "prepared" / "images.summary.json"
+    report = ingest(_params(root, source="deepfashion", annotations="ann.csv", pairs="pairs.csv",
+                            height=32, width=24), out, summary, progress=False)
+    art = Artifact(out)
+    assert art.names == sorted(art.names) and len(art) == 4
+    assert art["images"].shape == (4, 32, 24, 3)
+    pids = [s.decode() for s in art["person_id"][:]]
+    assert set(pids) == {"id0000553705", "id0000111101"}
+    split = art["split"][:]
+    # split by identity: the person of the test pairs is test, the other is train
+    assert {p for p, s in zip(pids, split) if s == 1} == {"id0000553705"}
+    assert art["pairs/test"].shape == (2, 2)
+    a, b = art["pairs/test"][0]
+    assert art.names[a] != art.names[b]
+    rep = json.loads(summary.read_text())
+    reasons = " ".join(rep["left_out"])
+    assert "does not decode" in reasons and "size 40x24 != 32x24" in reasons
+    assert rep["annotation_rows_without_image"] == ["fasionGONEid0000000001_1front.jpg"]
+    assert len(rep["annotation_rows_all_missing"]) == 2
+    assert rep["pairs_dropped"] and rep["counts"]["kept"] == 4 == report.kept
+
+
+def test_resize_keeps_mismatched_images(tmp_path: Path):
+    root = tmp_path / "df"
+    _fashion_folder(root)
+    report = ingest(_params(root, source="deepfashion", annotations="ann.csv", pairs="pairs.csv",
+                            height=32, width=24, resize=True),
+                    tmp_path / "i.h5", tmp_path / "s.json", progress=False)
+    assert report.kept == 5 and report.resized == ["fasionMENTeesid0000999901_1front.jpg"]
+
+
+def test_market_distractors_and_folder_split(tmp_path: Path):
+    root = tmp_path / "market"
+    for n in ["0002_c1s1_000451_03.jpg", "0002_c2s1_000301_01.jpg", "-1_c1s1_000401_03.jpg",
+              "0000_c1s1_000151_01.jpg"]:
+        _img(root / "bounding_box_train" / n, 32, 16, 1)
+    _img(root / "bounding_box_test" / "0005_c1s1_001051_02.jpg", 32, 16, 2)
+    report = ingest(_params(root, source="market", images=".", annotations=[], pairs="",
+                            split_by="folders", height=32, width=16),
+                    tmp_path / "i.h5", tmp_path / "s.json", progress=False)
+    art = Artifact(tmp_path / "i.h5")
+    assert report.kept == 3
+    assert len(report.left_out["Market-1501 distractor/junk id (-1 or 0000)"]) == 2
+    assert dict(zip(art.names, art["split"][:])) == {
+        "0002_c1s1_000451_03.jpg": 0, "0002_c2s1_000301_01.jpg": 0, "0005_c1s1_001051_02.jpg": 1}
+    assert art["pairs/test"].shape == (0, 2)
+
+
+def test_errors_name_the_folder(tmp_path: Path):
+    with pytest.raises(IngestError, match="dataset folder not found"):
+        ingest(_params(tmp_path / "nope"), tmp_path / "i.h5", tmp_path / "s.json")
+    (tmp_path / "empty" / "images").mkdir(parents=True)
+    with pytest.raises(IngestError, match="no images found"):
+        ingest(_params(tmp_path / "empty"), tmp_path / "i.h5", tmp_path / "s.json")
+    assert not (tmp_path / "i.h5").exists()
+
+
+def test_person_ids():
+    assert person_id("fasionWOMENDressesid0000553705_4full.jpg", "deepfashion") == "id0000553705"
+    assert person_id("0161_c3s3_033053_04.jpg", "market") == "0161"
+    assert person_id("synth_id00012_03front.png", "synthetic") == "id00012"
+    assert person_id("alice_2.jpg", "folder") == "alice"
