@@ -82,11 +82,85 @@ class DataParams(_Section):
         return value
 
 
+# --------------------------------------------------------------------------- pose / parse / masks
+class PoseParams(_Section):
+    """Stage `pose`: 18 OpenPose keypoints per image -> poses.h5."""
+
+    backend: Literal["synthetic", "annotations", "mediapipe", "auto"] = Field(
+        "synthetic", description="synthetic: ground truth of the synthetic data; annotations: "
+                                 "data.annotations; mediapipe: the offline detector; auto: "
+                                 "annotations where a row exists, the detector otherwise.")
+    min_visibility: float = Field(0.5, ge=0.0, le=1.0,
+                                  description="mediapipe: drop landmarks less visible than this.")
+    workers: int = Field(2, ge=1, le=256, description="Parallel workers (joblib).")
+
+
+class ParseParams(_Section):
+    """Stage `parse`: a 10-label semantic map per image -> parsing.h5."""
+
+    backend: Literal["synthetic", "labels", "coarse"] = Field(
+        "synthetic", description="synthetic: ground truth; labels: maps of an external parser; "
+                                 "coarse: weight-free geometric parser (not a trained parser).")
+    labels_dir: str = Field("parsing", description="labels: folder of label maps (PNG or NPY "
+                                                   "named like the images) inside data.root.")
+    label_set: Literal["lip", "cihp", "atr", "spt10"] = Field(
+        "spt10", description="labels: label set of the maps.")
+    mapping: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Per label set: source label name -> one of the 10 "
+                                          "labels (or nearest_arm / nearest_leg).")
+    workers: int = Field(2, ge=1, le=256, description="Parallel workers (joblib).")
+
+
+class MasksParams(_Section):
+    """Stage `masks`: 10 body-part masks and the PG2 pose mask per image -> masks.h5."""
+
+    workers: int = Field(2, ge=1, le=256, description="Parallel workers (joblib).")
+
+
+class SearchParams(_Section):
+    """Stage `search`: the affine-warp nearest-pose search -> pseudo.h5 (SPEC 4)."""
+
+    height: int = Field(64, ge=8, le=1024, description="Working resolution (px).")
+    width: int = Field(64, ge=8, le=1024, description="Working resolution (px).")
+    top_k: int = Field(5, ge=1, le=1000, description="Candidates kept per source.")
+    min_pose_distance: float = Field(0.2, ge=0.0, description=(
+        "Exclude candidates whose mean keypoint distance to the source, over points visible "
+        "in both, is below this many source torso sizes."))
+    same_identity: Literal["allow", "exclude"] = Field(
+        "allow", description="allow: identity labels unused (unsupervised); exclude: never "
+                             "take a pseudo target from the same person.")
+    mismatch_cost: float = Field(2.0, ge=0.0, description=(
+        "Cost of a pixel where the two maps hold different person labels (2 = squared "
+        "distance of one-hot vectors; 1 = a label mismatch costs like a missing pixel)."))
+    implementation: Literal["fast", "reference"] = Field(
+        "fast", description="fast: compiled exact kernel; reference: the literal formula.")
+    block_size: int = Field(64, ge=1, le=100_000, description="Sources per resumable block.")
+    workers: int = Field(2, ge=1, le=4096, description="Parallel blocks (joblib jobs).")
+    backend: Literal["loky", "threading", "dask", "ray"] = Field(
+        "loky", description="joblib backend; dask/ray for a cluster.")
+    scheduler: str = Field("", description="dask: scheduler address ('' = a local cluster).")
+
+
 # --------------------------------------------------------------------------- top level
 class Params(_Section):
     """The whole params.yaml."""
 
     data: DataParams = DataParams()
+    pose: PoseParams = PoseParams()
+    parse: ParseParams = ParseParams()
+    masks: MasksParams = MasksParams()
+    search: SearchParams = SearchParams()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Params":
+        synthetic = self.data.source == "synthetic"
+        if self.pose.backend == "synthetic" and not synthetic:
+            raise ValueError(f"pose.backend = 'synthetic' needs data.source = 'synthetic' "
+                             f"(got {self.data.source!r}); use annotations, mediapipe or auto")
+        if self.parse.backend == "synthetic" and not synthetic:
+            raise ValueError(f"parse.backend = 'synthetic' needs data.source = 'synthetic' "
+                             f"(got {self.data.source!r}); use labels or coarse")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -100,6 +174,9 @@ def _format_errors(path: Path, raw: dict, err: ValidationError) -> str:
     lines = [f"{path}: invalid parameters:"]
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"])
+        if not key:                               # a rule across sections: message says all
+            lines.append(f"  {e['msg'].removeprefix('Value error, ')}")
+            continue
         if e["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key (not a parameter of this pipeline; "
                          f"check the spelling against the README)")

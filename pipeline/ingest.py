@@ -13,13 +13,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from joblib import Parallel, delayed
-from tqdm import tqdm
 
 from pipeline.annotations import read_keypoint_file, read_pairs_file
 from pipeline.artifacts import (SPLIT_TEST, SPLIT_TRAIN, atomic_h5, atomic_write_json,
                                 write_array, write_names, write_strings)
 from pipeline.config import DataParams, section_dict
+from pipeline.parallel import map_chunks
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -105,24 +104,29 @@ def list_images(folder: Path) -> dict[str, Path]:
 
 # --------------------------------------------------------------------------- decoding
 def _load_image(path: Path, height: int, width: int, resize: bool
-                ) -> tuple[np.ndarray | None, str]:
-    """Decode one image to (H, W, 3) uint8 RGB. Returns (image or None, status)."""
+                ) -> tuple[np.ndarray | None, str, tuple[int, int]]:
+    """Decode one image to (H, W, 3) uint8 RGB.
+
+    Returns (image or None, status, (height, width) as decoded).
+    """
     data = np.fromfile(path, dtype=np.uint8)
     img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if img is None:
-        return None, "does not decode"
+        return None, "does not decode", (0, 0)
     img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-    if img.shape[:2] != (height, width):
+    original = (int(img.shape[0]), int(img.shape[1]))
+    if original != (height, width):
         if not resize:
-            return None, f"size {img.shape[0]}x{img.shape[1]} != {height}x{width} (data.resize=false)"
+            return (None, f"size {img.shape[0]}x{img.shape[1]} != {height}x{width} "
+                          f"(data.resize=false)", original)
         interp = cv2.INTER_AREA if img.shape[0] > height else cv2.INTER_LINEAR
         img = cv2.resize(img, (width, height), interpolation=interp)
-        return img, "resized"
-    return img, "ok"
+        return img, "resized", original
+    return img, "ok", original
 
 
 def _load_chunk(paths: list[Path], height: int, width: int, resize: bool
-                ) -> list[tuple[np.ndarray | None, str]]:
+                ) -> list[tuple[np.ndarray | None, str, tuple[int, int]]]:
     return [_load_image(p, height, width, resize) for p in paths]
 
 
@@ -173,6 +177,7 @@ def ingest(params: DataParams, out_path: Path, summary_path: Path,
     # decode (parallel, in chunks) and write incrementally
     h, w = params.height, params.width
     kept: list[str] = []
+    original: list[tuple[int, int]] = []
     chunks = [candidates[i:i + chunk] for i in range(0, len(candidates), chunk)]
     with atomic_h5(out_path, stage="ingest", params=section_dict(params), source=str(root),
                    description="Person images of the dataset, one row per image") as f:
@@ -181,26 +186,25 @@ def ingest(params: DataParams, out_path: Path, summary_path: Path,
                                   compression_opts=4)
         images.attrs.update(description="RGB person images", shape="(N, H, W, 3)",
                             units="uint8 RGB, 0..255")
-        with Parallel(n_jobs=params.workers, return_as="generator") as parallel:
-            jobs = parallel(delayed(_load_chunk)([files[n] for n in c], h, w, params.resize)
-                            for c in chunks)
-            bar = tqdm(total=len(candidates), desc="ingest", unit="img", disable=not progress)
-            for names, results in zip(chunks, jobs):
-                good = []
-                for name, (img, status) in zip(names, results):
-                    if img is None:
-                        report.leave_out(status, name)
-                        continue
-                    if status == "resized":
-                        report.resized.append(name)
-                    good.append(img)
-                    kept.append(name)
-                if good:
-                    start = images.shape[0]
-                    images.resize(start + len(good), axis=0)
-                    images[start:] = np.stack(good)
-                bar.update(len(names))
-            bar.close()
+        results_iter = map_chunks(_load_chunk, [files[n] for n in candidates], params.workers,
+                                  "ingest", chunk=chunk, progress=progress, height=h, width=w,
+                                  resize=params.resize)
+        for start_row, results in zip(range(0, len(candidates), chunk), results_iter):
+            names = candidates[start_row:start_row + chunk]
+            good = []
+            for name, (img, status, orig) in zip(names, results):
+                if img is None:
+                    report.leave_out(status, name)
+                    continue
+                if status == "resized":
+                    report.resized.append(name)
+                good.append(img)
+                kept.append(name)
+                original.append(orig)
+            if good:
+                start = images.shape[0]
+                images.resize(start + len(good), axis=0)
+                images[start:] = np.stack(good)
         if not kept:
             raise IngestError(f"{root}: no usable image (left out: "
                               f"{ {k: len(v) for k, v in report.left_out.items()} })")
@@ -213,6 +217,9 @@ def ingest(params: DataParams, out_path: Path, summary_path: Path,
                     "(N,)", "uint8: 0 train, 1 test", split_names=["train", "test"],
                     split_rule=params.split_by)
         write_strings(f, "person_id", person, "person identity of each image (from its name)")
+        write_array(f, "original_size", np.asarray(original, np.int32).reshape(-1, 2),
+                    "size of each image file before any resize (annotations are in this frame)",
+                    "(N, 2)", "int32 pixels (height, width)")
         grp = f.create_group("pairs")
         grp.attrs["description"] = "pairs of images of the same person, as row indices"
         for key, pairs in (("test", test_pairs), ("train", train_pairs)):

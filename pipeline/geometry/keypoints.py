@@ -12,12 +12,9 @@ from typing import Mapping
 
 import numpy as np
 
-# Keypoint names in SPEC section 1 order (OpenPose/COCO-18; the spelling is Deformable GAN's
-# `pose_utils.LABELS`) [code, Deformable GAN]. Defined here: `pipeline.labels` did not exist when
-# this module was written; any other module should import them from here.
-KEYPOINT_NAMES: tuple[str, ...] = (
-    "nose", "neck", "Rsho", "Relb", "Rwri", "Lsho", "Lelb", "Lwri", "Rhip", "Rkne", "Rank",
-    "Lhip", "Lkne", "Lank", "Leye", "Reye", "Lear", "Rear")
+# The 18 names in SPEC 1 order (Deformable GAN's spelling) live in pipeline.labels [code].
+from pipeline.labels import KEYPOINT_NAMES
+
 NUM_KEYPOINTS: int = len(KEYPOINT_NAMES)  # 18 [code]
 MISSING: float = -1.0  # value stored for a missing coordinate [code]
 
@@ -25,6 +22,8 @@ MISSING: float = -1.0  # value stored for a missing coordinate [code]
 KP: Mapping[str, int] = MappingProxyType({n: i for i, n in enumerate(KEYPOINT_NAMES)})
 NOSE, NECK, RSHO, RELB, RWRI, LSHO, LELB, LWRI = 0, 1, 2, 3, 4, 5, 6, 7
 RHIP, RKNE, RANK, LHIP, LKNE, LANK, LEYE, REYE, LEAR, REAR = 8, 9, 10, 11, 12, 13, 14, 15, 16, 17
+if (NUM_KEYPOINTS, KP["Rsho"], KP["Lwri"], KP["Rhip"], KP["Rear"]) != (18, RSHO, LWRI, RHIP, REAR):
+    raise ImportError("pipeline.labels.KEYPOINT_NAMES is not in SPEC 1 order")
 
 # Points that define the torso, in the order Deformable GAN fits the torso transform
 # [Rhip, Lhip, Lsho, Rsho] [code, Deformable GAN `affine_transforms`].

@@ -17,19 +17,27 @@ its own graph on first use.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-NUM_KEYPOINTS = 18  # OpenPose/COCO order, SPEC 1
+from pipeline.labels import NUM_KEYPOINTS  # 18, OpenPose/COCO order (SPEC 1)
+
 MISSING = -1.0
 
 # MediaPipe landmark index for each of the 18 OpenPose points (SPEC 7). Index 1 (neck) has no
 # MediaPipe counterpart: it is the midpoint of landmarks 11 (left shoulder) and 12 (right
-# shoulder), present only if both are. MediaPipe's left/right are the person's own sides, as in
-# OpenPose. Order: nose, neck, Rsho, Relb, Rwri, Lsho, Lelb, Lwri, Rhip, Rkne, Rank, Lhip, Lkne,
-# Lank, Leye, Reye, Lear, Rear.
+# shoulder), present only if both are. MediaPipe's left/right are the person's own sides.
+# MediaPipe landmarks: 0 nose, 2 left_eye, 5 right_eye, 7 left_ear, 8 right_ear, 11/12 left/right
+# shoulder, 13/14 elbows, 15/16 wrists, 23/24 hips, 25/26 knees, 27/28 ankles (left/right).
+# Note on indices 14-17: SPEC 1 (after Deformable GAN's pose_utils.LABELS) names them Leye, Reye,
+# Lear, Rear, but SPEC 7's mapping puts MediaPipe's *right* eye/ear at 14/16. The mapping is the
+# one that matches the data: in the field's annotation files (OpenPose output, COCO order
+# 14 REye, 15 LEye, 16 REar, 17 LEar) point 14 lies on the same image side as Rsho (2) in 100% of
+# the frontal rows of ../shared/data/annotations (217 DeepFashion, 203 Market-1501 rows checked),
+# i.e. 14/16 are the person's right eye/ear whatever the names say.
 MP_INDEX: tuple[int, ...] = (0, -1, 12, 14, 16, 11, 13, 15, 24, 26, 28, 23, 25, 27, 5, 2, 8, 7)
 NECK = 1
 MP_LEFT_SHOULDER = 11
@@ -120,12 +128,28 @@ def landmarks_to_openpose(xs: np.ndarray, ys: np.ndarray, visibility: np.ndarray
     return keypoints, confidence
 
 
+# One graph per worker process for detectors that arrived by pickling (joblib/loky pickles the
+# detector with every task; building a graph costs ~0.4 s against ~20-40 ms per image). Keyed by
+# process id so that a forked child never reuses its parent's graph (its threads do not survive
+# a fork).
+_WORKER_POSES: dict[int, Any] = {}
+
+
+def _new_pose() -> Any:
+    mp = _import_mediapipe()
+    return mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
+                                  enable_segmentation=True)
+
+
 class MediaPipeDetector:
     """18-point pose detector and person segmenter on MediaPipe Pose (SPEC 7).
 
     Holds one ``mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
     enable_segmentation=True)`` created on first use. Picklable (the graph is dropped and
     rebuilt in the receiving process). Use as a context manager or call ``close()``.
+    Unpickled copies in a process share one graph (built on first use, kept for the life of the
+    process), so sending the detector with every joblib task costs one graph per worker, not one
+    per task. Not thread-safe: use one detector per thread, or processes.
 
     min_visibility: landmarks with a lower MediaPipe visibility are reported missing.
     """
@@ -135,19 +159,28 @@ class MediaPipeDetector:
             raise ValueError(f"min_visibility must lie in [0, 1], got {min_visibility}")
         self.min_visibility = float(min_visibility)
         self._pose: Any = None
+        self._shared = False  # True for unpickled copies: they use the process's shared graph
 
     # -- lifecycle -------------------------------------------------------------------------
     def _get_pose(self) -> Any:
         if self._pose is None:
-            mp = _import_mediapipe()
-            self._pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
-                                                enable_segmentation=True)
+            if self._shared:
+                pid = os.getpid()
+                if pid not in _WORKER_POSES:
+                    _WORKER_POSES[pid] = _new_pose()
+                self._pose = _WORKER_POSES[pid]
+            else:
+                self._pose = _new_pose()
         return self._pose
 
     def close(self) -> None:
-        """Release the MediaPipe graph (a later ``detect`` builds a new one)."""
+        """Release the MediaPipe graph (a later ``detect`` builds or fetches one again).
+
+        An unpickled copy only drops its reference to the process's shared graph.
+        """
         if self._pose is not None:
-            self._pose.close()
+            if not self._shared:
+                self._pose.close()
             self._pose = None
 
     def __enter__(self) -> "MediaPipeDetector":
@@ -163,12 +196,7 @@ class MediaPipeDetector:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown may have torn mediapipe down
-            pass
+        self._shared = True
 
     # -- detection -------------------------------------------------------------------------
     def detect(self, image: np.ndarray) -> Detection:

@@ -1,0 +1,81 @@
+"""Stage library of `masks`: the 10 body-part masks and the PG2 pose mask of every image.
+
+masks.h5 layout: /names; /parts (N, H, W) uint16 bit field, bit j = part j (SPEC 3 order,
+attribute ``part_names``); /pose_mask (N, H, W) bool (M_P, SPEC 3); /torso_size (N,)
+float32 st in image pixels (NaN without a torso); /part_valid (N, 10) bool.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.artifacts import (Artifact, atomic_h5, atomic_write_json, create_array,
+                                write_array, write_names)
+from pipeline.geometry import (NUM_PARTS, PART_NAMES, part_bitfield, part_valid, pose_mask,
+                               torso_size)
+from pipeline.parallel import map_chunks
+
+
+def masks_of_chunk(keypoints: np.ndarray, height: int, width: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Masks of a chunk of poses: keypoints (n, 18, 2) (y, x) image pixels, -1 missing.
+
+    Returns (parts (n, H, W) uint16, pose_mask (n, H, W) bool, torso_size (n,) float32,
+    part_valid (n, 10) bool).
+    """
+    n = len(keypoints)
+    parts = np.zeros((n, height, width), np.uint16)
+    pmask = np.zeros((n, height, width), bool)
+    valid = np.zeros((n, NUM_PARTS), bool)
+    for i, kp in enumerate(keypoints):
+        parts[i] = part_bitfield(kp, height, width)
+        pmask[i] = pose_mask(kp, height, width)
+        valid[i] = part_valid(kp)
+    st = np.asarray(torso_size(np.asarray(keypoints, np.float64)), np.float32).reshape(n)
+    return parts, pmask, st, valid
+
+
+def make_masks(poses_path: Path, images_path: Path, out_path: Path, summary_path: Path,
+               workers: int, params: dict, chunk: int = 256, progress: bool = True) -> dict:
+    """Compute masks.h5 from poses.h5 (aligned with images.h5); returns the summary."""
+    images = Artifact(images_path)
+    poses = Artifact(poses_path)
+    poses.check_aligned(images)
+    n = len(images)
+    _, height, width, _ = images["images"].shape
+    keypoints = poses["keypoints"][:]
+    valid_all = np.zeros((n, NUM_PARTS), bool)
+    with atomic_h5(out_path, stage="masks", params=params, source=str(poses_path),
+                   description="10 body-part masks and the PG2 pose mask of every image") as f:
+        write_names(f, images.names)
+        parts = create_array(f, "parts", (n, height, width), np.uint16,
+                             "10 rigid body-part masks as a bit field: bit j set = pixel in "
+                             "part j (SPEC 3; torso = whole image when the torso is valid)",
+                             "(N, H, W)", "uint16 bit field", part_names=list(PART_NAMES))
+        pmask = create_array(f, "pose_mask", (n, height, width), bool,
+                             "PG2 pose mask M_P: discs along 23 limbs, closed with a 5x5 "
+                             "square (SPEC 3)", "(N, H, W)", "bool")
+        st_all = np.full(n, np.nan, np.float32)
+        row = 0
+        for p, m, st, v in map_chunks(masks_of_chunk, keypoints, workers, "masks", chunk=chunk,
+                                      progress=progress, height=height, width=width):
+            parts[row:row + len(p)] = p
+            pmask[row:row + len(p)] = m
+            st_all[row:row + len(p)] = st
+            valid_all[row:row + len(p)] = v
+            row += len(p)
+        write_array(f, "torso_size", st_all, "torso size st = sqrt((|Rhip-Rsho|^2 + "
+                    "|Lhip-Lsho|^2) / 2) (SPEC 3); NaN without all four torso points",
+                    "(N,)", "float32 image pixels")
+        write_array(f, "part_valid", valid_all, "part j can be drawn on this pose",
+                    "(N, 10)", "bool", part_names=list(PART_NAMES))
+    summary = {
+        "images": n,
+        "torso_valid": int(valid_all[:, 0].sum()),
+        "without_torso": [nm for nm, v in zip(images.names, valid_all[:, 0]) if not v],
+        "part_valid_fraction": {name: float(valid_all[:, j].mean())
+                                for j, name in enumerate(PART_NAMES)},
+    }
+    atomic_write_json(summary_path, summary)
+    return summary

@@ -1,0 +1,42 @@
+"""Names and display colours of the 10 semantic labels and the 18 keypoints (SPEC 1-2).
+
+Import these instead of spelling the lists out again::
+
+    from pipeline.labels import LABEL_NAMES, NUM_LABELS, LABEL_COLORS, KEYPOINT_NAMES
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: The 10 semantic labels, index = label value [code, SPT demo; SPEC 2].
+LABEL_NAMES: tuple[str, ...] = ("background", "face", "hair", "upperclothes", "pants", "skirt",
+                                "leftArm", "rightArm", "leftLeg", "rightLeg")
+NUM_LABELS: int = len(LABEL_NAMES)  # 10
+
+#: One label constant per value (left/right = the person's own sides).
+BACKGROUND, FACE, HAIR, UPPERCLOTHES, PANTS, SKIRT = 0, 1, 2, 3, 4, 5
+LEFT_ARM, RIGHT_ARM, LEFT_LEG, RIGHT_LEG = 6, 7, 8, 9
+
+#: Visualisation palette, (10, 3) uint8 RGB, row = label value. Taken from the LIP dataset's
+#: palette for the LIP class each label comes from (Face, Hair, UpperClothes, Pants, Skirt,
+#: Left-arm, Right-arm, Left-leg, Right-leg) [choice: LIP colours, so maps look familiar].
+LABEL_COLORS: np.ndarray = np.array([
+    [0, 0, 0],        # background
+    [0, 0, 255],      # face
+    [255, 0, 0],      # hair
+    [255, 85, 0],     # upperclothes
+    [0, 85, 85],      # pants
+    [0, 128, 0],      # skirt
+    [51, 170, 221],   # leftArm
+    [0, 255, 255],    # rightArm
+    [85, 255, 170],   # leftLeg
+    [170, 255, 85],   # rightLeg
+], dtype=np.uint8)
+LABEL_COLORS.setflags(write=False)
+
+#: The 18 OpenPose/COCO keypoints in SPEC 1 order (spelling of Deformable GAN's
+#: `pose_utils.LABELS`) [code]. R/L are the person's own sides.
+KEYPOINT_NAMES: tuple[str, ...] = (
+    "nose", "neck", "Rsho", "Relb", "Rwri", "Lsho", "Lelb", "Lwri", "Rhip", "Rkne", "Rank",
+    "Lhip", "Lkne", "Lank", "Leye", "Reye", "Lear", "Rear")
+NUM_KEYPOINTS: int = len(KEYPOINT_NAMES)  # 18

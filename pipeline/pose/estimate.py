@@ -1,0 +1,140 @@
+"""Stage library of `pose`: 18 keypoints and their confidence for every image -> poses.h5.
+
+Backends (``pose.backend``): ``synthetic`` (the generator's exact ground truth,
+``<data.root>/truth.h5``), ``annotations`` (the field's keypoint files ``data.annotations``,
+rescaled from each image's original size to the stored size), ``mediapipe`` (the offline
+detector, SPEC 7) and ``auto`` (an annotation row where one exists, the detector otherwise).
+
+poses.h5 layout: /names; /keypoints (N, 18, 2) float32 (y, x) image pixels, -1 missing;
+/confidence (N, 18) float32 in [0, 1] (1 for ground truth and annotations, the landmark
+visibility for the detector, 0 where missing); /source (N,) uint8 (see SOURCE_NAMES).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from pipeline.annotations import read_keypoint_file
+from pipeline.artifacts import (Artifact, ArtifactError, atomic_h5, atomic_write_json,
+                                read_strings, write_array, write_names)
+from pipeline.config import DataParams, PoseParams, section_dict
+from pipeline.geometry import KEYPOINT_NAMES, scale_keypoints, torso_valid
+from pipeline.parallel import map_chunks
+
+#: /source codes of poses.h5.
+SOURCE_NAMES = ("none", "synthetic ground truth", "annotation", "detector")
+SRC_NONE, SRC_SYNTHETIC, SRC_ANNOTATION, SRC_DETECTOR = range(4)
+
+
+def _synthetic_truth(root: Path, names: list[str]) -> np.ndarray:
+    path = root / "truth.h5"
+    if not path.exists():
+        raise ArtifactError(f"{path}: synthetic ground truth not found (pose.backend=synthetic "
+                            f"needs the synthesize stage's output in data.root)")
+    with h5py.File(path, "r") as f:
+        truth_names = read_strings(f["names"])
+        kp = f["keypoints"][:]
+    index = {n: i for i, n in enumerate(truth_names)}
+    missing = [n for n in names if n not in index]
+    if missing:
+        raise ArtifactError(f"{path}: no ground truth for {len(missing)} images, e.g. "
+                            f"{missing[0]!r}")
+    return kp[[index[n] for n in names]].astype(np.float32)
+
+
+def _annotation_rows(data: DataParams, names: list[str], original: np.ndarray,
+                     stored_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Keypoints from annotation files, in the stored frame. Returns (kp, has_row, clipped)."""
+    rows: dict[str, np.ndarray] = {}
+    for rel in data.annotations:
+        rows.update(read_keypoint_file(Path(data.root) / rel).as_dict())
+    kp = np.full((len(names), 18, 2), -1, np.float32)
+    has = np.zeros(len(names), bool)
+    for i, name in enumerate(names):
+        if name in rows:
+            has[i] = True
+            kp[i] = scale_keypoints(rows[name], tuple(original[i]), stored_hw)
+    h, w = stored_hw
+    outside = (kp[..., 0] >= h) | (kp[..., 1] >= w)
+    kp[outside] = -1
+    return kp, has, int(outside.sum())
+
+
+def _detect_chunk(indices: np.ndarray, images_path: str, min_visibility: float
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from pipeline.pose.mediapipe_detector import MediaPipeDetector
+
+    art = Artifact(images_path)
+    kp = np.full((len(indices), 18, 2), -1, np.float32)
+    conf = np.zeros((len(indices), 18), np.float32)
+    found = np.zeros(len(indices), bool)
+    with MediaPipeDetector(min_visibility) as det:
+        for row, i in enumerate(indices):
+            d = det.detect(art["images"][int(i)])
+            kp[row], conf[row], found[row] = d.keypoints, d.confidence, d.found
+    return kp, conf, found
+
+
+def estimate_poses(params: PoseParams, data: DataParams, images_path: Path, out_path: Path,
+                   summary_path: Path, progress: bool = True) -> dict:
+    """Write poses.h5 for every image of images.h5; returns the summary."""
+    images = Artifact(images_path)
+    names = images.names
+    n = len(names)
+    _, h, w, _ = images["images"].shape
+    kp = np.full((n, 18, 2), -1, np.float32)
+    conf = np.zeros((n, 18), np.float32)
+    source = np.zeros(n, np.uint8)
+    summary: dict = {"images": n, "backend": params.backend}
+
+    if params.backend == "synthetic":
+        kp = _synthetic_truth(Path(data.root), names)
+        source[:] = SRC_SYNTHETIC
+    if params.backend in ("annotations", "auto"):
+        original = (images["original_size"][:] if "original_size" in images
+                    else np.tile([h, w], (n, 1)))
+        ann, has, clipped = _annotation_rows(data, names, original, (h, w))
+        kp[has] = ann[has]
+        source[has] = SRC_ANNOTATION
+        summary["without_annotation_row"] = [nm for nm, o in zip(names, has) if not o]
+        summary["annotation_points_outside_frame"] = clipped
+    if params.backend in ("mediapipe", "auto"):
+        todo = np.flatnonzero(source == SRC_NONE) if params.backend == "auto" else np.arange(n)
+        no_person = []
+        row = 0
+        for dk, dc, found in map_chunks(_detect_chunk, todo, params.workers, "pose (mediapipe)",
+                                        chunk=32, progress=progress,
+                                        images_path=str(images_path),
+                                        min_visibility=params.min_visibility):
+            idx = todo[row:row + len(dk)]
+            kp[idx], conf[idx] = dk, dc
+            source[idx] = SRC_DETECTOR
+            no_person += [names[i] for i, f in zip(idx, found) if not f]
+            row += len(dk)
+        summary["detector_found_no_person"] = no_person
+    present = (kp >= 0).all(axis=2)
+    conf[present & (source[:, None] != SRC_DETECTOR)] = 1.0
+    conf[~present] = 0.0
+
+    with atomic_h5(out_path, stage="pose", params=section_dict(params), source=str(images_path),
+                   description="18 OpenPose keypoints of every image (SPEC 1)") as f:
+        write_names(f, names)
+        write_array(f, "keypoints", kp, "18 keypoints in OpenPose/COCO order (attribute "
+                    "keypoint_names); -1 in both coordinates = missing", "(N, 18, 2)",
+                    "float32 (y, x) pixels of the stored image", keypoint_names=KEYPOINT_NAMES)
+        write_array(f, "confidence", conf, "confidence of each keypoint; 0 where missing",
+                    "(N, 18)", "float32 in [0, 1]")
+        write_array(f, "source", source, "where each image's keypoints came from", "(N,)",
+                    "uint8 code", source_names=list(SOURCE_NAMES))
+    ok = np.asarray(torso_valid(kp), bool)
+    summary.update({
+        "torso_valid": int(ok.sum()),
+        "all_missing": [nm for nm, p in zip(names, present) if not p.any()],
+        "missing_fraction_per_point": {k: float(1 - present[:, j].mean())
+                                       for j, k in enumerate(KEYPOINT_NAMES)},
+        "source_counts": {SOURCE_NAMES[c]: int((source == c).sum()) for c in range(4)},
+    })
+    atomic_write_json(summary_path, summary)
+    return summary

@@ -1,0 +1,10 @@
+"""The affine-warp nearest-pose search for pseudo target maps (SPEC section 4).
+
+cost(s, c) = sum_j || B^j_{P_c} (x) S_c - f_j(B^j_{P_s} (x) S_s) ||^2, c* = argmin_c cost.
+
+Modules: :mod:`.inputs` (working-resolution maps of every image), :mod:`.admissible`
+(the pose-similarity exclusion), :mod:`.reference` (the literal pair-by-pair formula),
+:mod:`.kernel` (the compiled exact kernel) and :mod:`.fast` (the batched search over
+candidates), :mod:`.blocks` (resumable, parallel search over blocks of sources),
+:mod:`.report` (the searching-error report against the synthetic oracle).
+"""

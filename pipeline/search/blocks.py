@@ -1,0 +1,190 @@
+"""Resumable, parallel exact search over blocks of sources.
+
+Sources are split into blocks of ``block_size``; each finished block is saved as an .npz
+file in a cache folder keyed by a digest of the inputs and parameters, so an interrupted
+search resumes without recomputing finished blocks, and a changed input never reuses a
+stale block. Blocks run in parallel through joblib: ``loky`` (processes on this machine),
+``threading``, or a cluster through joblib's own ``dask`` or ``ray`` backends.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed, parallel_config
+from tqdm import tqdm
+
+from pipeline.artifacts import atomic_path
+from pipeline.search import fast, reference
+from pipeline.search.inputs import SearchInputs
+
+IMPLEMENTATIONS = {"fast": fast.search_source, "reference": reference.search_source}
+
+
+@dataclass
+class SearchOptions:
+    """The search's parameters (validated copies of params.yaml's ``search.*``)."""
+
+    top_k: int = 5
+    min_pose_distance: float = 0.2
+    same_identity: str = "allow"          # allow | exclude
+    mismatch_cost: float = 2.0
+    block_size: int = 64
+    workers: int = 2
+    backend: str = "loky"                 # loky | threading | dask | ray
+    implementation: str = "fast"          # fast | reference
+
+
+@dataclass
+class SearchResult:
+    """Per source (rows of the inputs; -1 / NaN where not searched or nothing admissible).
+
+    target (N,) int32 c*; cost (N,) float32; topk_index (N, k) int32; topk_cost (N, k) float32;
+    num_admissible (N,) int32 (-1 where not searched).
+    """
+
+    target: np.ndarray
+    cost: np.ndarray
+    topk_index: np.ndarray
+    topk_cost: np.ndarray
+    num_admissible: np.ndarray
+
+
+def _search_block(sources: np.ndarray, inputs: SearchInputs, pool: np.ndarray,
+                  identity: np.ndarray | None, opts: SearchOptions) -> dict[str, np.ndarray]:
+    fn = IMPLEMENTATIONS[opts.implementation]
+    k = opts.top_k
+    out = {"sources": sources.astype(np.int64),
+           "topk_index": np.full((len(sources), k), -1, np.int32),
+           "topk_cost": np.full((len(sources), k), np.nan, np.float32),
+           "num_admissible": np.zeros(len(sources), np.int32)}
+    for row, s in enumerate(sources):
+        cands, costs = fn(int(s), inputs, pool, opts.min_pose_distance, identity,
+                          opts.mismatch_cost)
+        out["num_admissible"][row] = cands.size
+        out["topk_index"][row], out["topk_cost"][row] = fast.top_k(cands, costs, k)
+    return out
+
+
+def cache_key(inputs: SearchInputs, pool: np.ndarray, identity: np.ndarray | None,
+              opts: SearchOptions) -> str:
+    """Digest of everything a block's result depends on (not workers/backend/block order)."""
+    h = hashlib.sha256()
+    for arr in (inputs.keypoints, inputs.labels, inputs.parts, pool):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    if identity is not None:
+        h.update(json.dumps([str(v) for v in identity]).encode())
+    relevant = {k: getattr(opts, k) for k in ("top_k", "min_pose_distance", "same_identity",
+                                               "mismatch_cost", "block_size", "implementation")}
+    h.update(json.dumps(relevant, sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def backend_context(opts: SearchOptions, scheduler: str = "") -> Iterator[None]:
+    """joblib's parallel configuration for ``opts.backend`` (starting a dask client if needed)."""
+    if opts.backend == "dask":
+        try:
+            from dask.distributed import Client, LocalCluster, get_client
+        except ImportError:
+            raise RuntimeError("search.backend=dask needs dask[distributed] installed") from None
+        client = None
+        try:
+            get_client()                      # a client the caller already opened
+        except ValueError:
+            if scheduler:
+                client = Client(scheduler)
+            else:
+                client = Client(LocalCluster(n_workers=opts.workers, threads_per_worker=1,
+                                             processes=True, dashboard_address=None))
+        try:
+            with parallel_config(backend="dask"):
+                yield
+        finally:
+            if client is not None:
+                cluster = client.cluster
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+    elif opts.backend == "ray":
+        try:
+            from ray.util.joblib import register_ray
+        except ImportError:
+            raise RuntimeError("search.backend=ray needs ray installed (pip install 'ray')"
+                               ) from None
+        register_ray()
+        with parallel_config(backend="ray"):
+            yield
+    else:
+        with parallel_config(backend=opts.backend, n_jobs=opts.workers):
+            yield
+
+
+def run_search(inputs: SearchInputs, sources: np.ndarray, pool: np.ndarray,
+               identity: np.ndarray | None, opts: SearchOptions, cache_root: Path,
+               progress: bool = True, scheduler: str = "") -> SearchResult:
+    """Search every source in ``sources`` (indices into ``inputs``) among ``pool``.
+
+    Finished blocks are kept under ``cache_root/<digest>/`` until the whole search is done;
+    the caller deletes them (:func:`clear_cache`) after writing the final artifact.
+    """
+    n = len(inputs)
+    k = opts.top_k
+    ident = identity if opts.same_identity == "exclude" else None
+    key = cache_key(inputs, pool, ident, opts)
+    cache = Path(cache_root) / key
+    cache.mkdir(parents=True, exist_ok=True)
+    blocks = [sources[i:i + opts.block_size] for i in range(0, len(sources), opts.block_size)]
+    results: dict[int, dict[str, np.ndarray]] = {}
+    todo = []
+    for b, block in enumerate(blocks):
+        path = cache / f"block_{b:06d}.npz"
+        if path.exists():
+            with np.load(path) as z:
+                if np.array_equal(z["sources"], block):
+                    results[b] = {name: z[name] for name in z.files}
+                    continue
+        todo.append(b)
+    bar = tqdm(total=len(sources), initial=sum(len(blocks[b]) for b in results), unit="src",
+               desc=f"search ({len(results)} blocks resumed)" if results else "search",
+               disable=not progress)
+    if todo:
+        with backend_context(opts, scheduler):
+            parallel = Parallel(n_jobs=opts.workers, return_as="generator_unordered")
+            jobs = parallel(delayed(_with_index)(b, blocks[b], inputs, pool, ident, opts)
+                            for b in todo)
+            for b, res in jobs:
+                with atomic_path(cache / f"block_{b:06d}.npz", suffix=".npz") as tmp:
+                    with open(tmp, "wb") as fh:
+                        np.savez(fh, **res)
+                results[b] = res
+                bar.update(len(blocks[b]))
+    bar.close()
+
+    out = SearchResult(target=np.full(n, -1, np.int32), cost=np.full(n, np.nan, np.float32),
+                       topk_index=np.full((n, k), -1, np.int32),
+                       topk_cost=np.full((n, k), np.nan, np.float32),
+                       num_admissible=np.full(n, -1, np.int32))
+    for res in results.values():
+        rows = res["sources"]
+        out.topk_index[rows] = res["topk_index"]
+        out.topk_cost[rows] = res["topk_cost"]
+        out.num_admissible[rows] = res["num_admissible"]
+        out.target[rows] = res["topk_index"][:, 0]
+        out.cost[rows] = res["topk_cost"][:, 0]
+    return out
+
+
+def _with_index(b: int, *args) -> tuple[int, dict[str, np.ndarray]]:
+    return b, _search_block(*args)
+
+
+def clear_cache(cache_root: Path) -> None:
+    """Remove the block cache (after the final artifact is in place)."""
+    shutil.rmtree(cache_root, ignore_errors=True)

@@ -1,0 +1,42 @@
+"""The fast exact search of one source: exclusion first, batched affines, compiled costs."""
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.geometry import part_affines_batch
+from pipeline.search.admissible import admissible
+from pipeline.search.inputs import SearchInputs
+from pipeline.search.kernel import source_costs
+
+
+def search_source(source: int, inputs: SearchInputs, pool: np.ndarray, min_pose_distance: float,
+                  identity: np.ndarray | None = None, mismatch_cost: float = 2.0
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """All admissible candidates of one source and their exact costs.
+
+    Same contract as :func:`pipeline.search.reference.search_source`: returns
+    (candidates (K,) int64 ascending, costs (K,) float64).
+    """
+    cands = admissible(source, inputs.keypoints, inputs.torso_ok, inputs.torso_size, pool,
+                       min_pose_distance, identity).astype(np.int64)
+    if cands.size == 0:
+        return cands, np.zeros(0, np.float64)
+    h, w = inputs.shape
+    affines, _ = part_affines_batch(inputs.keypoints[source], inputs.keypoints[cands], h, w)
+    costs = source_costs(inputs.labels[source], inputs.parts[source], inputs.bbox[source],
+                         inputs.labels, inputs.parts, inputs.bbox, cands,
+                         np.ascontiguousarray(affines), float(mismatch_cost))
+    return cands, costs
+
+
+def top_k(cands: np.ndarray, costs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k cheapest candidates, ties broken by the lower index; padded with -1 / NaN.
+
+    Returns (indices (k,) int32, costs (k,) float32).
+    """
+    order = np.lexsort((cands, costs))[:k]
+    idx = np.full(k, -1, np.int32)
+    cst = np.full(k, np.nan, np.float32)
+    idx[:order.size] = cands[order]
+    cst[:order.size] = costs[order]
+    return idx, cst

@@ -1,0 +1,90 @@
+"""Working-resolution inputs of the search: poses, label maps and part masks of every image.
+
+The search runs at ``search.height x search.width`` (e.g. 64x64); keypoints are rescaled
+with :func:`pipeline.geometry.scale_keypoints` (edges to edges) and label maps are
+resampled by nearest neighbour at the same pixel centres.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.geometry import NUM_PARTS, part_bitfield, scale_keypoints, torso_size, torso_valid
+
+
+@dataclass
+class SearchInputs:
+    """Everything the search reads, at working resolution ``(h, w)``.
+
+    keypoints: (N, 18, 2) float64 (y, x) working-res pixels, -1 missing.
+    labels: (N, h, w) uint8 in SPEC's 10 labels (0 background).
+    parts: (N, h, w) uint16 part bitfield (bit j = part j) drawn on each pose at (h, w).
+    bbox: (N, 10, 4) int64 [y0, y1, x0, x1] inclusive box of the person pixels (label != 0)
+        inside each part mask; y0 > y1 when the part holds none.
+    torso_ok: (N,) bool, all four torso points present.
+    torso_size: (N,) float64, st in working-res pixels (NaN without a torso).
+    """
+
+    keypoints: np.ndarray
+    labels: np.ndarray
+    parts: np.ndarray
+    bbox: np.ndarray
+    torso_ok: np.ndarray
+    torso_size: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return int(self.labels.shape[1]), int(self.labels.shape[2])
+
+    def __len__(self) -> int:
+        return len(self.keypoints)
+
+
+def resize_labels_nearest(labels: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Nearest-neighbour resampling of (..., H, W) label maps to (..., height, width).
+
+    Output pixel (i, j) takes input pixel (floor((i + 0.5) H / height), floor((j + 0.5) W /
+    width)): the input pixel whose area holds the output pixel's centre (same edge-to-edge
+    convention as :func:`pipeline.geometry.scale_keypoints`).
+    """
+    src_h, src_w = labels.shape[-2:]
+    rows = np.minimum(((np.arange(height) + 0.5) * src_h / height).astype(np.int64), src_h - 1)
+    cols = np.minimum(((np.arange(width) + 0.5) * src_w / width).astype(np.int64), src_w - 1)
+    return labels[..., rows[:, None], cols[None, :]]
+
+
+def part_label_bboxes(labels: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """(h, w) labels + (h, w) bitfield -> (10, 4) int64 boxes of person pixels per part."""
+    out = np.empty((NUM_PARTS, 4), np.int64)
+    person = labels != 0
+    for j in range(NUM_PARTS):
+        m = person & ((parts >> j) & 1).astype(bool)
+        ys = np.flatnonzero(m.any(axis=1))
+        if ys.size == 0:
+            out[j] = (1, 0, 1, 0)
+            continue
+        xs = np.flatnonzero(m.any(axis=0))
+        out[j] = (ys[0], ys[-1], xs[0], xs[-1])
+    return out
+
+
+def build_inputs(keypoints: np.ndarray, labels: np.ndarray, image_hw: tuple[int, int],
+                 work_hw: tuple[int, int]) -> SearchInputs:
+    """Rescale poses and label maps of N images to the working resolution.
+
+    keypoints: (N, 18, 2) (y, x) image pixels, -1 missing; labels: (N, H, W) uint8 at image
+    resolution ``image_hw``. Returns :class:`SearchInputs` at ``work_hw``.
+    """
+    h, w = work_hw
+    kp = scale_keypoints(np.asarray(keypoints, np.float64), image_hw, work_hw)
+    lab = np.ascontiguousarray(resize_labels_nearest(np.asarray(labels, np.uint8), h, w))
+    ok = np.asarray(torso_valid(kp), dtype=bool).reshape(len(kp))
+    parts = np.zeros((len(kp), h, w), np.uint16)
+    bbox = np.empty((len(kp), NUM_PARTS, 4), np.int64)
+    for i in range(len(kp)):
+        if ok[i]:
+            parts[i] = part_bitfield(kp[i], h, w)
+        bbox[i] = part_label_bboxes(lab[i], parts[i])
+    st = np.asarray(torso_size(kp), np.float64).reshape(len(kp))
+    return SearchInputs(kp, lab, parts, bbox, ok, st)

@@ -1,0 +1,91 @@
+"""The oracle: render any synthetic identity in any skeleton (ground truth for evaluation).
+
+Rendering identity k with its own stored skeleton re-creates the stored image and labels
+exactly: the renderer is a pure function of (identity, skeleton, frame size); the view comes
+from the skeleton (pipeline.synthetic.skeleton.derive_view) and the background from the
+identity's seed and the skeleton's bytes. Later stages use it to render a source person in
+another image's pose and measure how good a pseudo target map is::
+
+    oracle = Oracle.from_dir("data/raw/synthetic")
+    truth = oracle.render(identity=3, skeleton=oracle.skeleton("synth_id00007_02side.png"))
+    truth.labels   # (H, W) uint8, what identity 3 looks like in that pose
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from pipeline.artifacts import read_strings
+from pipeline.synthetic.dataset import SyntheticDataset
+from pipeline.synthetic.identity import Identity
+from pipeline.synthetic.realpose import complete_skeleton
+from pipeline.synthetic.render import Rendering, render_person
+from pipeline.synthetic.skeleton import View, derive_view
+
+
+class Oracle:
+    """Renders identities in arbitrary skeletons at a fixed frame size.
+
+    identities: the dataset's identities (index = identity index); height, width: frame px;
+    names/skeletons (optional): the stored rows, for :meth:`skeleton`.
+    """
+
+    def __init__(self, identities: list[Identity], height: int, width: int,
+                 names: list[str] | None = None, skeletons: np.ndarray | None = None) -> None:
+        self.identities = list(identities)
+        self.height, self.width = int(height), int(width)
+        self.names = list(names) if names is not None else []
+        self.skeletons = (np.asarray(skeletons, np.float32) if skeletons is not None
+                          else np.zeros((0, 18, 2), np.float32))
+        if len(self.names) != len(self.skeletons):
+            raise ValueError(f"{len(self.names)} names but {len(self.skeletons)} skeletons")
+        self._row = {n: i for i, n in enumerate(self.names)}
+
+    @classmethod
+    def from_dir(cls, out_dir: Path | str) -> "Oracle":
+        """Oracle of a written dataset folder (reads its truth.h5)."""
+        path = Path(out_dir) / "truth.h5"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: not found (write the synthetic dataset first)")
+        with h5py.File(path, "r") as f:
+            identities = [Identity.from_dict(d) for d in json.loads(f.attrs["identities"])]
+            return cls(identities, int(f.attrs["height"]), int(f.attrs["width"]),
+                       read_strings(f["names"]), f["skeleton"][()])
+
+    @classmethod
+    def from_dataset(cls, ds: SyntheticDataset) -> "Oracle":
+        """Oracle of an in-memory SyntheticDataset."""
+        return cls(ds.identities, ds.height, ds.width, ds.names, ds.skeletons)
+
+    def identity(self, index: int) -> Identity:
+        if not 0 <= index < len(self.identities):
+            raise IndexError(f"identity {index} out of range 0..{len(self.identities) - 1}")
+        return self.identities[index]
+
+    def render(self, identity: int, skeleton: np.ndarray) -> Rendering:
+        """Render identity `identity` in `skeleton` ((18, 2) (y, x) px, full: every point
+        placed, as stored in truth.h5 /skeleton). Returns image (H, W, 3) uint8, labels
+        (H, W) uint8, keypoints (18, 2) float32 (-1 = invisible), view."""
+        return render_person(self.identity(identity), skeleton, self.height, self.width)
+
+    def complete(self, identity: int, keypoints: np.ndarray, seed: int = 0) -> np.ndarray:
+        """Full skeleton from partial keypoints ((18, 2) (y, x), -1 = missing; both
+        shoulders and hips required), completed with this identity's proportions."""
+        rng = np.random.default_rng([self.identity(identity).seed, seed])
+        return complete_skeleton(keypoints, self.identity(identity).body, rng)
+
+    def skeleton(self, name_or_index: str | int) -> np.ndarray:
+        """The stored full skeleton of a row (by image name or row index): (18, 2) float32."""
+        if isinstance(name_or_index, str):
+            if name_or_index not in self._row:
+                raise KeyError(f"{name_or_index!r}: no such image in the oracle's dataset")
+            return self.skeletons[self._row[name_or_index]].copy()
+        return self.skeletons[int(name_or_index)].copy()
+
+    @staticmethod
+    def view(skeleton: np.ndarray) -> View:
+        """View (front/back/side and facing) the renderer derives from a skeleton."""
+        return derive_view(skeleton)
