@@ -95,7 +95,8 @@ def part_valid(kp: np.ndarray) -> np.ndarray:
     """Which part masks can be drawn: ``(18, 2) -> (10,)`` bool, ``(N, 18, 2) -> (N, 10)``.
 
     torso: the four torso points present. head: torso valid and at least one head point
-    (nose, eyes, ears). limb: torso valid and both endpoints present.
+    (nose, eyes, ears). limb: torso valid and both endpoints present. Decided from the
+    keypoints alone: a valid part lying wholly outside the frame still draws an empty mask.
     """
     kp = np.asarray(kp)
     vis = visible(kp)

@@ -1,0 +1,142 @@
+"""Stage library of `parse`: SPEC's 10-label semantic map of every image -> parsing.h5.
+
+Backends (``parse.backend``): ``synthetic`` (the generator's ground-truth maps in
+``<data.root>/<parse.labels_dir>``, already in the 10 labels), ``labels`` (maps of an
+external parser in ``<data.root>/<parse.labels_dir>``, PNG or NPY named like the images,
+in ``parse.label_set``, converted with ``parse.mapping``) and ``coarse`` (the weight-free
+geometric parser of :mod:`pipeline.parsing.coarse`; not a trained parser).
+
+parsing.h5 layout: /names; /labels (N, H, W) uint8 in the 10 labels (attribute
+``label_names``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.artifacts import (Artifact, atomic_h5, atomic_write_json, create_array,
+                                write_names)
+from pipeline.config import DataParams, ParseParams, section_dict
+from pipeline.labels import LABEL_NAMES
+from pipeline.parallel import map_chunks
+from pipeline.parsing.label_sets import DEFAULT_MAPPINGS, map_labels, read_label_map
+
+LABEL_EXTENSIONS = (".png", ".npy")
+
+
+class ParsingError(ValueError):
+    """A label map that is missing, unreadable, of the wrong size or outside its label set."""
+
+
+def effective_mapping(params: ParseParams) -> dict[str, str] | None:
+    """The default mapping of ``parse.label_set`` updated with ``parse.mapping[label_set]``."""
+    if params.label_set == "spt10":
+        return None
+    mapping = dict(DEFAULT_MAPPINGS[params.label_set])
+    mapping.update(params.mapping.get(params.label_set, {}))
+    return mapping
+
+
+def find_label_map(folder: Path, image_name: str) -> Path:
+    """The label map of an image: ``<stem>.png`` or ``<stem>.npy`` (or the full name + ext)."""
+    stem = Path(image_name).stem
+    for base in (stem, image_name):
+        for ext in LABEL_EXTENSIONS:
+            path = folder / f"{base}{ext}"
+            if path.is_file():
+                return path
+    raise ParsingError(f"{folder}: no label map for image {image_name!r} "
+                       f"(looked for {stem}.png / {stem}.npy)")
+
+
+def _read_chunk(names: list[str], folder: str, label_set: str, mapping: dict | None,
+                height: int, width: int, original: list[tuple[int, int]], resize: bool
+                ) -> np.ndarray:
+    out = np.zeros((len(names), height, width), np.uint8)
+    for i, name in enumerate(names):
+        path = find_label_map(Path(folder), name)
+        try:
+            src = read_label_map(path)
+            lab = map_labels(src, label_set, mapping, source=path) if label_set != "spt10" \
+                else src
+        except ValueError as err:
+            raise ParsingError(str(err)) from None
+        if label_set == "spt10" and lab.size and int(lab.max()) >= len(LABEL_NAMES):
+            bad = sorted(int(v) for v in np.unique(lab[lab >= len(LABEL_NAMES)]))[:10]
+            raise ParsingError(f"{path}: label value(s) {bad} outside the 10 labels (0..9)")
+        if lab.shape != (height, width):
+            if resize and lab.shape == tuple(original[i]):
+                lab = cv2.resize(lab.astype(np.uint8), (width, height),
+                                 interpolation=cv2.INTER_NEAREST)
+            else:
+                raise ParsingError(f"{path}: label map is {lab.shape[0]}x{lab.shape[1]}, the "
+                                   f"image is {height}x{width}")
+        out[i] = lab
+    return out
+
+
+def _coarse_chunk(indices: np.ndarray, images_path: str, poses_path: str) -> np.ndarray:
+    from pipeline.parsing.coarse import CoarseParser
+
+    images, poses = Artifact(images_path), Artifact(poses_path)
+    _, h, w, _ = images["images"].shape
+    out = np.zeros((len(indices), h, w), np.uint8)
+    with CoarseParser() as parser:
+        for row, i in enumerate(indices):
+            out[row] = parser.parse(images["images"][int(i)], poses["keypoints"][int(i)])
+    return out
+
+
+def parse_images(params: ParseParams, data: DataParams, images_path: Path, poses_path: Path,
+                 out_path: Path, summary_path: Path, progress: bool = True) -> dict:
+    """Write parsing.h5 for every image of images.h5; returns the summary."""
+    images = Artifact(images_path)
+    names = images.names
+    n = len(names)
+    _, h, w, _ = images["images"].shape
+    if params.backend == "coarse":
+        poses = Artifact(poses_path)
+        poses.check_aligned(images)
+        chunks = map_chunks(_coarse_chunk, np.arange(n), params.workers, "parse (coarse)",
+                            chunk=32, progress=progress, images_path=str(images_path),
+                            poses_path=str(poses_path))
+        label_set = "spt10 (coarse parser)"
+    else:
+        folder = Path(data.root) / params.labels_dir
+        if not folder.is_dir():
+            raise ParsingError(f"{folder}: label-map folder not found (data.root / "
+                               f"parse.labels_dir)")
+        label_set = "spt10" if params.backend == "synthetic" else params.label_set
+        mapping = effective_mapping(params) if params.backend == "labels" else None
+        original = (images["original_size"][:].tolist() if "original_size" in images
+                    else [(h, w)] * n)
+        chunks = map_chunks(_read_items, list(zip(names, original)), params.workers,
+                            f"parse ({params.backend})", chunk=64, progress=progress,
+                            folder=str(folder), label_set=label_set, mapping=mapping,
+                            height=h, width=w, resize=data.resize)
+    counts = np.zeros(len(LABEL_NAMES), np.int64)
+    with atomic_h5(out_path, stage="parse", params=section_dict(params), source=str(images_path),
+                   description="10-label semantic parsing of every image (SPEC 2)") as f:
+        write_names(f, names)
+        ds = create_array(f, "labels", (n, h, w), np.uint8,
+                          f"semantic label of each pixel (backend {params.backend}, "
+                          f"label set {label_set})", "(N, H, W)",
+                          "uint8 label index (attribute label_names)",
+                          label_names=list(LABEL_NAMES))
+        row = 0
+        for lab in chunks:
+            ds[row:row + len(lab)] = lab
+            counts += np.bincount(lab.ravel(), minlength=len(LABEL_NAMES))[:len(LABEL_NAMES)]
+            row += len(lab)
+    summary = {"images": n, "backend": params.backend, "label_set": label_set,
+               "pixel_share": {name: round(float(c / counts.sum()), 5)
+                               for name, c in zip(LABEL_NAMES, counts)}}
+    atomic_write_json(summary_path, summary)
+    return summary
+
+
+def _read_items(items: list[tuple[str, tuple[int, int]]], **kw) -> np.ndarray:
+    """_read_chunk on (name, original size) items."""
+    return _read_chunk([i[0] for i in items], original=[tuple(i[1]) for i in items], **kw)
