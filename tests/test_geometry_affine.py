@@ -155,7 +155,7 @@ def test_batched_equals_single_on_real_poses(name: str) -> None:
         aff_l, val_l = A.part_affines_batch(src, layout)
         assert np.array_equal(aff_b, aff_l) and np.array_equal(val_b, val_l)
         for m in range(0, 300, 3):
-            aff, valid = A.part_affines(src, pool[m])
+            aff, valid = A.part_affines_lstsq(src, pool[m])
             assert np.array_equal(valid, val_b[m])
             assert np.max(np.abs(aff - aff_b[m])) <= 1e-9
             n_valid += valid.sum()
@@ -200,3 +200,16 @@ def test_invert_apply_and_rescale() -> None:
                                    (128, 64))[:4]
     moved = A.apply_affine(A.rescale_affine(aff[P.TORSO], (256, 256), (128, 64)), t_small[torso])
     assert np.allclose(moved, full_small, atol=1e-5)
+
+
+def test_single_pair_is_bit_identical_to_its_batch_row() -> None:
+    """The search's reference (one pair) and fast (a batch) must sample the same pixels."""
+    from pipeline.annotations import read_keypoint_file
+    from tests.conftest import ANNOTATIONS
+
+    kp = read_keypoint_file(ANNOTATIONS / "fasion-annotation-sample.csv").keypoints[:80]
+    for src in kp[:6]:
+        aff_b, val_b = A.part_affines_batch(src, kp)
+        for m in range(len(kp)):
+            aff, valid = A.part_affines(src, kp[m])
+            assert np.array_equal(aff, aff_b[m]) and np.array_equal(valid, val_b[m])

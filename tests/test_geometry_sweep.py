@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.annotations import read_keypoint_file
 from pipeline.geometry import (
-    NO_POINT, PART_NAMES, bitfield_to_masks, part_affines, part_affines_batch, part_bitfield,
+    NO_POINT, PART_NAMES, bitfield_to_masks, part_affines_batch, part_affines_lstsq, part_bitfield,
     part_masks, part_valid, pose_heatmaps, pose_mask, torso_size)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "annotations"
@@ -40,7 +40,7 @@ def test_sweep_every_row(name: str, hw: tuple[int, int]) -> None:
         assert np.array_equal(aff[~val], np.broadcast_to(NO_POINT, aff[~val].shape))
         affine_counts += val.sum(axis=0)
         for m in range(2):                               # the per-pair reference on 2 of them
-            a1, v1 = part_affines(kp, partners[m], h, w)
+            a1, v1 = part_affines_lstsq(kp, partners[m], h, w)
             assert np.array_equal(v1, val[m]) and np.abs(a1 - aff[m]).max() <= 1e-9
         # a limb valid in both poses always gets a transform (rectangles are never
         # degenerate); a torso may be rejected as (nearly) collinear: count those

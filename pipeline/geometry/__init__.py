@@ -25,7 +25,7 @@ Modules: :mod:`.keypoints`, :mod:`.parts`, :mod:`.affine`, :mod:`.warp`, :mod:`.
 """
 from pipeline.geometry.affine import (
     DEGENERATE_RATIO, MIN_ABS_DET, NO_POINT, NO_POINT_OFFSET, TargetLayout, apply_affine,
-    fit_affine, fit_affine_batch, invert_affine, part_affines, part_affines_batch,
+    fit_affine, fit_affine_batch, invert_affine, part_affines, part_affines_batch, part_affines_lstsq,
     prepare_targets, rescale_affine)
 from pipeline.geometry.keypoints import (
     HEAD_POINTS, KEYPOINT_NAMES, KP, MIRROR, MISSING, NUM_KEYPOINTS, TORSO_POINTS,
@@ -47,7 +47,7 @@ __all__ = [
     "TargetLayout", "prepare_targets",
     "apply_affine", "bitfield_to_masks", "fit_affine", "fit_affine_batch", "flip_horizontal",
     "head_box", "invert_affine", "limb_rectangle", "max_aggregate", "mirror_lr",
-    "part_affines", "part_affines_batch", "part_bitfield", "part_masks", "part_valid",
+    "part_affines", "part_affines_batch", "part_affines_lstsq", "part_bitfield", "part_masks", "part_valid",
     "pose_heatmaps", "pose_mask", "rescale_affine", "sample_coords", "scale_keypoints",
     "sigma_for", "torso_size", "torso_valid", "visible", "warp_image", "warp_image_by_parts",
     "warp_labels", "warp_parts",

@@ -215,6 +215,27 @@ def part_affines(kp_src: np.ndarray, kp_tgt: np.ndarray, height: int | None = No
                  width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The 10 part transforms from a source pose to a target pose (SPEC 3), one pair.
 
+    kp_src, kp_tgt: ``(18, 2)`` (y, x) pixels of one frame. Returns ``(affines (10, 2, 3)
+    float64, valid (10,) bool)``; ``affines[j]`` maps target pixels to source pixels. The
+    rules are those of :func:`part_affines_lstsq`; the numbers come from the closed form of
+    :func:`part_affines_batch`, so one pair gives bit for bit the row the batch gives (the
+    search's reference and fast implementations then sample the same pixels; a 1e-14
+    difference can flip a nearest-neighbour sample that sits on a half pixel).
+    """
+    tgt = np.asarray(kp_tgt, dtype=np.float64)
+    if tgt.shape != (18, 2):
+        raise ValueError(f"poses must be (18, 2), got {np.shape(kp_src)} and {tgt.shape}")
+    affines, valid = part_affines_batch(kp_src, tgt[None], height, width)
+    return affines[0], valid[0]
+
+
+def part_affines_lstsq(kp_src: np.ndarray, kp_tgt: np.ndarray, height: int | None = None,
+                       width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The 10 part transforms of one pair, fitted part by part with :func:`fit_affine`.
+
+    The straightforward definition, kept as an independent check of the closed form
+    (equal to :func:`part_affines` to ~1e-10 px).
+
     kp_src, kp_tgt: ``(18, 2)`` (y, x) pixels, both in the same frame (``height x width``,
     optional, only checked against the no-point offset). Returns ``(affines (10, 2, 3)
     float64, valid (10,) bool)``; ``affines[j]`` maps target pixels to source pixels.
