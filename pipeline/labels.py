@@ -34,9 +34,13 @@ LABEL_COLORS: np.ndarray = np.array([
 ], dtype=np.uint8)
 LABEL_COLORS.setflags(write=False)
 
-#: The 18 OpenPose/COCO keypoints in SPEC 1 order (spelling of Deformable GAN's
-#: `pose_utils.LABELS`) [code]. R/L are the person's own sides.
+#: The 18 OpenPose/COCO keypoints in SPEC 1 order [code]. R/L are the person's own sides.
+#: Points 14-17 are the person's RIGHT eye, LEFT eye, RIGHT ear, LEFT ear, as in OpenPose's
+#: COCO order and as the real annotation files show (in every frontal row of the DeepFashion
+#: and Market-1501 samples, point 14 lies on Rsho's side of the nose). Deformable GAN's
+#: `pose_utils.LABELS` (and SPEC 1) call them Leye, Reye, Lear, Rear; the index order is the
+#: same and its code only uses them as a set, so nothing else changes.
 KEYPOINT_NAMES: tuple[str, ...] = (
     "nose", "neck", "Rsho", "Relb", "Rwri", "Lsho", "Lelb", "Lwri", "Rhip", "Rkne", "Rank",
-    "Lhip", "Lkne", "Lank", "Leye", "Reye", "Lear", "Rear")
+    "Lhip", "Lkne", "Lank", "Reye", "Leye", "Rear", "Lear")
 NUM_KEYPOINTS: int = len(KEYPOINT_NAMES)  # 18

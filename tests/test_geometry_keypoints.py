@@ -26,7 +26,7 @@ def hand_pose() -> np.ndarray:
 def test_names_and_indices_follow_spec_order() -> None:
     assert K.KEYPOINT_NAMES[:8] == ("nose", "neck", "Rsho", "Relb", "Rwri", "Lsho", "Lelb",
                                     "Lwri")
-    assert K.KEYPOINT_NAMES[14:] == ("Leye", "Reye", "Lear", "Rear")
+    assert K.KEYPOINT_NAMES[14:] == ("Reye", "Leye", "Rear", "Lear")  # OpenPose order
     assert len(K.KEYPOINT_NAMES) == K.NUM_KEYPOINTS == 18
     assert (K.RHIP, K.LHIP, K.LSHO, K.RSHO) == K.TORSO_POINTS == (8, 11, 5, 2)
     with pytest.raises(TypeError):

@@ -21,7 +21,7 @@ MISSING: float = -1.0  # value stored for a missing coordinate [code]
 # Index of every keypoint (read-only mapping) and one constant per point [code, SPEC 1].
 KP: Mapping[str, int] = MappingProxyType({n: i for i, n in enumerate(KEYPOINT_NAMES)})
 NOSE, NECK, RSHO, RELB, RWRI, LSHO, LELB, LWRI = 0, 1, 2, 3, 4, 5, 6, 7
-RHIP, RKNE, RANK, LHIP, LKNE, LANK, LEYE, REYE, LEAR, REAR = 8, 9, 10, 11, 12, 13, 14, 15, 16, 17
+RHIP, RKNE, RANK, LHIP, LKNE, LANK, REYE, LEYE, REAR, LEAR = 8, 9, 10, 11, 12, 13, 14, 15, 16, 17
 if (NUM_KEYPOINTS, KP["Rsho"], KP["Lwri"], KP["Rhip"], KP["Rear"]) != (18, RSHO, LWRI, RHIP, REAR):
     raise ImportError("pipeline.labels.KEYPOINT_NAMES is not in SPEC 1 order")
 

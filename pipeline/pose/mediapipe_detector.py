@@ -33,7 +33,7 @@ MISSING = -1.0
 # MediaPipe landmarks: 0 nose, 2 left_eye, 5 right_eye, 7 left_ear, 8 right_ear, 11/12 left/right
 # shoulder, 13/14 elbows, 15/16 wrists, 23/24 hips, 25/26 knees, 27/28 ankles (left/right).
 # Note on indices 14-17: SPEC 1 (after Deformable GAN's pose_utils.LABELS) names them Leye, Reye,
-# Lear, Rear, but SPEC 7's mapping puts MediaPipe's *right* eye/ear at 14/16. The mapping is the
+# Lear, Rear (pipeline.labels now names them Reye, Leye, Rear, Lear), but SPEC 7's mapping puts MediaPipe's *right* eye/ear at 14/16. The mapping is the
 # one that matches the data: in the field's annotation files (OpenPose output, COCO order
 # 14 REye, 15 LEye, 16 REar, 17 LEar) point 14 lies on the same image side as Rsho (2) in 100% of
 # the frontal rows of ../shared/data/annotations (217 DeepFashion, 203 Market-1501 rows checked),

@@ -27,7 +27,7 @@ from pipeline.labels import KEYPOINT_NAMES
 # Keypoint indices (SPEC 1 order).
 KP = {n: i for i, n in enumerate(KEYPOINT_NAMES)}
 NOSE, NECK, RSHO, RELB, RWRI, LSHO, LELB, LWRI = 0, 1, 2, 3, 4, 5, 6, 7
-RHIP, RKNE, RANK, LHIP, LKNE, LANK, LEYE, REYE, LEAR, REAR = 8, 9, 10, 11, 12, 13, 14, 15, 16, 17
+RHIP, RKNE, RANK, LHIP, LKNE, LANK, REYE, LEYE, REAR, LEAR = 8, 9, 10, 11, 12, 13, 14, 15, 16, 17
 HEAD_POINTS = (NOSE, LEYE, REYE, LEAR, REAR)
 TORSO_POINTS = (RSHO, LSHO, RHIP, LHIP)
 # (shoulder, elbow, wrist) and (hip, knee, ankle) per side: 'R' / 'L' (the person's sides).
