@@ -33,12 +33,16 @@ def test_fit_affine_recovers_translation_and_scale() -> None:
 
 def test_fit_affine_singular_cases() -> None:
     line = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [5.0, 5.0]])
-    assert A.fit_affine(line, line + 1) is None                      # collinear target
+    # collinear target: the similarity fallback (here a translation by +1 in y and x)
+    np.testing.assert_allclose(A.fit_affine(line, line + 1), [[1, 0, 1], [0, 1, 1]], atol=1e-12)
+    assert A.fit_affine(np.zeros((4, 2)), line) is None              # coincident target
     assert A.fit_affine(line[:2], line[:2]) is None                  # < 3 points
     tri = np.array([[0.0, 0.0], [0.0, 10.0], [10.0, 0.0]])
     assert A.fit_affine(tri, line[:3]) is None                       # collinear source: det 0
     assert A.fit_affine(tri, np.full((3, 2), np.nan)) is None
     out, ok = A.fit_affine_batch(np.stack([line, line]), np.stack([line, line]))
+    assert ok.all() and np.array_equal(out[0], [[1, 0, 0], [0, 1, 0]])   # identity, exactly
+    out, ok = A.fit_affine_batch(np.zeros((1, 4, 2)), line[None])
     assert not ok.any() and np.array_equal(out[0], A.NO_POINT)
 
 
@@ -104,14 +108,26 @@ def test_no_point_when_target_lacks_the_part() -> None:
     assert not A.part_affines(src2, tgt2)[1][P.HEAD]
 
 
-def test_collinear_head_points_give_no_point() -> None:
+def test_collinear_head_points_fall_back_to_a_similarity() -> None:
     src, tgt = hand_pose(), hand_pose()
     for kp in (src, tgt):
         kp[list(K.HEAD_POINTS)] = -1
         kp[K.NOSE] = (70, 128)        # on the shoulder line y = 70
+    tgt[:, 1] += 5.0                  # the target is the source moved 5 px right
     aff, valid = A.part_affines(src, tgt)
-    assert not valid[P.HEAD] and np.array_equal(aff[P.HEAD], A.NO_POINT)
+    assert valid[P.HEAD] and valid[P.TORSO]
+    np.testing.assert_allclose(aff[P.HEAD], [[1, 0, -5], [0, 1, 0]], atol=1e-9)
+    lst, _ = A.part_affines_lstsq(src, tgt)
+    np.testing.assert_allclose(lst[P.HEAD], aff[P.HEAD], atol=1e-9)
+
+
+def test_side_view_torso_is_kept_and_self_transform_is_identity() -> None:
+    kp = hand_pose()
+    kp[[K.RSHO, K.LSHO], 1] = 128.0   # side view: shoulders and hips on one vertical line
+    kp[[K.RHIP, K.LHIP], 1] = 128.4
+    aff, valid = A.part_affines(kp, kp)
     assert valid[P.TORSO]
+    assert np.array_equal(aff[P.TORSO], [[1, 0, 0], [0, 1, 0]])
 
 
 def test_mirrored_limb_fallback() -> None:

@@ -43,6 +43,14 @@ DEGENERATE_RATIO: float = 1.0e-4
 # source points are collinear while the target points are not [choice].
 MIN_ABS_DET: float = 1.0e-6
 MIN_POINTS: int = 3  # an affine map has 6 unknowns: 3 non-collinear points [math]
+# When the target points are (nearly) collinear but not coincident (a torso seen from the side:
+# shoulders on top of each other, hips too), the affine map is undetermined across the line;
+# the fit falls back to the least-squares SIMILARITY transform (rotation, uniform scale,
+# translation: 4 unknowns, determined by 2 distinct points) [choice, not in Deformable GAN].
+# Without it every side view would lose its torso (a no-point transform), and cost(s, s) would
+# not be 0 for such poses. Coincident points (scatter trace below MIN_SIMILARITY_TRACE px^2)
+# stay singular.
+MIN_SIMILARITY_TRACE: float = 1.0e-6
 # Points per part in the padded batch layout: head = 5 head points + 2 shoulders [code].
 _SLOTS: int = len(HEAD_POINTS) + 2
 _HEAD_SLOTS: list[int] = list(HEAD_POINTS) + [LSHO, RSHO]
@@ -76,7 +84,7 @@ def fit_affine(dst_pts: np.ndarray, src_pts: np.ndarray) -> np.ndarray | None:
     cov = dc.T @ dc
     det = cov[0, 0] * cov[1, 1] - cov[0, 1] * cov[1, 0]
     if not _scatter_ok(det, cov[0, 0] + cov[1, 1]):
-        return None
+        return fit_similarity(dst_pts, src_pts)
     design = np.concatenate([dst, np.ones((len(dst), 1))], axis=1)  # (K, 3)
     sol = np.linalg.lstsq(design, src, rcond=None)[0]                # (3, 2)
     affine = np.ascontiguousarray(sol.T)
@@ -84,6 +92,33 @@ def fit_affine(dst_pts: np.ndarray, src_pts: np.ndarray) -> np.ndarray | None:
     if not (np.all(np.isfinite(affine)) and abs(det_a) >= MIN_ABS_DET):
         return None
     return affine
+
+
+def fit_similarity(dst_pts: np.ndarray, src_pts: np.ndarray) -> np.ndarray | None:
+    """Least-squares similarity map (rotation, uniform scale, translation) dst -> src.
+
+    dst_pts, src_pts: ``(K, 2)`` (y, x). The fallback of :func:`fit_affine` for (nearly)
+    collinear target points (see :data:`MIN_SIMILARITY_TRACE`). With centred points
+    ``d, s`` (x, y): ``a = sum(d . s) / sum|d|^2``, ``b = sum(d x s) / sum|d|^2``,
+    ``A = [[a, -b], [b, a]]``, ``t = m_s - A m_d``. None when fewer than 2 points, the
+    points coincide, or ``|det A| <`` :data:`MIN_ABS_DET`.
+    """
+    dst = np.asarray(dst_pts, dtype=np.float64)[:, ::-1]
+    src = np.asarray(src_pts, dtype=np.float64)[:, ::-1]
+    if len(dst) < 2 or not (np.all(np.isfinite(dst))
+                                                 and np.all(np.isfinite(src))):
+        return None
+    md, ms = dst.mean(axis=0), src.mean(axis=0)
+    d, c = dst - md, src - ms
+    norm = float((d * d).sum())
+    if not norm > MIN_SIMILARITY_TRACE:
+        return None
+    a = float((d[:, 0] * c[:, 0] + d[:, 1] * c[:, 1]).sum()) / norm
+    b = float((d[:, 0] * c[:, 1] - d[:, 1] * c[:, 0]).sum()) / norm
+    if not a * a + b * b >= MIN_ABS_DET:
+        return None
+    lin = np.array([[a, -b], [b, a]])
+    return np.concatenate([lin, (ms - lin @ md)[:, None]], axis=1)
 
 
 def _fit_xy(dx: np.ndarray, dy: np.ndarray, sx: np.ndarray, sy: np.ndarray, w: np.ndarray
@@ -120,8 +155,24 @@ def _fit_xy(dx: np.ndarray, dy: np.ndarray, sx: np.ndarray, sy: np.ndarray, w: n
         out[..., 0, 2] = msx - (a00 * mdx + a01 * mdy)
         out[..., 1, 2] = msy - (a10 * mdx + a11 * mdy)
         det_a = a00 * a11 - a01 * a10
-        ok = ((np.count_nonzero(w, axis=-1) >= MIN_POINTS) & _scatter_ok(det, a + c)
+        count = np.count_nonzero(w, axis=-1)
+        ok = ((count >= MIN_POINTS) & _scatter_ok(det, a + c)
               & (np.abs(det_a) >= MIN_ABS_DET) & np.isfinite(out).all(axis=(-2, -1)))
+        # similarity fallback for (nearly) collinear, non-coincident target points
+        norm = a + c
+        sa = (p + u) / norm
+        sb = (r - q) / norm
+        sim = (~ok & ~_scatter_ok(det, a + c) & (count >= MIN_POINTS)
+               & (norm > MIN_SIMILARITY_TRACE) & (sa * sa + sb * sb >= MIN_ABS_DET)
+               & np.isfinite(sa) & np.isfinite(sb))
+        if sim.any():
+            out[sim, 0, 0] = sa[sim]
+            out[sim, 0, 1] = -sb[sim]
+            out[sim, 1, 0] = sb[sim]
+            out[sim, 1, 1] = sa[sim]
+            out[sim, 0, 2] = msx[sim] - (sa[sim] * mdx[sim] - sb[sim] * mdy[sim])
+            out[sim, 1, 2] = msy[sim] - (sb[sim] * mdx[sim] + sa[sim] * mdy[sim])
+            ok = ok | sim
     out[~ok] = NO_POINT
     return out, ok
 

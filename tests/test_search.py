@@ -1,0 +1,179 @@
+"""The pseudo-label search: the fast implementation against the literal formula, resume,
+cluster backends, and the sanity anchors of SPEC 4."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.annotations import read_keypoint_file
+from pipeline.config import SyntheticParams
+from pipeline.geometry import KP, scale_keypoints
+from pipeline.search import blocks, fast, reference
+from pipeline.search.blocks import SearchOptions, run_search
+from pipeline.search.inputs import build_inputs
+from pipeline.synthetic import generate
+from tests.conftest import ANNOTATIONS
+
+WORK = (32, 32)
+
+
+def _perturb(kp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Real poses made harder: dropped limbs (mirrored fallback), zero-length and collinear
+    parts, points pushed off-frame."""
+    kp = kp.copy()
+    for i in range(len(kp)):
+        r = rng.random()
+        if r < 0.15:
+            kp[i, [KP["Relb"], KP["Rwri"]]] = -1            # right arm gone: mirror fallback
+        elif r < 0.25:
+            kp[i, KP["Lkne"]] = kp[i, KP["Lhip"]]          # zero-length thigh
+        elif r < 0.32:
+            ys = kp[i, [KP["Rhip"], KP["Lhip"], KP["Lsho"], KP["Rsho"]], 0]
+            if (ys >= 0).all():                             # collinear torso: singular fit
+                kp[i, [KP["Rhip"], KP["Lhip"], KP["Lsho"], KP["Rsho"]], 1] = 128
+        elif r < 0.38:
+            kp[i, KP["nose"]] = [-1, -1]
+            kp[i, [KP["Reye"], KP["Leye"], KP["Rear"], KP["Lear"]]] = -1  # no head points
+        elif r < 0.45:
+            kp[i, KP["Lhip"]] = -1                          # no complete torso
+    return kp
+
+
+@pytest.fixture(scope="module")
+def realistic_inputs():
+    """Synthetic people rendered in real DeepFashion poses (with their missing points)."""
+    ds = generate(SyntheticParams(identities=12, poses_per_identity=4, real_pose_fraction=1.0,
+                                  real_poses=str(ANNOTATIONS / "fasion-annotation-sample.csv")),
+                  128, 128)
+    rng = np.random.default_rng(0)
+    kp = _perturb(ds.keypoints, rng)
+    inputs = build_inputs(kp, ds.labels, (128, 128), WORK)
+    return inputs, np.array(ds.person_id)
+
+
+def test_self_cost_is_zero():
+    ds = generate(SyntheticParams(identities=3, poses_per_identity=3, real_pose_fraction=0.5,
+                                  real_poses=str(ANNOTATIONS / "fasion-annotation-sample.csv")),
+                  128, 128)
+    inputs = build_inputs(ds.keypoints, ds.labels, (128, 128), WORK)
+    assert inputs.torso_ok.sum() >= 6
+    for s in np.flatnonzero(inputs.torso_ok):
+        kp, lab = inputs.keypoints[s], inputs.labels[s]
+        assert reference.pair_cost(kp, lab, kp, lab) == 0.0
+        pool = np.array([s])
+        # the kernel too (admissibility would exclude s, so call the kernel directly)
+        from pipeline.geometry import part_affines_batch
+        from pipeline.search.kernel import source_costs
+        aff, _ = part_affines_batch(kp, kp[None], *WORK)
+        c = source_costs(lab, inputs.parts[s], inputs.bbox[s], inputs.labels, inputs.parts,
+                         inputs.bbox, pool.astype(np.int64), aff, 2.0)
+        assert c[0] == 0.0
+
+
+@pytest.mark.parametrize("mismatch_cost,min_dist", [(2.0, 0.2), (1.0, 0.0), (3.5, 0.5)])
+def test_fast_equals_reference_for_every_source(realistic_inputs, mismatch_cost, min_dist):
+    inputs, person = realistic_inputs
+    pool = np.flatnonzero(inputs.torso_ok)
+    assert 20 < pool.size < len(inputs)                    # some poses have no torso
+    checked = 0
+    for s in pool:
+        c_ref, k_ref = reference.search_source(int(s), inputs, pool, min_dist, None,
+                                               mismatch_cost)
+        c_fast, k_fast = fast.search_source(int(s), inputs, pool, min_dist, None, mismatch_cost)
+        np.testing.assert_array_equal(c_ref, c_fast)
+        np.testing.assert_allclose(k_fast, k_ref, rtol=0, atol=1e-9)
+        if c_ref.size:
+            assert fast.top_k(c_ref, k_ref, 3)[0][0] == fast.top_k(c_fast, k_fast, 3)[0][0]
+            checked += 1
+    assert checked > 20
+
+
+def test_identity_switch_excludes_the_same_person(realistic_inputs):
+    inputs, person = realistic_inputs
+    pool = np.flatnonzero(inputs.torso_ok)
+    s = int(pool[0])
+    with_same, _ = fast.search_source(s, inputs, pool, 0.0, None)
+    without, _ = fast.search_source(s, inputs, pool, 0.0, person)
+    assert (person[without] != person[s]).all()
+    assert set(without) < set(with_same) and s not in with_same
+
+
+def test_top_k_ties_and_padding():
+    idx, cost = fast.top_k(np.array([7, 3, 5]), np.array([1.0, 2.0, 1.0]), 5)
+    assert idx.tolist() == [5, 7, 3, -1, -1]
+    assert np.isnan(cost[3:]).all() and cost[:3].tolist() == [1.0, 1.0, 2.0]
+
+
+def _opts(**kw) -> SearchOptions:
+    base = dict(top_k=3, min_pose_distance=0.2, block_size=8, workers=1, backend="threading")
+    base.update(kw)
+    return SearchOptions(**base)
+
+
+def test_blocks_resume_after_interruption(realistic_inputs, tmp_path: Path, monkeypatch):
+    inputs, _ = realistic_inputs
+    pool = np.flatnonzero(inputs.torso_ok)
+    full = run_search(inputs, pool, pool, None, _opts(), tmp_path / "a", progress=False)
+
+    calls = {"n": 0}
+    real = blocks._search_block
+
+    def interrupted(*args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt("killed")
+        return real(*args)
+
+    monkeypatch.setattr(blocks, "_search_block", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(inputs, pool, pool, None, _opts(), tmp_path / "b", progress=False)
+    saved = sorted((tmp_path / "b").rglob("block_*.npz"))
+    assert len(saved) == 2
+
+    calls["n"] = 100                                     # no more interruptions; count calls
+    resumed = run_search(inputs, pool, pool, None, _opts(), tmp_path / "b", progress=False)
+    n_blocks = -(-pool.size // 8)
+    assert calls["n"] - 100 == n_blocks - 2              # finished blocks were not recomputed
+    for field in ("target", "cost", "topk_index", "topk_cost", "num_admissible"):
+        np.testing.assert_array_equal(getattr(resumed, field), getattr(full, field))
+    # different parameters never reuse those blocks
+    other = run_search(inputs, pool, pool, None, _opts(min_pose_distance=0.3), tmp_path / "b",
+                       progress=False)
+    assert len({p.parent for p in (tmp_path / "b").rglob("block_*.npz")}) == 2
+    assert other.num_admissible.sum() <= full.num_admissible.sum()
+
+
+def test_loky_and_dask_give_the_same_result(realistic_inputs, tmp_path: Path):
+    distributed = pytest.importorskip("dask.distributed")
+    inputs, _ = realistic_inputs
+    pool = np.flatnonzero(inputs.torso_ok)
+    local = run_search(inputs, pool, pool, None, _opts(), tmp_path / "t", progress=False)
+    loky = run_search(inputs, pool, pool, None, _opts(backend="loky", workers=2),
+                      tmp_path / "l", progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        dask = run_search(inputs, pool, pool, None, _opts(backend="dask", workers=2),
+                          tmp_path / "d", progress=False)
+    for other in (loky, dask):
+        np.testing.assert_array_equal(other.topk_index, local.topk_index)
+        np.testing.assert_array_equal(other.topk_cost, local.topk_cost)
+
+
+def test_no_admissible_candidate_is_reported_not_dropped(realistic_inputs, tmp_path: Path):
+    inputs, _ = realistic_inputs
+    pool = np.flatnonzero(inputs.torso_ok)
+    res = run_search(inputs, pool, pool, None, _opts(min_pose_distance=1e9), tmp_path,
+                     progress=False)
+    assert (res.target[pool] == -1).all() and (res.num_admissible[pool] == 0).all()
+    assert np.isnan(res.cost[pool]).all()
+
+
+def test_working_resolution_scaling_keeps_missing_points():
+    kp = read_keypoint_file(ANNOTATIONS / "market-annotation-sample.csv").keypoints
+    small = scale_keypoints(kp, (128, 64), (32, 16))
+    assert ((small < 0) == (kp < 0)).all()
+    inputs = build_inputs(kp, np.zeros((len(kp), 128, 64), np.uint8), (128, 64), (32, 16))
+    assert inputs.labels.shape == (len(kp), 32, 16) and (inputs.bbox[:, :, 0] > inputs.bbox[:, :, 1]).all()
