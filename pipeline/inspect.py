@@ -132,24 +132,9 @@ def _masks_panel(files, row, base):
 
 
 def _pseudo_panel(files, row, base):
-    from pipeline.visualize import colorize_labels, draw_skeleton
+    from pipeline.search.figures import pseudo_panels
 
-    f = files["target_labels"]
-    idx = int(f["target_index"][row])
-    if idx < 0:
-        return [("no pseudo target", np.full(_frame_shape(files) + (3,), 200, np.uint8))]
-    lab = colorize_labels(f["target_labels"][row])
-    lab = draw_skeleton(lab, _scaled_kp(f["target_keypoints"][row], f, lab.shape[:2]))
-    return [(f"pseudo S*_Pt (cost {float(f['cost'][row]):.0f})", lab)]
-
-
-def _scaled_kp(kp: np.ndarray, f: h5py.File, shape: tuple[int, int]) -> np.ndarray:
-    """Keypoints stored in image pixels, scaled to a map of another size."""
-    h, w = f.attrs.get("image_height", shape[0]), f.attrs.get("image_width", shape[1])
-    out = kp.astype(np.float64).copy()
-    ok = (out >= 0).all(axis=1)
-    out[ok] *= np.array([shape[0] / h, shape[1] / w])
-    return out
+    return pseudo_panels(Path(files["target_labels"].filename).parent, row)
 
 
 def _frame_shape(files) -> tuple[int, int]:
@@ -211,8 +196,10 @@ def render_item(path: Path | str, index: int) -> np.ndarray:
             fi = files_by_key["images"]
             base = fi["images"][rows[id(fi)]]
         panels: list[tuple[str, np.ndarray]] = []
+        # pseudo.h5 has a picture of its own (source, warped parts, S*_Pt, c*, truth)
+        only = ("target_labels",) if "target_labels" in main else tuple(k for k, _ in PANELS)
         for key, fn in PANELS:
-            if key in files_by_key:
+            if key in files_by_key and key in only:
                 panels += fn(files_by_key, rows[id(files_by_key[key])], base)
         if not panels:
             raise SystemExit(f"{path}: nothing to draw for {name!r}")

@@ -1,0 +1,99 @@
+"""Benchmark of the pseudo-label search (SPEC 4): reference vs fast, and the full exact search.
+
+    python bench/search.py [--sizes 1000,4000] [--workers 2] [--ref-pairs 300]
+
+Poses are real (the DeepFashion sample's OpenPose rows, missing points included), worn by
+synthetic people (so the label maps are realistic). For each N it prints the reference's and
+the fast implementation's pairs per second, measured in the same run on the same pairs, their
+ratio, and the wall time of the full exact search over all N x N pairs with ``--workers``
+loky processes (the stage's default configuration).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.config import SearchParams, SyntheticParams  # noqa: E402
+from pipeline.search import fast, reference  # noqa: E402
+from pipeline.search.blocks import run_search  # noqa: E402
+from pipeline.search.inputs import build_inputs  # noqa: E402
+from pipeline.search.stage import options  # noqa: E402
+from pipeline.synthetic import generate  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _people(n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    params = SyntheticParams(identities=max(2, n // 4), poses_per_identity=4, seed=1,
+                             real_pose_fraction=1.0,
+                             real_poses=str(REPO / "data/annotations/fasion-annotation-sample.csv"))
+    ds = generate(params, size, size)
+    return ds.keypoints[:n], ds.labels[:n]
+
+
+def _pairs_per_second(fn, inputs, pool, sources, min_dist) -> tuple[float, int]:
+    pairs = 0
+    t = time.perf_counter()
+    for s in sources:
+        cands, _ = fn(int(s), inputs, pool, min_dist)
+        pairs += cands.size
+    return pairs / (time.perf_counter() - t), pairs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1000,4000")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--ref-pairs", type=int, default=300, help="pairs timed for the reference")
+    ap.add_argument("--image-size", type=int, default=256)
+    args = ap.parse_args()
+    params = SearchParams(workers=args.workers)
+    work = (params.height, params.width)
+    print(f"search at {work[0]}x{work[1]}, min_pose_distance {params.min_pose_distance}, "
+          f"images {args.image_size}x{args.image_size}, synthetic people in real DeepFashion poses")
+    rows = []
+    for n in (int(x) for x in args.sizes.split(",")):
+        kp, labels = _people(n, args.image_size)
+        inputs = build_inputs(kp, labels, (args.image_size,) * 2, work)
+        pool = np.flatnonzero(inputs.torso_ok)
+        # one source's candidates for the reference (the first ref-pairs of them), and the
+        # same source for the fast implementation (compiled once beforehand)
+        fast.search_source(int(pool[0]), inputs, pool[:10], params.min_pose_distance)
+        src = pool[:1]
+        sub = pool[: args.ref_pairs + 1]
+        ref_pps, ref_pairs = _pairs_per_second(reference.search_source, inputs, sub, src,
+                                               params.min_pose_distance)
+        fast_pps, _ = _pairs_per_second(fast.search_source, inputs, sub, src,
+                                        params.min_pose_distance)
+        # the fast implementation on a realistic load: 20 sources against the whole pool
+        fast_full_pps, _ = _pairs_per_second(fast.search_source, inputs, pool, pool[:20],
+                                             params.min_pose_distance)
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            res = run_search(inputs, pool, pool, None, options(params), Path(tmp),
+                             progress=False)
+            wall = time.perf_counter() - t
+        pairs = int(res.num_admissible[pool].sum())
+        rows.append((n, pool.size, ref_pps, fast_pps, fast_pps / ref_pps, fast_full_pps,
+                     pairs, wall))
+        print(f"N={n}: done ({pairs} admissible pairs in {wall:.1f} s)", flush=True)
+    print()
+    print(f"| N | with torso | reference pairs/s | fast pairs/s (same pairs) | ratio "
+          f"| fast pairs/s (1 core, all candidates) | admissible pairs | full exact search, "
+          f"{args.workers} workers |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n, v, r, f, ratio, ff, pairs, wall in rows:
+        print(f"| {n} | {v} | {r:,.0f} | {f:,.0f} | {ratio:,.0f}x | {ff:,.0f} | {pairs:,} "
+              f"| {wall:.1f} s ({pairs / wall:,.0f} pairs/s) |")
+
+
+if __name__ == "__main__":
+    main()

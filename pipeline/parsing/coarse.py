@@ -1,0 +1,543 @@
+"""A weight-free coarse human parser: (image, 18 keypoints) -> SPEC 2's 10 labels.
+
+NOT a trained parser. It exists for users who have only photographs (no parser weights ship
+in any package, SPEC 7) and combines three weak cues: a person mask, the body geometry of the
+pose (:mod:`pipeline.geometry`) and a colour model of the person's own skin. Measured against
+the exact ground truth of the synthetic dataset with ``bench/coarse_parser.py``; read the
+numbers there before trusting a map it produced.
+
+Method (all per-pixel work is vectorised over the person's pixels):
+
+1. Person mask (:func:`person_mask`): MediaPipe's person segmentation > ``person_threshold``.
+   When the detector finds nobody, or its mask covers less than :data:`MIN_POSE_OVERLAP` of
+   the pose's skeleton (:func:`pipeline.geometry.pose_mask`, i.e. it segmented somebody or
+   something else), the mask falls back to a geometric silhouette
+   (:func:`geometric_silhouette`): the union of the limb rectangles, the head box and the
+   torso quadrilateral, slightly dilated. :func:`coarse_parse` takes the mask explicitly and
+   does not need MediaPipe.
+2. Body frame: torso size ``st``; the shoulder line and the hip line (line through the two
+   hips, oriented along the torso's downward axis); per limb, each pixel's distance to the
+   bone segment and its position ``t`` along it (0 at the first joint, 1 at the second).
+3. Skin model: a face ellipse is placed around the eyes and nose (semi-axes from ``st``).
+   The person pixels of its inner part that also pass a generic skin rule (all of them when
+   too few pass) give a robust mean and covariance in CIE Lab; a pixel is skin when its
+   squared Mahalanobis distance is below :data:`SKIN_MAHALANOBIS2`. Without a visible face
+   (back view) the generic rule is the model: the YCrCb box of Chai & Ngan (1999).
+4. Skin pixels go to the nearest skin part (face, the four arm bones, the four leg bones;
+   distance to the bone minus the part's typical radius, with a penalty outside the part's
+   rectangle / head box): face -> face (it includes the neck, as in LIP and the synthetic
+   data), arm bones -> leftArm / rightArm, leg bones -> leftLeg / rightLeg by the person's
+   own side. A skin pixel far from every part (bare midriff) -> upperclothes.
+5. Non-skin pixels:
+   - inside the face ellipse -> face (eyes, mouth, glasses);
+   - head zone (head box, above the shoulder line, nearer the head than any arm) -> hair;
+   - the lowest part of a shin rectangle (``t`` >= :data:`SHOE_T`, shoes) -> that leg;
+   - nearest part an arm bone and inside its rectangle -> upperclothes (sleeves);
+   - otherwise above the garment line (:data:`GARMENT_LINE_ST` below the hip line) ->
+     upperclothes, below it -> the lower garment: skirt when more than :data:`SKIRT_SHARE`
+     of the lower-garment pixels lie outside the leg rectangles (a wide garment) or bridge
+     the gap between the knees, pants otherwise.
+6. Everything outside the person mask -> background. A pose without its four torso points
+   gives no body frame: every person pixel -> upperclothes (such poses cannot serve in the
+   search anyway, SPEC 3).
+
+Every constant below carries a [choice] comment; those marked "tuned" were set by looking at
+the synthetic benchmark, which is flat-shaded: real photographs have shading, prints and
+skin-coloured clothes that the skin model confuses.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from pipeline.geometry import (
+    HEAD, LIMB_ENDPOINTS, MASK_INC_TO, NUM_PARTS, head_box, limb_rectangle, part_masks,
+    pose_mask, torso_size, visible)
+from pipeline.geometry.keypoints import (
+    LEAR, LEYE, LHIP, LSHO, NOSE, REAR, REYE, RHIP, RSHO)
+from pipeline.labels import (
+    BACKGROUND, FACE, HAIR, LEFT_ARM, LEFT_LEG, PANTS, RIGHT_ARM, RIGHT_LEG, SKIRT, UPPERCLOTHES)
+
+# ------------------------------------------------------------------------------ constants
+# Person mask.
+# Share of the pose's skeleton pixels (PG2 pose mask) the segmentation must cover to be
+# trusted [choice: below half, the detector segmented another person or nothing useful].
+MIN_POSE_OVERLAP: float = 0.5
+# Dilation of the geometric silhouette, in units of st [choice: a few px at 256 px; the limb
+# rectangles are already wider than real limbs].
+SILHOUETTE_DILATE_ST: float = 0.05
+# The torso quadrilateral (Rsho, Lsho, Lhip, Rhip) is widened by this much on each side, in
+# st, because the body outline extends past the joints (deltoids, hips) [choice, by eye].
+TORSO_PAD_ST: float = 0.12
+
+# Face ellipse. Semi-axes in st: a head is about 0.2 st tall per half and a face ~0.16 st wide
+# per half (adult proportions, ~7.5 heads) [choice].
+FACE_HALF_WIDTH_ST: float = 0.16
+FACE_HALF_HEIGHT_ST: float = 0.21
+# The face centre lies below the mean of eyes and nose (they sit in its upper half) [choice].
+FACE_CENTRE_DOWN_ST: float = 0.03
+# Inner part of the ellipse whose pixels seed the skin model (less hair at its rim) [choice].
+FACE_SEED_SCALE: float = 0.7
+# Fewest seed pixels for a face skin model; fewer -> generic rule [choice: ~ a 5x5 patch].
+MIN_SEED_PIXELS: int = 25
+
+# Skin model.
+# Robust statistics: keep this share of the seed pixels nearest their median [choice].
+SKIN_SEED_KEEP: float = 0.6
+# Standard-deviation floors of the Lab model (OpenCV 8-bit Lab: L in 0..255, a/b offset 128):
+# shading changes L much more than chroma [choice, tuned].
+SKIN_SIGMA_FLOOR: tuple[float, float, float] = (14.0, 4.0, 4.0)
+# Squared Mahalanobis threshold: chi-square, 3 degrees of freedom, 0.999 quantile [choice].
+SKIN_MAHALANOBIS2: float = 16.27
+# Generic skin rule in YCrCb [Chai & Ngan 1999, "Face segmentation using skin-color map"]:
+# 133 <= Cr <= 173 and 77 <= Cb <= 127 (OpenCV 8-bit YCrCb).
+GENERIC_CR: tuple[int, int] = (133, 173)
+GENERIC_CB: tuple[int, int] = (77, 127)
+# Seed pixels must pass the generic rule when at least this share of the inner ellipse does
+# (it removes hair and glasses from the statistics) [choice].
+GENERIC_SEED_SHARE: float = 0.3
+
+# Part assignment. A pixel's distance to a part = distance to its bone (head: to the face /
+# head centre) minus the part's typical radius, in st [choice, adult proportions].
+ARM_RADIUS_ST: float = 0.10
+LEG_RADIUS_ST: float = 0.15
+HEAD_RADIUS_ST: float = 0.25
+# Added to a part's distance outside its rectangle (head: outside its box), in st [choice:
+# the rectangles of SPEC 3 are the primary evidence, the bones break ties].
+OUTSIDE_PENALTY_ST: float = 0.5
+# A skin pixel whose best part distance exceeds this (st) is not a limb or face: bare torso
+# skin -> upperclothes [choice].
+MAX_SKIN_DISTANCE_ST: float = 0.6
+
+# Hair may reach this far below the shoulder line, in st (negative = above it) [choice:
+# shoulder line; long hair on the back is lost to upperclothes].
+HAIR_LIMIT_ST: float = 0.0
+# Shoes: the part of a shin rectangle beyond this position along knee -> ankle (1 = ankle)
+# [choice, tuned: trousers end at the ankle].
+SHOE_T: float = 0.95
+# Upper/lower garment boundary, in st below the hip line [choice, tuned: tops end a little
+# below the hip joints].
+GARMENT_LINE_ST: float = 0.15
+# Skirt when this share of the lower-garment pixels lies outside the leg rectangles or
+# between the knees [choice, tuned].
+SKIRT_SHARE: float = 0.2
+
+# Limb indices among pipeline.geometry.LIMB_ENDPOINTS (part index - 2).
+_ARM_LIMBS: tuple[int, ...] = (4, 5, 6, 7)     # R upper arm, L upper arm, R forearm, L forearm
+_LEG_LIMBS: tuple[int, ...] = (0, 1, 2, 3)     # R thigh, L thigh, R shin, L shin
+_SHIN_LIMBS: tuple[int, ...] = (2, 3)
+# Label of each limb (person's own side), in LIMB_ENDPOINTS order.
+_LIMB_LABEL: tuple[int, ...] = (RIGHT_LEG, LEFT_LEG, RIGHT_LEG, LEFT_LEG,
+                                RIGHT_ARM, LEFT_ARM, RIGHT_ARM, LEFT_ARM)
+_FACE_POINTS: tuple[int, ...] = (NOSE, LEYE, REYE)
+_ALL_HEAD_POINTS: tuple[int, ...] = (NOSE, LEYE, REYE, LEAR, REAR)
+
+
+# ------------------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class ParseInfo:
+    """How one map was made. mask_source: 'segmentation' | 'geometry' | 'given';
+    skin_model: 'face' | 'generic' | 'none'; lower: 'pants' | 'skirt' | 'none'."""
+
+    mask_source: str
+    skin_model: str
+    lower: str
+
+
+# ------------------------------------------------------------------------------ person mask
+def _torso_quad(kp: np.ndarray, st: float) -> np.ndarray:
+    """Torso quadrilateral ``(4, 2)`` (y, x): Rsho, Lsho, Lhip, Rhip pushed outwards from
+    their centroid by :data:`TORSO_PAD_ST` st."""
+    quad = kp[[RSHO, LSHO, LHIP, RHIP]].astype(np.float64)
+    centre = quad.mean(axis=0)
+    d = quad - centre
+    norm = np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-6)
+    return quad + d / norm * TORSO_PAD_ST * st
+
+
+def geometric_silhouette(keypoints: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A person mask from the pose alone: ``(18, 2) -> (H, W)`` bool.
+
+    Union of the 8 limb rectangles and the head box (:func:`pipeline.geometry.part_masks`)
+    and the padded torso quadrilateral, dilated by :data:`SILHOUETTE_DILATE_ST` st. All False
+    without the four torso points.
+    """
+    kp = np.asarray(keypoints, dtype=np.float64)
+    st = torso_size(kp)
+    if not np.isfinite(st):
+        return np.zeros((height, width), dtype=bool)
+    masks = part_masks(kp, height, width)
+    out = masks[1:].any(axis=0).astype(np.uint8)
+    quad = _torso_quad(kp, st)[:, ::-1]                       # (x, y) for OpenCV
+    cv2.fillPoly(out, [np.round(quad * 256).astype(np.int32)], 1, shift=8)
+    r = int(round(SILHOUETTE_DILATE_ST * st))
+    if r > 0:
+        out = cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
+    return out.astype(bool)
+
+
+def pose_overlap(mask: np.ndarray, keypoints: np.ndarray) -> float:
+    """Share of the pose's skeleton pixels (PG2 pose mask) inside ``mask`` (H, W) bool;
+    NaN when the pose draws no skeleton (fewer than two connected points)."""
+    core = pose_mask(np.asarray(keypoints, dtype=np.float64), *mask.shape)
+    n = int(core.sum())
+    return float(np.count_nonzero(mask & core)) / n if n else float("nan")
+
+
+def person_mask(segmentation: np.ndarray | None, keypoints: np.ndarray, height: int,
+                width: int, threshold: float = 0.5) -> tuple[np.ndarray, str]:
+    """The person mask of step 1: ``(mask (H, W) bool, source)``.
+
+    segmentation: (H, W) float person probability, or None when no person was found.
+    source is 'segmentation' when the thresholded segmentation covers at least
+    :data:`MIN_POSE_OVERLAP` of the pose's skeleton (or the pose draws no skeleton at all),
+    else 'geometry' (:func:`geometric_silhouette`).
+    """
+    seg = None if segmentation is None else np.asarray(segmentation) > threshold
+    if seg is not None and seg.any():
+        overlap = pose_overlap(seg, keypoints)
+        if np.isnan(overlap) or overlap >= MIN_POSE_OVERLAP:
+            return seg, "segmentation"
+    return geometric_silhouette(keypoints, height, width), "geometry"
+
+
+# ------------------------------------------------------------------------------ body frame
+@dataclass(frozen=True)
+class _Frame:
+    """Body frame of one pose, evaluated at N pixels (1-D arrays of length N).
+
+    st: torso size (px); below_shoulder, below_hip: signed distance (px) below the shoulder
+    / hip line along the torso's down axis; limb_ok: (8,) bool; limb_dist, limb_t, in_rect:
+    (8, N) distance to the bone (px), position along it, inside its mask rectangle;
+    head_dist: (N,) distance to the head centre (px) or inf; in_head_box: (N,) bool.
+    """
+
+    st: float
+    below_shoulder: np.ndarray
+    below_hip: np.ndarray
+    limb_ok: np.ndarray
+    limb_dist: np.ndarray
+    limb_t: np.ndarray
+    in_rect: np.ndarray
+    head_dist: np.ndarray
+    in_head_box: np.ndarray
+
+
+def _unit(v: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    n = float(np.hypot(v[0], v[1]))
+    return v / n if n > 1e-9 else fallback
+
+
+def _line_normal(p: np.ndarray, q: np.ndarray, down: np.ndarray, st: float) -> np.ndarray:
+    """Unit normal of the line p-q pointing along ``down``; ``down`` itself when p and q are
+    closer than 0.2 st (side view: the line is undefined) [choice]."""
+    d = q - p
+    if np.hypot(d[0], d[1]) < 0.2 * st:
+        return down
+    n = _unit(np.array([d[1], -d[0]]), down)
+    return n if n @ down >= 0 else -n
+
+
+def _segment_geometry(p0: np.ndarray, p1: np.ndarray, pix: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Distance of pixels ``(N, 2)`` (y, x) to segment p0-p1 and their position t (unclipped)."""
+    v = p1 - p0
+    vv = float(v @ v)
+    rel = pix - p0
+    t = rel @ v / vv if vv > 0 else np.zeros(len(pix))
+    closest = np.clip(t, 0.0, 1.0)[:, None] * v
+    return np.hypot(*(rel - closest).T), t
+
+
+def _body_frame(kp: np.ndarray, st: float, pix: np.ndarray, masks: np.ndarray) -> _Frame:
+    """Evaluate the body frame at pixels ``pix`` (N, 2) int (y, x); masks from part_masks."""
+    vis = visible(kp)
+    sho = 0.5 * (kp[RSHO] + kp[LSHO])
+    hip = 0.5 * (kp[RHIP] + kp[LHIP])
+    down = _unit(hip - sho, np.array([1.0, 0.0]))
+    pf = pix.astype(np.float64)
+    below_shoulder = (pf - sho) @ _line_normal(kp[RSHO], kp[LSHO], down, st)
+    below_hip = (pf - hip) @ _line_normal(kp[RHIP], kp[LHIP], down, st)
+    n = len(pix)
+    limb_ok = np.zeros(8, dtype=bool)
+    limb_dist = np.full((8, n), np.inf)
+    limb_t = np.zeros((8, n))
+    for k, (a, b) in enumerate(LIMB_ENDPOINTS):
+        if vis[a] and vis[b]:
+            limb_ok[k] = True
+            limb_dist[k], limb_t[k] = _segment_geometry(kp[a], kp[b], pf)
+    in_rect = masks[2:, pix[:, 0], pix[:, 1]]
+    heads = [i for i in _ALL_HEAD_POINTS if vis[i]]
+    if heads:
+        centre = kp[heads].mean(axis=0)
+        head_dist = np.hypot(*(pf - centre).T)
+    else:
+        head_dist = np.full(n, np.inf)
+    return _Frame(st, below_shoulder, below_hip, limb_ok, limb_dist, limb_t, in_rect,
+                  head_dist, masks[HEAD, pix[:, 0], pix[:, 1]])
+
+
+# ------------------------------------------------------------------------------ face & skin
+def face_ellipse(keypoints: np.ndarray, pix: np.ndarray, scale: float = 1.0
+                 ) -> np.ndarray | None:
+    """Which pixels ``pix`` (N, 2) (y, x) lie inside the face ellipse, (N,) bool.
+
+    Centre: mean of the visible nose and eyes, moved :data:`FACE_CENTRE_DOWN_ST` st towards
+    the neck; long axis along head-up (neck -> centre; image vertical without a neck);
+    semi-axes :data:`FACE_HALF_WIDTH_ST` x :data:`FACE_HALF_HEIGHT_ST` st times ``scale``.
+    None without a torso or without any of nose / eyes (back view).
+    """
+    kp = np.asarray(keypoints, dtype=np.float64)
+    vis = visible(kp)
+    st = torso_size(kp)
+    pts = [i for i in _FACE_POINTS if vis[i]]
+    if not pts or not np.isfinite(st):
+        return None
+    centre = kp[pts].mean(axis=0)
+    neck = 0.5 * (kp[RSHO] + kp[LSHO])
+    up = _unit(centre - neck, np.array([-1.0, 0.0]))        # (y, x), points to the crown
+    centre = centre - up * FACE_CENTRE_DOWN_ST * st
+    rel = pix.astype(np.float64) - centre
+    along = rel @ up
+    across = rel @ np.array([up[1], -up[0]])
+    a = FACE_HALF_HEIGHT_ST * st * scale
+    b = FACE_HALF_WIDTH_ST * st * scale
+    return (along / a) ** 2 + (across / b) ** 2 <= 1.0
+
+
+def generic_skin(ycrcb: np.ndarray) -> np.ndarray:
+    """The generic skin rule on ``(N, 3)`` OpenCV YCrCb pixels -> (N,) bool."""
+    cr, cb = ycrcb[:, 1], ycrcb[:, 2]
+    return ((cr >= GENERIC_CR[0]) & (cr <= GENERIC_CR[1])
+            & (cb >= GENERIC_CB[0]) & (cb <= GENERIC_CB[1]))
+
+
+@dataclass(frozen=True)
+class SkinModel:
+    """A Gaussian skin colour model in OpenCV 8-bit Lab: mean (3,), inverse covariance (3, 3)."""
+
+    mean: np.ndarray
+    inv_cov: np.ndarray
+
+    @classmethod
+    def fit(cls, lab: np.ndarray) -> "SkinModel":
+        """Robust fit on ``(M, 3)`` Lab seed pixels (M >= 2): the :data:`SKIN_SEED_KEEP`
+        share nearest the median, covariance with :data:`SKIN_SIGMA_FLOOR` floors."""
+        x = np.asarray(lab, dtype=np.float64)
+        med = np.median(x, axis=0)
+        d = np.sum(((x - med) / np.asarray(SKIN_SIGMA_FLOOR)) ** 2, axis=1)
+        keep = x[d <= np.quantile(d, SKIN_SEED_KEEP)]
+        mean = keep.mean(axis=0)
+        cov = np.cov(keep, rowvar=False) if len(keep) > 1 else np.zeros((3, 3))
+        cov = cov + np.diag(np.square(SKIN_SIGMA_FLOOR))
+        return cls(mean, np.linalg.inv(cov))
+
+    def mahalanobis2(self, lab: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distance of ``(N, 3)`` Lab pixels, (N,) float64."""
+        d = np.asarray(lab, dtype=np.float64) - self.mean
+        return np.einsum("ni,ij,nj->n", d, self.inv_cov, d)
+
+    def __call__(self, lab: np.ndarray) -> np.ndarray:
+        """Skin test: ``(N, 3)`` Lab -> (N,) bool."""
+        return self.mahalanobis2(lab) <= SKIN_MAHALANOBIS2
+
+
+def skin_pixels(lab: np.ndarray, ycrcb: np.ndarray, face_seed: np.ndarray | None
+                ) -> tuple[np.ndarray, str]:
+    """Step 3: which person pixels are skin, ``(N,) bool`` and the model used.
+
+    lab, ycrcb: (N, 3) colours of the person pixels; face_seed: (N,) bool, pixels of the inner
+    face ellipse (None without a face). 'face' model when the seed has at least
+    :data:`MIN_SEED_PIXELS` pixels, else 'generic'.
+    """
+    generic = generic_skin(ycrcb)
+    if face_seed is None or int(face_seed.sum()) < MIN_SEED_PIXELS:
+        return generic, "generic"
+    seed = face_seed & generic
+    if seed.sum() < max(MIN_SEED_PIXELS, GENERIC_SEED_SHARE * face_seed.sum()):
+        seed = face_seed
+    return SkinModel.fit(lab[seed])(lab), "face"
+
+
+# ------------------------------------------------------------------------------ labelling
+def _skin_labels(frame: _Frame, in_face: np.ndarray) -> np.ndarray:
+    """Step 4: the label of every pixel if it were skin, (N,) uint8."""
+    st = frame.st
+    penalty = OUTSIDE_PENALTY_ST * st
+    radius = np.array([LEG_RADIUS_ST] * 4 + [ARM_RADIUS_ST] * 4)[:, None] * st
+    limb = frame.limb_dist - radius + np.where(frame.in_rect, 0.0, penalty)
+    head = (frame.head_dist - HEAD_RADIUS_ST * st
+            + np.where(frame.in_head_box | in_face, 0.0, penalty))
+    dist = np.concatenate([head[None], limb])                  # (9, N)
+    best = np.argmin(dist, axis=0)
+    labels = np.array((FACE,) + _LIMB_LABEL, dtype=np.uint8)[best]
+    far = dist[best, np.arange(len(best))] > MAX_SKIN_DISTANCE_ST * st
+    return np.where(far, np.uint8(UPPERCLOTHES), labels)
+
+
+def _nearest_arm(frame: _Frame) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the nearest arm bone minus its radius (N,) and whether it beats every
+    leg bone and the torso interior (pixel above the hips counts as torso)."""
+    st = frame.st
+    arms = list(_ARM_LIMBS)
+    legs = list(_LEG_LIMBS)
+    arm = np.where(frame.in_rect[arms], frame.limb_dist[arms], np.inf).min(axis=0)
+    arm = arm - ARM_RADIUS_ST * st
+    leg = np.where(frame.in_rect[legs], frame.limb_dist[legs], np.inf).min(axis=0)
+    leg = leg - LEG_RADIUS_ST * st
+    return arm, arm < leg
+
+
+def _lower_garment(frame: _Frame, lower: np.ndarray, kp: np.ndarray) -> str:
+    """Step 5: 'skirt' or 'pants' from the lower-garment pixels (N,) bool."""
+    n = int(lower.sum())
+    if n == 0:
+        return "none"
+    legs = list(_LEG_LIMBS)
+    outside = ~(frame.in_rect[legs] & frame.limb_ok[legs, None]).any(axis=0)
+    share = float(np.count_nonzero(lower & outside)) / n
+    return "skirt" if share > SKIRT_SHARE else "pants"
+
+
+def _label_pixels(kp: np.ndarray, st: float, pix: np.ndarray, lab: np.ndarray,
+                  ycrcb: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, str, str]:
+    """Steps 2-5 on the person pixels ``pix`` (N, 2): (labels (N,) uint8, skin model, lower)."""
+    frame = _body_frame(kp, st, pix, masks)
+    in_face = face_ellipse(kp, pix)
+    seed = face_ellipse(kp, pix, FACE_SEED_SCALE)
+    skin, model = skin_pixels(lab, ycrcb, seed)
+    in_face = np.zeros(len(pix), dtype=bool) if in_face is None else in_face
+
+    labels = np.full(len(pix), UPPERCLOTHES, dtype=np.uint8)
+    arm_dist, arm_wins = _nearest_arm(frame)
+    head_score = frame.head_dist - HEAD_RADIUS_ST * st
+    head_zone = ((frame.in_head_box | in_face) & (frame.below_shoulder <= HAIR_LIMIT_ST * st)
+                 & (head_score <= arm_dist))
+    shins = list(_SHIN_LIMBS)
+    in_shoe = (frame.in_rect[shins] & (frame.limb_t[shins] >= SHOE_T))      # (2, N)
+    lower = (~skin & ~head_zone & ~in_shoe.any(axis=0) & ~(arm_wins & np.isfinite(arm_dist))
+             & (frame.below_hip > GARMENT_LINE_ST * st))
+    kind = _lower_garment(frame, lower, kp)
+    labels[lower] = SKIRT if kind == "skirt" else PANTS
+    shoe_side = np.where(frame.limb_dist[2] <= frame.limb_dist[3], RIGHT_LEG, LEFT_LEG)
+    shoe = ~skin & in_shoe.any(axis=0) & ~head_zone
+    labels[shoe] = shoe_side[shoe]
+    labels[~skin & head_zone] = HAIR
+    labels[~skin & in_face] = FACE
+    labels[skin] = _skin_labels(frame, in_face)[skin]
+    return labels, model, kind
+
+
+def _parse(image: np.ndarray, keypoints: np.ndarray, mask: np.ndarray
+           ) -> tuple[np.ndarray, str, str]:
+    """coarse_parse plus (skin model, lower garment) for :class:`ParseInfo`."""
+    img = np.ascontiguousarray(np.asarray(image))
+    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {img.shape} {img.dtype}")
+    h, w = img.shape[:2]
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != (h, w):
+        raise ValueError(f"person mask is {mask.shape}, the image is {(h, w)}")
+    kp = np.asarray(keypoints, dtype=np.float64)
+    if kp.shape != (18, 2):
+        raise ValueError(f"keypoints must be (18, 2), got {kp.shape}")
+    out = np.zeros((h, w), dtype=np.uint8)
+    st = torso_size(kp)
+    if not mask.any():
+        return out, "none", "none"
+    if not np.isfinite(st) or st <= 0:
+        out[mask] = UPPERCLOTHES
+        return out, "none", "none"
+    ys, xs = np.nonzero(mask)
+    pix = np.stack([ys, xs], axis=1)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    crop = img[y0:y1, x0:x1]
+    lab = cv2.cvtColor(crop, cv2.COLOR_RGB2Lab)[ys - y0, xs - x0].astype(np.float64)
+    ycrcb = cv2.cvtColor(crop, cv2.COLOR_RGB2YCrCb)[ys - y0, xs - x0]
+    masks = part_masks(kp, h, w)
+    labels, model, kind = _label_pixels(kp, st, pix, lab, ycrcb, masks)
+    out[ys, xs] = labels
+    return out, model, kind
+
+
+def coarse_parse(image: np.ndarray, keypoints: np.ndarray, person_mask: np.ndarray
+                 ) -> np.ndarray:
+    """The coarse parse of one image with an explicit person mask (no MediaPipe).
+
+    image: (H, W, 3) uint8 RGB; keypoints: (18, 2) (y, x) px, -1 = missing; person_mask:
+    (H, W) bool. Returns (H, W) uint8 labels in 0..9 (SPEC 2); background exactly outside
+    the mask. See the module docstring for the method.
+    """
+    return _parse(image, keypoints, person_mask)[0]
+
+
+# ------------------------------------------------------------------------------ the parser
+class CoarseParser:
+    """The coarse parser with MediaPipe's person segmentation (step 1 of the module doc).
+
+    person_threshold: segmentation probability above which a pixel is person.
+    The MediaPipe detector is built on the first :meth:`parse`; picklable (joblib workers
+    rebuild it); use as a context manager or call :meth:`close`. When mediapipe is not
+    installed the geometric silhouette is used (with one warning).
+    """
+
+    def __init__(self, person_threshold: float = 0.5) -> None:
+        if not 0.0 <= person_threshold < 1.0:
+            raise ValueError(f"person_threshold must lie in [0, 1), got {person_threshold}")
+        self.person_threshold = float(person_threshold)
+        self._detector: Any = None
+        self._no_detector = False
+
+    def _segmentation(self, image: np.ndarray) -> np.ndarray | None:
+        """MediaPipe's person probability (H, W), or None (no person / no mediapipe)."""
+        if self._no_detector:
+            return None
+        if self._detector is None:
+            from pipeline.pose.mediapipe_detector import MediaPipeDetector  # noqa: PLC0415
+            self._detector = MediaPipeDetector()
+        try:
+            det = self._detector.detect(image)
+        except ImportError as err:
+            warnings.warn(f"coarse parser: {err}; using the geometric silhouette", stacklevel=3)
+            self._no_detector = True
+            self._detector = None
+            return None
+        return det.segmentation if det.found else None
+
+    def parse_with_info(self, image: np.ndarray, keypoints: np.ndarray
+                        ) -> tuple[np.ndarray, ParseInfo]:
+        """:meth:`parse` plus how the map was made (:class:`ParseInfo`)."""
+        img = np.asarray(image)
+        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {img.shape} {img.dtype}")
+        h, w = img.shape[:2]
+        mask, source = person_mask(self._segmentation(img), keypoints, h, w,
+                                   self.person_threshold)
+        labels, model, kind = _parse(img, keypoints, mask)
+        return labels, ParseInfo(source, model, kind)
+
+    def parse(self, image: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+        """image (H, W, 3) uint8 RGB, keypoints (18, 2) (y, x) px -> (H, W) uint8 labels."""
+        return self.parse_with_info(image, keypoints)[0]
+
+    def close(self) -> None:
+        """Release the detector (a later :meth:`parse` builds it again)."""
+        if self._detector is not None:
+            self._detector.close()
+            self._detector = None
+
+    def __enter__(self) -> "CoarseParser":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["CoarseParser", "ParseInfo", "SkinModel", "coarse_parse", "face_ellipse",
+           "generic_skin", "geometric_silhouette", "person_mask", "pose_overlap",
+           "skin_pixels", "NUM_PARTS", "BACKGROUND", "MASK_INC_TO", "limb_rectangle",
+           "head_box"]
