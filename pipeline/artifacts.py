@@ -74,6 +74,7 @@ def atomic_path(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; artifacts get normal modes
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
@@ -82,6 +83,12 @@ def atomic_path(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: Path | str, text: str) -> None:

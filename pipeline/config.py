@@ -110,6 +110,19 @@ class ParseParams(_Section):
                                           "labels (or nearest_arm / nearest_leg).")
     workers: int = Field(2, ge=1, le=256, description="Parallel workers (joblib).")
 
+    @field_validator("mapping")
+    @classmethod
+    def _known_labels(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        from pipeline.parsing.label_sets import DEFAULT_MAPPINGS, validate_mapping
+
+        for label_set, mapping in value.items():
+            if label_set not in DEFAULT_MAPPINGS or label_set == "spt10":
+                raise ValueError(f"unknown label set {label_set!r} (lip, cihp or atr)")
+            merged = dict(DEFAULT_MAPPINGS[label_set])
+            merged.update(mapping)
+            validate_mapping(label_set, merged)
+        return value
+
 
 class MasksParams(_Section):
     """Stage `masks`: 10 body-part masks and the PG2 pose mask per image -> masks.h5."""

@@ -2,7 +2,7 @@
 
 Without ``--index`` it prints the file's structure: every group and dataset with shape,
 dtype, attributes and summary statistics. With ``--index I --png OUT.png`` it renders
-item I as a picture: the image, and whatever the other artifacts beside the file hold
+item I (or items ``I,J,K``, one row each) as a picture: the image, and whatever the other artifacts beside the file hold
 for it (pose skeleton, parsing with a legend, part masks, pose mask, pseudo target).
 """
 from __future__ import annotations
@@ -197,7 +197,8 @@ def render_item(path: Path | str, index: int) -> np.ndarray:
             base = fi["images"][rows[id(fi)]]
         panels: list[tuple[str, np.ndarray]] = []
         # pseudo.h5 has a picture of its own (source, warped parts, S*_Pt, c*, truth)
-        only = ("target_labels",) if "target_labels" in main else tuple(k for k, _ in PANELS)
+        only = (("target_labels",) if "target_labels" in main
+                else tuple(k for k, _ in PANELS if k != "target_labels"))
         for key, fn in PANELS:
             if key in files_by_key and key in only:
                 panels += fn(files_by_key, rows[id(files_by_key[key])], base)
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m pipeline.inspect", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", type=Path, help="an HDF5 artifact, e.g. data/prepared/images.h5")
-    parser.add_argument("--index", type=int, help="row to render")
+    parser.add_argument("--index", help="row to render, or several: 3,8,1 (stacked)")
     parser.add_argument("--png", type=Path, help="output picture (with --index)")
     args = parser.parse_args(argv)
     if not args.path.exists():
@@ -226,9 +227,13 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.png is None:
         parser.error("--index needs --png OUT.png")
-    from pipeline.visualize import save_png
+    from pipeline.visualize import save_png, vstack_panels
 
-    save_png(args.png, render_item(args.path, args.index))
+    try:
+        indices = [int(i) for i in args.index.split(",")]
+    except ValueError:
+        parser.error(f"--index {args.index!r}: expected row numbers such as 3 or 3,8,1")
+    save_png(args.png, vstack_panels([render_item(args.path, i) for i in indices], gap=8))
     print(f"wrote {args.png}")
 
 
