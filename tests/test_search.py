@@ -84,9 +84,13 @@ def test_fast_equals_reference_for_every_source(realistic_inputs, mismatch_cost,
         c_fast, k_fast = fast.search_source(int(s), inputs, pool, min_dist, None, mismatch_cost)
         np.testing.assert_array_equal(c_ref, c_fast)
         np.testing.assert_allclose(k_fast, k_ref, rtol=0, atol=1e-9)
-        if c_ref.size:
-            assert fast.top_k(c_ref, k_ref, 3)[0][0] == fast.top_k(c_fast, k_fast, 3)[0][0]
-            checked += 1
+        top_ref = fast.top_k(c_ref, k_ref, 4)
+        top_pruned = fast.search_source_top_k(int(s), inputs, pool, min_dist, None,
+                                              mismatch_cost, 4)
+        np.testing.assert_array_equal(top_pruned[0], top_ref[0])     # same argmin and top k
+        np.testing.assert_array_equal(top_pruned[1], top_ref[1])
+        assert top_pruned[2] == c_ref.size
+        checked += c_ref.size > 0
     assert checked > 20
 
 

@@ -65,10 +65,17 @@ def _search_block(sources: np.ndarray, inputs: SearchInputs, pool: np.ndarray,
            "topk_cost": np.full((len(sources), k), np.nan, np.float32),
            "num_admissible": np.zeros(len(sources), np.int32)}
     for row, s in enumerate(sources):
-        cands, costs = fn(int(s), inputs, pool, opts.min_pose_distance, identity,
-                          opts.mismatch_cost)
-        out["num_admissible"][row] = cands.size
-        out["topk_index"][row], out["topk_cost"][row] = fast.top_k(cands, costs, k)
+        if opts.implementation == "fast":
+            idx, cst, n_adm = fast.search_source_top_k(int(s), inputs, pool,
+                                                       opts.min_pose_distance, identity,
+                                                       opts.mismatch_cost, k)
+        else:
+            cands, costs = fn(int(s), inputs, pool, opts.min_pose_distance, identity,
+                              opts.mismatch_cost)
+            idx, cst = fast.top_k(cands, costs, k)
+            n_adm = cands.size
+        out["num_admissible"][row] = n_adm
+        out["topk_index"][row], out["topk_cost"][row] = idx, cst
     return out
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.geometry import part_affines_batch
-from pipeline.search.admissible import admissible
+from pipeline.search.admissible import admissible, pose_distance
 from pipeline.search.inputs import SearchInputs
-from pipeline.search.kernel import source_costs
+from pipeline.search.kernel import source_costs, source_top_k
 
 
 def search_source(source: int, inputs: SearchInputs, pool: np.ndarray, min_pose_distance: float,
@@ -40,3 +40,35 @@ def top_k(cands: np.ndarray, costs: np.ndarray, k: int) -> tuple[np.ndarray, np.
     idx[:order.size] = cands[order]
     cst[:order.size] = costs[order]
     return idx, cst
+
+
+def search_source_top_k(source: int, inputs: SearchInputs, pool: np.ndarray,
+                        min_pose_distance: float, identity: np.ndarray | None = None,
+                        mismatch_cost: float = 2.0, k: int = 5
+                        ) -> tuple[np.ndarray, np.ndarray, int]:
+    """The k cheapest admissible candidates of one source, exactly, with early exit.
+
+    Equal to ``top_k(*search_source(...), k)`` (tested) but faster: candidates are visited
+    in order of pose distance, and a candidate is abandoned as soon as its partial cost
+    exceeds the current k-th best (see :func:`pipeline.search.kernel.source_top_k`).
+    Returns (indices (k,) int32 -1 padded, costs (k,) float32 NaN padded, number admissible).
+    """
+    cands = admissible(source, inputs.keypoints, inputs.torso_ok, inputs.torso_size, pool,
+                       min_pose_distance, identity).astype(np.int64)
+    idx = np.full(k, -1, np.int32)
+    cst = np.full(k, np.nan, np.float32)
+    if cands.size == 0:
+        return idx, cst, 0
+    d = pose_distance(inputs.keypoints[source], inputs.keypoints[cands],
+                      float(inputs.torso_size[source]))
+    ordered = cands[np.argsort(d, kind="stable")]
+    h, w = inputs.shape
+    affines, _ = part_affines_batch(inputs.keypoints[source], inputs.keypoints[ordered], h, w)
+    best, costs, _ = source_top_k(inputs.labels[source], inputs.parts[source],
+                                  inputs.bbox[source], inputs.labels, inputs.parts, inputs.bbox,
+                                  ordered, np.ascontiguousarray(affines), float(mismatch_cost),
+                                  int(k))
+    found = best >= 0
+    idx[found] = best[found]
+    cst[found] = costs[found]
+    return idx, cst, int(cands.size)

@@ -55,11 +55,19 @@ def _preimage_box(a: np.ndarray, sy0: int, sy1: int, sx0: int, sx1: int, h: int,
 @numba.njit(cache=True, nogil=True)
 def pair_cost_kernel(src_lab: np.ndarray, src_bits: np.ndarray, src_bbox: np.ndarray,
                      c_lab: np.ndarray, c_bits: np.ndarray, c_bbox: np.ndarray,
-                     affines: np.ndarray, mismatch_cost: float) -> float:
-    """cost(s, c) of one pair. Arrays as in :func:`source_costs` (one candidate's slices)."""
+                     affines: np.ndarray, mismatch_cost: float, limit: float = np.inf
+                     ) -> float:
+    """cost(s, c) of one pair. Arrays as in :func:`source_costs` (one candidate's slices).
+
+    Costs are sums of non-negative part terms, so the partial sum after any part is a lower
+    bound: once it exceeds ``limit`` the pair cannot beat it and the partial sum (> limit) is
+    returned without the remaining parts. The torso (part 0, the largest term) comes first.
+    """
     h, w = src_lab.shape
     total = 0.0
     for j in range(affines.shape[0]):
+        if total > limit:
+            return total
         a = affines[j]
         ry0, ry1, rx0, rx1 = c_bbox[j, 0], c_bbox[j, 1], c_bbox[j, 2], c_bbox[j, 3]
         if src_bbox[j, 0] <= src_bbox[j, 1]:
@@ -118,3 +126,40 @@ def source_costs(src_lab: np.ndarray, src_bits: np.ndarray, src_bbox: np.ndarray
         out[k] = pair_cost_kernel(src_lab, src_bits, src_bbox, cand_lab[c], cand_bits[c],
                                   cand_bbox[c], affines[k], mismatch_cost)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def source_top_k(src_lab: np.ndarray, src_bits: np.ndarray, src_bbox: np.ndarray,
+                 cand_lab: np.ndarray, cand_bits: np.ndarray, cand_bbox: np.ndarray,
+                 cands: np.ndarray, affines: np.ndarray, mismatch_cost: float, k: int
+                 ) -> tuple[np.ndarray, np.ndarray, int]:
+    """The k cheapest of K candidates, exactly, with early exit.
+
+    Same arrays as :func:`source_costs`. Keeps the best k so far sorted by (cost, index); a
+    candidate whose partial cost already exceeds the current k-th best cost is abandoned
+    (its full cost can only be larger, so it cannot enter the top k; ties are kept and
+    broken by the lower index). Visiting likely winners first (e.g. by pose distance) makes
+    the bound bite early. Returns (indices (k,) int64, -1 padded; costs (k,) float64, inf
+    padded; number of candidates that entered the running top k).
+    """
+    best_idx = np.full(k, -1, np.int64)
+    best_cost = np.full(k, np.inf, np.float64)
+    full = 0
+    for m in range(cands.shape[0]):
+        c = cands[m]
+        cost = pair_cost_kernel(src_lab, src_bits, src_bbox, cand_lab[c], cand_bits[c],
+                                cand_bbox[c], affines[m], mismatch_cost, best_cost[k - 1])
+        if cost > best_cost[k - 1]:
+            continue
+        if cost == best_cost[k - 1] and c > best_idx[k - 1] and best_idx[k - 1] >= 0:
+            continue
+        full += 1
+        pos = k - 1
+        while pos > 0 and (best_cost[pos - 1] > cost
+                           or (best_cost[pos - 1] == cost and best_idx[pos - 1] > c)):
+            best_cost[pos] = best_cost[pos - 1]
+            best_idx[pos] = best_idx[pos - 1]
+            pos -= 1
+        best_cost[pos] = cost
+        best_idx[pos] = c
+    return best_idx, best_cost, full
