@@ -58,7 +58,7 @@ from pipeline.geometry import (
     HEAD, LIMB_ENDPOINTS, MASK_INC_TO, NUM_PARTS, head_box, limb_rectangle, part_masks,
     pose_mask, torso_size, visible)
 from pipeline.geometry.keypoints import (
-    LEAR, LEYE, LHIP, LSHO, NOSE, REAR, REYE, RHIP, RSHO)
+    LEAR, LEYE, LHIP, LSHO, NECK, NOSE, REAR, REYE, RHIP, RSHO)
 from pipeline.labels import (
     BACKGROUND, FACE, HAIR, LEFT_ARM, LEFT_LEG, PANTS, RIGHT_ARM, RIGHT_LEG, SKIRT, UPPERCLOTHES)
 
@@ -90,9 +90,15 @@ MIN_SEED_PIXELS: int = 25
 SKIN_SEED_KEEP: float = 0.6
 # Standard-deviation floors of the Lab model (OpenCV 8-bit Lab: L in 0..255, a/b offset 128):
 # shading changes L much more than chroma [choice, tuned].
-SKIN_SIGMA_FLOOR: tuple[float, float, float] = (14.0, 4.0, 4.0)
-# Squared Mahalanobis threshold: chi-square, 3 degrees of freedom, 0.999 quantile [choice].
-SKIN_MAHALANOBIS2: float = 16.27
+SKIN_SIGMA_FLOOR: tuple[float, float, float] = (10.0, 3.0, 3.0)
+# Squared Mahalanobis threshold: chi-square, 3 degrees of freedom, 0.99 quantile [choice].
+SKIN_MAHALANOBIS2: float = 11.34
+# Hands seed the skin model when no face is visible: forearm-rectangle pixels between these
+# positions along elbow -> wrist (1 = wrist) [choice: the hand, just past the wrist].
+HAND_T: tuple[float, float] = (1.0, 1.4)
+# In a back view (no nose or eye visible) the head zone is hair down to this far below the
+# head centre, in st; only the neck below may be skin [choice].
+BACK_NECK_ST: float = 0.1
 # Generic skin rule in YCrCb [Chai & Ngan 1999, "Face segmentation using skin-color map"]:
 # 133 <= Cr <= 173 and 77 <= Cb <= 127 (OpenCV 8-bit YCrCb).
 GENERIC_CR: tuple[int, int] = (133, 173)
@@ -104,8 +110,14 @@ GENERIC_SEED_SHARE: float = 0.3
 # Part assignment. A pixel's distance to a part = distance to its bone (head: to the face /
 # head centre) minus the part's typical radius, in st [choice, adult proportions].
 ARM_RADIUS_ST: float = 0.10
+NECK_RADIUS_ST: float = 0.10
 LEG_RADIUS_ST: float = 0.15
 HEAD_RADIUS_ST: float = 0.25
+# Virtual bones of limbs whose end point is missing (cut by the frame, occluded), length in
+# st per limb (thighs, shins, upper arms, forearms as in LIMB_ENDPOINTS; 0 = none): thighs
+# hang down the torso axis, shins and forearms continue their limb; upper arms can point
+# anywhere and get none [choice, adult proportions: thigh ~ shin ~ 0.8 st, forearm 0.5 st].
+VIRTUAL_LENGTH_ST: tuple[float, ...] = (0.8, 0.8, 0.8, 0.8, 0.0, 0.0, 0.5, 0.5)
 # Added to a part's distance outside its rectangle (head: outside its box), in st [choice:
 # the rectangles of SPEC 3 are the primary evidence, the bones break ties].
 OUTSIDE_PENALTY_ST: float = 0.5
@@ -113,23 +125,67 @@ OUTSIDE_PENALTY_ST: float = 0.5
 # skin -> upperclothes [choice].
 MAX_SKIN_DISTANCE_ST: float = 0.6
 
-# Hair may reach this far below the shoulder line, in st (negative = above it) [choice:
-# shoulder line; long hair on the back is lost to upperclothes].
+# Head zone: hair may reach this far below the shoulder line, in st (negative = above it)
+# [choice: the shoulder line].
 HAIR_LIMIT_ST: float = 0.0
-# Shoes: the part of a shin rectangle beyond this position along knee -> ankle (1 = ankle)
-# [choice, tuned: trousers end at the ankle].
-SHOE_T: float = 0.95
-# Upper/lower garment boundary, in st below the hip line [choice, tuned: tops end a little
-# below the hip joints].
+# Long hair: outside the head zone, hair is possible within this lateral distance of the body
+# axis and down to this far below the shoulder line, in st, at a log-prior penalty (nats)
+# [choice: hair falls on the back and over the shoulders, not the arms].
+LONG_HAIR_HALF_WIDTH_ST: float = 0.35
+LONG_HAIR_REACH_ST: float = 1.0
+HAIR_OUTSIDE_PENALTY: float = 2.0
+# Garments in the head zone (collars, hoods) pay this log-prior penalty (nats) [choice].
+HEAD_GARMENT_PENALTY: float = 2.0
+# Shoes: prior for the shoe class, a logistic step in the position along knee -> ankle
+# (1 = ankle) centred at SHOE_T with scale SHOE_SOFT, inside the shin rectangles [choice,
+# tuned: synthetic trousers end just above the ankle]; colour seeds of the lower garment and
+# of the shoes lie SHOE_SEED_MARGIN before / after SHOE_T.
+SHOE_T: float = 0.9
+SHOE_SOFT: float = 0.05
+SHOE_SEED_MARGIN: float = 0.1
+# Upper/lower garment boundary prior: a logistic step centred this far below the hip line,
+# with this scale, both in st [choice, tuned: tops end a little below the hip joints; the
+# colour models decide within ~COLOUR_CLAMP scales of the line].
 GARMENT_LINE_ST: float = 0.15
-# Skirt when this share of the lower-garment pixels lies outside the leg rectangles or
-# between the knees [choice, tuned].
-SKIRT_SHARE: float = 0.2
+GARMENT_SOFT_ST: float = 0.12
+# Non-skin pixels nearest an arm bone are sleeves: the lower garment pays this log-prior
+# penalty there (nats) [choice].
+ARM_LOWER_PENALTY: float = 2.0
+# A non-skin pixel belongs to an arm (sleeve) within this margin beyond the arm radius, in st
+# [choice: loose sleeves].
+SLEEVE_MARGIN_ST: float = 0.05
+# Colour seeds, in st: hair = head zone pixels at least HAIR_SEED_ST above the shoulder
+# line; upper garment = between UPPER_SEED_ST below the shoulder line and UPPER_SEED_ST above
+# the hip line; lower garment = more than LOWER_SEED_ST below the hip line [choice: away from
+# the boundaries the colour models must find].
+HAIR_SEED_ST: float = 0.15
+UPPER_SEED_ST: float = 0.25
+LOWER_SEED_ST: float = 0.5
+# Colour histograms: bits dropped per Lab channel (L, a, b) -> 8 x 16 x 16 bins [choice:
+# coarse in lightness, which shading changes most].
+COLOUR_SHIFT: tuple[int, int, int] = (5, 4, 4)
+COLOUR_BINS: int = int(np.prod(256 >> np.array(COLOUR_SHIFT)))
+# Share of a uniform density mixed into every histogram (unseen colours stay possible)
+# [choice].
+COLOUR_UNIFORM_SHARE: float = 0.05
+# Largest colour log-likelihood ratio between two classes, in nats: colour can overturn a
+# geometric prior only this strong [choice, tuned].
+COLOUR_CLAMP: float = 3.0
+# Skirt when this share of the lower-garment pixels lies outside the leg rectangles; needs
+# both thighs, else pants [choice, tuned: synthetic pants <= 0.08, skirts >= 0.24].
+SKIRT_SHARE: float = 0.15
+# Face holes (eyes, mouth, glasses) are closed with a disc of this diameter, in st [choice].
+FACE_CLOSE_ST: float = 0.08
 
 # Limb indices among pipeline.geometry.LIMB_ENDPOINTS (part index - 2).
 _ARM_LIMBS: tuple[int, ...] = (4, 5, 6, 7)     # R upper arm, L upper arm, R forearm, L forearm
 _LEG_LIMBS: tuple[int, ...] = (0, 1, 2, 3)     # R thigh, L thigh, R shin, L shin
 _SHIN_LIMBS: tuple[int, ...] = (2, 3)
+_FOREARM_LIMBS: tuple[int, ...] = (6, 7)
+_VIRTUAL_LIMBS: frozenset[int] = frozenset(
+    k for k, length in enumerate(VIRTUAL_LENGTH_ST) if length > 0)
+# Classes of the non-skin pixels (step 5).
+HAIR_CLASS, UPPER_CLASS, LOWER_CLASS, SHOE_CLASS = 0, 1, 2, 3
 # Label of each limb (person's own side), in LIMB_ENDPOINTS order.
 _LIMB_LABEL: tuple[int, ...] = (RIGHT_LEG, LEFT_LEG, RIGHT_LEG, LEFT_LEG,
                                 RIGHT_ARM, LEFT_ARM, RIGHT_ARM, LEFT_ARM)
@@ -211,19 +267,27 @@ class _Frame:
     """Body frame of one pose, evaluated at N pixels (1-D arrays of length N).
 
     st: torso size (px); below_shoulder, below_hip: signed distance (px) below the shoulder
-    / hip line along the torso's down axis; limb_ok: (8,) bool; limb_dist, limb_t, in_rect:
-    (8, N) distance to the bone (px), position along it, inside its mask rectangle;
-    head_dist: (N,) distance to the head centre (px) or inf; in_head_box: (N,) bool.
+    / hip line along the torso's down axis; lateral: distance (px) from the body's axis (the
+    line through the shoulder midpoint along the down axis); above_head: signed distance (px)
+    above the head centre along the axis (-inf without head points); limb_ok: (8,) bool;
+    limb_dist, limb_t, in_rect: (8, N) distance to the bone (px), position along it, inside
+    its mask rectangle (a limb whose end point is missing gets the distances of a virtual bone,
+    see :data:`VIRTUAL_LENGTH_ST`, but no rectangle); head_dist, neck_dist: (N,) distance
+    to the head centre / to the segment head centre -> neck (px), inf without head points;
+    in_head_box: (N,) bool.
     """
 
     st: float
     below_shoulder: np.ndarray
     below_hip: np.ndarray
+    lateral: np.ndarray
+    above_head: np.ndarray
     limb_ok: np.ndarray
     limb_dist: np.ndarray
     limb_t: np.ndarray
     in_rect: np.ndarray
     head_dist: np.ndarray
+    neck_dist: np.ndarray
     in_head_box: np.ndarray
 
 
@@ -270,15 +334,35 @@ def _body_frame(kp: np.ndarray, st: float, pix: np.ndarray, masks: np.ndarray) -
         if vis[a] and vis[b]:
             limb_ok[k] = True
             limb_dist[k], limb_t[k] = _segment_geometry(kp[a], kp[b], pf)
+        elif vis[a] and k in _VIRTUAL_LIMBS:
+            end = kp[a] + _virtual_direction(kp, vis, k, down) * VIRTUAL_LENGTH_ST[k] * st
+            limb_dist[k], limb_t[k] = _segment_geometry(kp[a], end, pf)
     in_rect = masks[2:, pix[:, 0], pix[:, 1]]
     heads = [i for i in _ALL_HEAD_POINTS if vis[i]]
+    neck = kp[NECK] if vis[NECK] else sho
     if heads:
         centre = kp[heads].mean(axis=0)
         head_dist = np.hypot(*(pf - centre).T)
+        above_head = (centre - pf) @ down
+        neck_dist = _segment_geometry(centre, neck, pf)[0]
     else:
         head_dist = np.full(n, np.inf)
-    return _Frame(st, below_shoulder, below_hip, limb_ok, limb_dist, limb_t, in_rect,
-                  head_dist, masks[HEAD, pix[:, 0], pix[:, 1]])
+        above_head = np.full(n, -np.inf)
+        neck_dist = np.full(n, np.inf)
+    lateral = np.abs((pf - sho) @ np.array([down[1], -down[0]]))
+    return _Frame(st, below_shoulder, below_hip, lateral, above_head, limb_ok, limb_dist,
+                  limb_t, in_rect, head_dist, neck_dist, masks[HEAD, pix[:, 0], pix[:, 1]])
+
+
+def _virtual_direction(kp: np.ndarray, vis: np.ndarray, k: int, down: np.ndarray
+                       ) -> np.ndarray:
+    """Unit direction (y, x) of limb k's virtual bone: thighs hang along the torso's down
+    axis, shins and forearms continue the thigh / upper arm (down without it)."""
+    if k in (2, 3, 6, 7):                                   # shin / forearm: continue the limb
+        a, b = LIMB_ENDPOINTS[k - 2]
+        if vis[a] and vis[b]:
+            return _unit(kp[b] - kp[a], down)
+    return down
 
 
 # ------------------------------------------------------------------------------ face & skin
@@ -346,21 +430,71 @@ class SkinModel:
         return self.mahalanobis2(lab) <= SKIN_MAHALANOBIS2
 
 
-def skin_pixels(lab: np.ndarray, ycrcb: np.ndarray, face_seed: np.ndarray | None
-                ) -> tuple[np.ndarray, str]:
-    """Step 3: which person pixels are skin, ``(N,) bool`` and the model used.
+def skin_pixels(lab: np.ndarray, ycrcb: np.ndarray, face_seed: np.ndarray | None,
+                hand_seed: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """Step 3: which person pixels are skin, ``(N,) bool``, and the model used.
 
     lab, ycrcb: (N, 3) colours of the person pixels; face_seed: (N,) bool, pixels of the inner
-    face ellipse (None without a face). 'face' model when the seed has at least
-    :data:`MIN_SEED_PIXELS` pixels, else 'generic'.
+    face ellipse (None without a face); hand_seed: (N,) bool, pixels around the wrists (None
+    without one). The seed pixels that pass the generic rule (all seed pixels when too few
+    do) fit a :class:`SkinModel`: 'face' when the face seed has at least
+    :data:`MIN_SEED_PIXELS` pixels, else 'hands' when the generic pixels of the hand seed do,
+    else the generic rule itself ('generic').
     """
     generic = generic_skin(ycrcb)
-    if face_seed is None or int(face_seed.sum()) < MIN_SEED_PIXELS:
-        return generic, "generic"
-    seed = face_seed & generic
-    if seed.sum() < max(MIN_SEED_PIXELS, GENERIC_SEED_SHARE * face_seed.sum()):
-        seed = face_seed
-    return SkinModel.fit(lab[seed])(lab), "face"
+    if face_seed is not None and int(face_seed.sum()) >= MIN_SEED_PIXELS:
+        seed = face_seed & generic
+        if seed.sum() < max(MIN_SEED_PIXELS, GENERIC_SEED_SHARE * face_seed.sum()):
+            seed = face_seed
+        return SkinModel.fit(lab[seed])(lab), "face"
+    if hand_seed is not None and int((hand_seed & generic).sum()) >= MIN_SEED_PIXELS:
+        return SkinModel.fit(lab[hand_seed & generic])(lab), "hands"
+    return generic, "generic"
+
+
+# ------------------------------------------------------------------------------ colour
+def colour_codes(lab: np.ndarray) -> np.ndarray:
+    """Histogram bin of ``(N, 3)`` OpenCV Lab pixels: (N,) int, :data:`COLOUR_BINS` bins."""
+    q = np.asarray(lab).astype(np.int64) >> np.array(COLOUR_SHIFT)
+    nb = 256 >> np.array(COLOUR_SHIFT)
+    return (q[:, 0] * nb[1] + q[:, 1]) * nb[2] + q[:, 2]
+
+
+def _blur_bins(hist: np.ndarray) -> np.ndarray:
+    """[1, 2, 1] / 4 blur of a colour histogram along each Lab axis (mass kept inside)."""
+    nb = tuple(int(n) for n in (256 >> np.array(COLOUR_SHIFT)))
+    h = hist.reshape(nb)
+    for axis in range(3):
+        pad = [(0, 0)] * 3
+        pad[axis] = (1, 1)
+        hp = np.pad(h, pad, mode="edge")
+        sl = [slice(None)] * 3
+        parts = []
+        for k in range(3):
+            sl[axis] = slice(k, k + nb[axis])
+            parts.append(hp[tuple(sl)])
+        h = 0.25 * parts[0] + 0.5 * parts[1] + 0.25 * parts[2]
+    return h.ravel()
+
+
+def colour_loglik(codes: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """Log-likelihood (N,) of every pixel's colour under the histogram of the seed pixels.
+
+    codes: (N,) from :func:`colour_codes`; seed: (N,) bool. The histogram is blurred by one
+    bin and mixed with a uniform share :data:`COLOUR_UNIFORM_SHARE`; a seed smaller than
+    :data:`MIN_SEED_PIXELS` gives the uniform density (no colour evidence).
+    """
+    bins = COLOUR_BINS
+    n = int(seed.sum())
+    if n < MIN_SEED_PIXELS:
+        return np.full(len(codes), -np.log(bins))
+    hist = _blur_bins(np.bincount(codes[seed], minlength=bins).astype(np.float64)) / n
+    dens = (1.0 - COLOUR_UNIFORM_SHARE) * hist + COLOUR_UNIFORM_SHARE / bins
+    return np.log(dens)[codes]
+
+
+def _log_sigmoid(x: np.ndarray) -> np.ndarray:
+    return -np.logaddexp(0.0, -x)
 
 
 # ------------------------------------------------------------------------------ labelling
@@ -372,6 +506,7 @@ def _skin_labels(frame: _Frame, in_face: np.ndarray) -> np.ndarray:
     limb = frame.limb_dist - radius + np.where(frame.in_rect, 0.0, penalty)
     head = (frame.head_dist - HEAD_RADIUS_ST * st
             + np.where(frame.in_head_box | in_face, 0.0, penalty))
+    head = np.minimum(head, frame.neck_dist - NECK_RADIUS_ST * st)
     dist = np.concatenate([head[None], limb])                  # (9, N)
     best = np.argmin(dist, axis=0)
     labels = np.array((FACE,) + _LIMB_LABEL, dtype=np.uint8)[best]
@@ -380,55 +515,119 @@ def _skin_labels(frame: _Frame, in_face: np.ndarray) -> np.ndarray:
 
 
 def _nearest_arm(frame: _Frame) -> tuple[np.ndarray, np.ndarray]:
-    """Distance to the nearest arm bone minus its radius (N,) and whether it beats every
-    leg bone and the torso interior (pixel above the hips counts as torso)."""
+    """Distance (px) to the nearest arm bone whose rectangle holds the pixel, minus the arm
+    radius (inf outside every arm rectangle), and whether the pixel belongs to the arm: within
+    :data:`SLEEVE_MARGIN_ST` of the arm's radius and nearer the arm than any leg the same
+    way; both (N,)."""
     st = frame.st
-    arms = list(_ARM_LIMBS)
-    legs = list(_LEG_LIMBS)
+    arms, legs = list(_ARM_LIMBS), list(_LEG_LIMBS)
     arm = np.where(frame.in_rect[arms], frame.limb_dist[arms], np.inf).min(axis=0)
     arm = arm - ARM_RADIUS_ST * st
     leg = np.where(frame.in_rect[legs], frame.limb_dist[legs], np.inf).min(axis=0)
     leg = leg - LEG_RADIUS_ST * st
-    return arm, arm < leg
+    return arm, (arm <= SLEEVE_MARGIN_ST * st) & (arm < leg)
 
 
-def _lower_garment(frame: _Frame, lower: np.ndarray, kp: np.ndarray) -> str:
-    """Step 5: 'skirt' or 'pants' from the lower-garment pixels (N,) bool."""
+def _shoe_position(frame: _Frame) -> np.ndarray:
+    """Largest position along knee -> ankle among the shin rectangles holding each pixel
+    (1 = ankle; -inf outside every shin rectangle), (N,)."""
+    shins = list(_SHIN_LIMBS)
+    return np.where(frame.in_rect[shins], frame.limb_t[shins], -np.inf).max(axis=0)
+
+
+def _garment_classes(frame: _Frame, codes: np.ndarray, nonskin: np.ndarray,
+                     head_zone: np.ndarray, in_face: np.ndarray, arm_wins: np.ndarray
+                     ) -> np.ndarray:
+    """Step 5: class of every pixel as if it were not skin, (N,) int: :data:`HAIR_CLASS`,
+    :data:`UPPER_CLASS`, :data:`LOWER_CLASS` or :data:`SHOE_CLASS`.
+
+    score = colour log-likelihood (histograms of seed pixels of each class, differences
+    clamped to :data:`COLOUR_CLAMP`) + geometric log-prior.
+    """
+    st = frame.st
+    shoe_t = _shoe_position(frame)
+    hair_seed = nonskin & head_zone & ~in_face & (frame.below_shoulder < -HAIR_SEED_ST * st)
+    long_hair = ((frame.lateral < LONG_HAIR_HALF_WIDTH_ST * st)
+                 & (frame.below_shoulder < LONG_HAIR_REACH_ST * st))
+    upper_seed = (nonskin & ~head_zone & (frame.below_shoulder > UPPER_SEED_ST * st)
+                  & (frame.below_hip < -UPPER_SEED_ST * st))
+    if hair_seed.sum() >= MIN_SEED_PIXELS and (upper_seed & ~long_hair).sum() >= MIN_SEED_PIXELS:
+        upper_seed = upper_seed & ~long_hair   # long hair on the back must not seed the top
+    lower_seed = (nonskin & ~arm_wins & (shoe_t < SHOE_T - SHOE_SEED_MARGIN)
+                  & (frame.below_hip > LOWER_SEED_ST * st))
+    shoe_seed = nonskin & (shoe_t >= SHOE_T + SHOE_SEED_MARGIN)
+    ll = np.stack([colour_loglik(codes, s)
+                   for s in (hair_seed, upper_seed, lower_seed, shoe_seed)])
+    ll = np.maximum(ll, ll.max(axis=0) - COLOUR_CLAMP)
+
+    hair = np.where(head_zone, 0.0, np.where(long_hair, -HAIR_OUTSIDE_PENALTY, -np.inf))
+    x = (frame.below_hip - GARMENT_LINE_ST * st) / (GARMENT_SOFT_ST * st)
+    upper = np.where(arm_wins, 0.0, _log_sigmoid(-x)) - np.where(head_zone,
+                                                                  HEAD_GARMENT_PENALTY, 0.0)
+    lower = _log_sigmoid(x) - np.where(arm_wins, ARM_LOWER_PENALTY, 0.0)
+    lower = np.where(head_zone, -np.inf, lower)
+    shoe = np.where(head_zone, -np.inf, _log_sigmoid((shoe_t - SHOE_T) / SHOE_SOFT))
+    return np.argmax(ll + np.stack([hair, upper, lower, shoe]), axis=0)
+
+
+def _lower_garment(frame: _Frame, lower: np.ndarray) -> str:
+    """'skirt', 'pants' or 'none' from the lower-garment pixels (N,) bool (step 5)."""
     n = int(lower.sum())
     if n == 0:
         return "none"
     legs = list(_LEG_LIMBS)
+    if not frame.limb_ok[[0, 1]].all():        # a thigh is missing: cannot tell, pants
+        return "pants"
     outside = ~(frame.in_rect[legs] & frame.limb_ok[legs, None]).any(axis=0)
     share = float(np.count_nonzero(lower & outside)) / n
     return "skirt" if share > SKIRT_SHARE else "pants"
 
 
-def _label_pixels(kp: np.ndarray, st: float, pix: np.ndarray, lab: np.ndarray,
-                  ycrcb: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, str, str]:
-    """Steps 2-5 on the person pixels ``pix`` (N, 2): (labels (N,) uint8, skin model, lower)."""
+def _close_face(face: np.ndarray, pix: np.ndarray, shape: tuple[int, int], st: float
+                ) -> np.ndarray:
+    """Morphological closing of the face pixels (N,) bool on the crop grid ``shape``
+    (pix in crop coordinates): fills eyes, mouth and glasses; (N,) bool."""
+    img = np.zeros(shape, np.uint8)
+    img[pix[:, 0], pix[:, 1]] = face
+    k = max(3, int(round(FACE_CLOSE_ST * st)) | 1)
+    img = cv2.morphologyEx(img, cv2.MORPH_CLOSE,
+                           cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return img[pix[:, 0], pix[:, 1]].astype(bool)
+
+
+def _label_pixels(kp: np.ndarray, st: float, pix: np.ndarray, local: np.ndarray,
+                  shape: tuple[int, int], lab: np.ndarray, ycrcb: np.ndarray,
+                  masks: np.ndarray) -> tuple[np.ndarray, str, str]:
+    """Steps 2-5 on the person pixels ``pix`` (N, 2) (``local``: the same in crop
+    coordinates of a crop of size ``shape``): (labels (N,) uint8, skin model, lower kind)."""
     frame = _body_frame(kp, st, pix, masks)
     in_face = face_ellipse(kp, pix)
     seed = face_ellipse(kp, pix, FACE_SEED_SCALE)
-    skin, model = skin_pixels(lab, ycrcb, seed)
+    fore = list(_FOREARM_LIMBS)
+    hands = (frame.in_rect[fore] & (frame.limb_t[fore] >= HAND_T[0])
+             & (frame.limb_t[fore] <= HAND_T[1])).any(axis=0)
+    skin, model = skin_pixels(lab, ycrcb, seed, hands)
+    back_view = in_face is None
     in_face = np.zeros(len(pix), dtype=bool) if in_face is None else in_face
 
-    labels = np.full(len(pix), UPPERCLOTHES, dtype=np.uint8)
     arm_dist, arm_wins = _nearest_arm(frame)
-    head_score = frame.head_dist - HEAD_RADIUS_ST * st
     head_zone = ((frame.in_head_box | in_face) & (frame.below_shoulder <= HAIR_LIMIT_ST * st)
-                 & (head_score <= arm_dist))
-    shins = list(_SHIN_LIMBS)
-    in_shoe = (frame.in_rect[shins] & (frame.limb_t[shins] >= SHOE_T))      # (2, N)
-    lower = (~skin & ~head_zone & ~in_shoe.any(axis=0) & ~(arm_wins & np.isfinite(arm_dist))
-             & (frame.below_hip > GARMENT_LINE_ST * st))
-    kind = _lower_garment(frame, lower, kp)
-    labels[lower] = SKIRT if kind == "skirt" else PANTS
-    shoe_side = np.where(frame.limb_dist[2] <= frame.limb_dist[3], RIGHT_LEG, LEFT_LEG)
-    shoe = ~skin & in_shoe.any(axis=0) & ~head_zone
-    labels[shoe] = shoe_side[shoe]
-    labels[~skin & head_zone] = HAIR
-    labels[~skin & in_face] = FACE
+                 & (frame.head_dist - HEAD_RADIUS_ST * st <= arm_dist))
+    if back_view:                      # from behind, the upper head is hair whatever its colour
+        skin = skin & ~(head_zone & (frame.above_head > -BACK_NECK_ST * st))
+    labels = np.full(len(pix), UPPERCLOTHES, dtype=np.uint8)
     labels[skin] = _skin_labels(frame, in_face)[skin]
+    nonskin = ~skin
+    cls = _garment_classes(frame, colour_codes(lab), nonskin, head_zone, in_face, arm_wins)
+    lower = nonskin & (cls == LOWER_CLASS)
+    kind = _lower_garment(frame, lower)
+    labels[nonskin & (cls == HAIR_CLASS)] = HAIR
+    labels[lower] = SKIRT if kind == "skirt" else PANTS
+    shoe = nonskin & (cls == SHOE_CLASS)
+    shoe_side = np.where(frame.limb_dist[2] <= frame.limb_dist[3], RIGHT_LEG, LEFT_LEG)
+    labels[shoe] = shoe_side[shoe]
+    face = _close_face(labels == FACE, local, shape, st)
+    labels[face & in_face & nonskin] = FACE
     return labels, model, kind
 
 
@@ -459,7 +658,9 @@ def _parse(image: np.ndarray, keypoints: np.ndarray, mask: np.ndarray
     lab = cv2.cvtColor(crop, cv2.COLOR_RGB2Lab)[ys - y0, xs - x0].astype(np.float64)
     ycrcb = cv2.cvtColor(crop, cv2.COLOR_RGB2YCrCb)[ys - y0, xs - x0]
     masks = part_masks(kp, h, w)
-    labels, model, kind = _label_pixels(kp, st, pix, lab, ycrcb, masks)
+    local = pix - np.array([y0, x0])
+    labels, model, kind = _label_pixels(kp, st, pix, local, (y1 - y0, x1 - x0), lab, ycrcb,
+                                        masks)
     out[ys, xs] = labels
     return out, model, kind
 

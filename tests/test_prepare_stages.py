@@ -1,0 +1,158 @@
+"""The preparation stages end to end on tiny data: pose, parse and masks."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.annotations import read_keypoint_file, write_keypoint_file
+from pipeline.artifacts import Artifact
+from pipeline.body_masks import make_masks
+from pipeline.config import validate
+from pipeline.geometry import part_bitfield, pose_mask
+from pipeline.ingest import ingest
+from pipeline.parsing.label_sets import LIP_LABELS
+from pipeline.parsing.stage import ParsingError, parse_images
+from pipeline.pose.estimate import SRC_ANNOTATION, SRC_DETECTOR, estimate_poses
+from tests.conftest import ANNOTATIONS
+
+N = 6
+
+
+def _params(root: Path, **sections):
+    raw = {"data": {"source": "deepfashion", "root": str(root), "annotations": "ann.csv",
+                    "pairs": "", "split_by": "fraction", "workers": 1},
+           "pose": {"backend": "annotations", "workers": 1},
+           "parse": {"backend": "labels", "label_set": "lip", "workers": 1},
+           "masks": {"workers": 1}}
+    for key, value in sections.items():
+        raw[key].update(value)
+    return validate(raw)
+
+
+@pytest.fixture
+def fashion(tmp_path: Path) -> tuple[Path, list[str], np.ndarray]:
+    """Real DeepFashion sample rows (with a torso) as a dataset of blank 256x256 images, plus
+    LIP label maps."""
+    ann = read_keypoint_file(ANNOTATIONS / "fasion-annotation-sample.csv")
+    keep = [i for i, k in enumerate(ann.keypoints)
+            if (k[[2, 5, 8, 11]] >= 0).all()][:N]
+    names = [ann.names[i] for i in keep]
+    kp = ann.keypoints[keep]
+    root = tmp_path / "df"
+    (root / "images").mkdir(parents=True)
+    (root / "parsing").mkdir()
+    for i, name in enumerate(names):
+        cv2.imwrite(str(root / "images" / name), np.full((256, 256, 3), 40 * i, np.uint8))
+        lip = np.zeros((256, 256), np.uint8)
+        lip[20:60, 100:150] = LIP_LABELS.index("Face")
+        lip[60:140, 90:160] = LIP_LABELS.index("UpperClothes")
+        lip[60:140, 60:90] = LIP_LABELS.index("Left-arm")
+        lip[140:150, 60:90] = LIP_LABELS.index("Glove")         # side-less: nearest arm
+        cv2.imwrite(str(root / "parsing" / (Path(name).stem + ".png")), lip)
+    write_keypoint_file(root / "ann.csv", names, kp)
+    return root, names, kp
+
+
+def _prepare(root: Path, params, tmp: Path) -> Path:
+    out = tmp / "prepared"
+    ingest(params.data, out / "images.h5", out / "images.summary.json", progress=False)
+    return out
+
+
+def test_annotations_backend_reads_real_rows(fashion, tmp_path):
+    root, names, kp = fashion
+    params = _params(root)
+    out = _prepare(root, params, tmp_path)
+    s = estimate_poses(params.pose, params.data, out / "images.h5", out / "poses.h5",
+                       out / "poses.summary.json", progress=False)
+    poses = Artifact(out / "poses.h5")
+    poses.check_aligned(Artifact(out / "images.h5"))
+    order = [names.index(n) for n in poses.names]
+    np.testing.assert_array_equal(poses["keypoints"][:], kp[order])
+    assert (poses["source"][:] == SRC_ANNOTATION).all()
+    conf = poses["confidence"][:]
+    assert ((conf == 1) == (kp[order] >= 0).all(axis=2)).all()
+    assert s["torso_valid"] == N
+
+
+def test_annotations_are_rescaled_from_the_original_size(fashion, tmp_path):
+    root, names, kp = fashion
+    params = _params(root, data={"height": 128, "width": 128, "resize": True})
+    out = _prepare(root, params, tmp_path)
+    estimate_poses(params.pose, params.data, out / "images.h5", out / "poses.h5",
+                   out / "poses.summary.json", progress=False)
+    poses = Artifact(out / "poses.h5")
+    got = poses["keypoints"][:][[poses.names.index(n) for n in names]]
+    present = kp >= 0
+    np.testing.assert_allclose(got[present], ((kp + 0.5) * 0.5 - 0.5).clip(0)[present])
+
+
+def test_auto_backend_uses_the_detector_where_no_row_exists(fashion, tmp_path):
+    import skimage.data
+
+    root, names, kp = fashion
+    astronaut = cv2.resize(skimage.data.astronaut(), (256, 256))
+    cv2.imwrite(str(root / "images" / "fasionWOMENTeesid0000999901_1front.jpg"),
+                cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    params = _params(root, pose={"backend": "auto"})
+    out = _prepare(root, params, tmp_path)
+    s = estimate_poses(params.pose, params.data, out / "images.h5", out / "poses.h5",
+                       out / "poses.summary.json", progress=False)
+    poses = Artifact(out / "poses.h5")
+    row = poses.names.index("fasionWOMENTeesid0000999901_1front.jpg")
+    assert poses["source"][row] == SRC_DETECTOR
+    assert (poses["keypoints"][row][0] >= 0).all()          # the detector found the nose
+    assert s["source_counts"]["annotation"] == N
+
+
+def test_labels_backend_maps_lip_and_resolves_gloves(fashion, tmp_path):
+    root, names, _ = fashion
+    params = _params(root)
+    out = _prepare(root, params, tmp_path)
+    parse_images(params.parse, params.data, out / "images.h5", out / "poses.h5",
+                 out / "parsing.h5", out / "parsing.summary.json", progress=False)
+    lab = Artifact(out / "parsing.h5")["labels"][0]
+    assert lab[30, 120] == 1 and lab[100, 120] == 3 and lab[100, 70] == 6
+    assert lab[145, 70] == 6                                 # glove -> the nearest arm's side
+    assert json.loads((out / "parsing.summary.json").read_text())["label_set"] == "lip"
+
+
+def test_label_map_errors_name_the_file(fashion, tmp_path):
+    root, names, _ = fashion
+    params = _params(root)
+    out = _prepare(root, params, tmp_path)
+    bad = root / "parsing" / (Path(names[1]).stem + ".png")
+    cv2.imwrite(str(bad), np.full((256, 256), 25, np.uint8))
+    with pytest.raises(ParsingError, match=rf"{bad.name}.*25.*outside"):
+        parse_images(params.parse, params.data, out / "images.h5", out / "poses.h5",
+                     out / "parsing.h5", out / "parsing.summary.json", progress=False)
+    cv2.imwrite(str(bad), np.zeros((100, 100), np.uint8))
+    with pytest.raises(ParsingError, match=rf"{bad.name}: label map is 100x100"):
+        parse_images(params.parse, params.data, out / "images.h5", out / "poses.h5",
+                     out / "parsing.h5", out / "parsing.summary.json", progress=False)
+    bad.unlink()
+    with pytest.raises(ParsingError, match="no label map for image"):
+        parse_images(params.parse, params.data, out / "images.h5", out / "poses.h5",
+                     out / "parsing.h5", out / "parsing.summary.json", progress=False)
+    assert not (out / "parsing.h5").exists()
+
+
+def test_masks_stage_matches_the_geometry(fashion, tmp_path):
+    root, names, kp = fashion
+    params = _params(root)
+    out = _prepare(root, params, tmp_path)
+    estimate_poses(params.pose, params.data, out / "images.h5", out / "poses.h5",
+                   out / "poses.summary.json", progress=False)
+    s = make_masks(out / "poses.h5", out / "images.h5", out / "masks.h5",
+                   out / "masks.summary.json", workers=2, params={}, chunk=2, progress=False)
+    masks = Artifact(out / "masks.h5")
+    poses = Artifact(out / "poses.h5")
+    for i in range(N):
+        k = poses["keypoints"][i]
+        assert np.array_equal(masks["parts"][i], part_bitfield(k, 256, 256))
+        assert np.array_equal(masks["pose_mask"][i], pose_mask(k, 256, 256))
+    assert s["torso_valid"] == N and masks["part_valid"][:, 0].all()
