@@ -6,16 +6,20 @@ Generates the synthetic people (exact ground-truth parsing, ground-truth keypoin
 MediaPipe once per image for its person segmentation, then parses every image with
 :func:`pipeline.parsing.coarse.coarse_parse` under three person masks:
 
-(a) ``mediapipe``: :func:`pipeline.parsing.coarse.person_mask` (MediaPipe's segmentation,
-    geometric fallback when it finds nobody), i.e. what ``CoarseParser`` does;
+(a) ``mediapipe``: :func:`pipeline.parsing.coarse.person_mask` (MediaPipe's segmentation;
+    GrabCut-refined geometric silhouette where it finds nobody), i.e. what ``CoarseParser``
+    does;
 (b) ``gt silhouette``: the ground-truth person mask (labels != 0), an upper bound that
     isolates the error of the geometry and colour rules;
-(c) ``geometry only``: the geometric silhouette for every image (no detector).
+(c) ``grabcut only``: the GrabCut-refined geometric silhouette for every image (no
+    detector: the fallback's quality);
+(d) ``geometry only``: the raw geometric silhouette for every image.
 
 Metrics, over the whole set: IoU of each of the 9 person labels (intersection and union
 summed over all images), mIoU = their mean, pixel accuracy over all pixels and over the
 ground-truth person pixels, IoU of the person mask, and ms per image of ``coarse_parse``
-(excluding the detector, which is timed separately). One process, OpenCV on one thread.
+(excluding the person mask: the detector and GrabCut are timed separately). One process,
+OpenCV on one thread. Keypoints are the ground truth's (hidden points missing).
 """
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ import cv2  # noqa: E402
 from pipeline.config import SyntheticParams  # noqa: E402
 from pipeline.labels import LABEL_NAMES, NUM_LABELS  # noqa: E402
 from pipeline.parsing.coarse import (  # noqa: E402
-    _parse, geometric_silhouette, person_mask)
+    coarse_parse_with_info, geometric_silhouette, person_mask, refine_silhouette)
 from pipeline.synthetic import generate  # noqa: E402
 
 
@@ -80,12 +84,12 @@ def run_setting(images: np.ndarray, keypoints: np.ndarray, gt: np.ndarray,
     m_inter = m_union = 0
     for im, kp, g, m in zip(images, keypoints, gt, masks):
         t0 = time.perf_counter()
-        labels, model, kind = _parse(im, kp, m)
+        labels, how = coarse_parse_with_info(im, kp, m)
         elapsed += time.perf_counter() - t0
         conf += confusion(labels, g)
-        info[f"skin:{model}"] += 1
+        info[f"skin:{how.skin_model}"] += 1
         truth = "skirt" if (g == 5).any() else "pants" if (g == 4).any() else "none"
-        info[f"lower ok"] += int(kind == truth)
+        info["lower ok"] += int(how.lower == truth)
         m_inter += int(np.count_nonzero(m & (g > 0)))
         m_union += int(np.count_nonzero(m | (g > 0)))
     result = scores(conf)
@@ -102,26 +106,34 @@ def main() -> None:
     args = ap.parse_args()
     cv2.setNumThreads(1)
 
+    real = REPO / SyntheticParams().real_poses                   # half the poses are real rows
     ds = generate(SyntheticParams(identities=args.identities, poses_per_identity=args.poses,
-                                  seed=args.seed), args.size, args.size)
+                                  seed=args.seed, real_poses=str(real)), args.size, args.size)
     n, h, w = ds.labels.shape
     segs, det_ms = detect_all(ds.images)
     mp_masks, sources = [], Counter()
-    for seg, kp in zip(segs, ds.keypoints):
-        m, src = person_mask(seg, kp, h, w)
+    for seg, kp, im in zip(segs, ds.keypoints, ds.images):
+        m, src = person_mask(seg, kp, h, w, image=im)
         mp_masks.append(m)
         sources[src] += 1
+    geometric = [geometric_silhouette(kp, h, w) for kp in ds.keypoints]
+    t0 = time.perf_counter()
+    grabcut = [refine_silhouette(im, kp, g) for im, kp, g in zip(ds.images, ds.keypoints,
+                                                                  geometric)]
+    grabcut_ms = 1000 * (time.perf_counter() - t0) / n
     settings = {
         "(a) mediapipe": mp_masks,
         "(b) gt silhouette": [g > 0 for g in ds.labels],
-        "(c) geometry only": [geometric_silhouette(kp, h, w) for kp in ds.keypoints],
+        "(c) grabcut only": grabcut,
+        "(d) geometry only": geometric,
     }
     print(f"coarse parser vs synthetic ground truth: {n} images {h}x{w} "
           f"(seed {args.seed}, {args.identities} identities x {args.poses} poses), "
           f"ground-truth keypoints")
     print(f"MediaPipe: found a person in {sum(s is not None for s in segs)}/{n} images, "
           f"{det_ms:.1f} ms/image; mask source in (a): "
-          + ", ".join(f"{k} {v}" for k, v in sorted(sources.items())))
+          + ", ".join(f"{k} {v}" for k, v in sorted(sources.items()))
+          + f"; GrabCut refinement {grabcut_ms:.1f} ms/image")
     names = [LABEL_NAMES[i][:7] for i in range(1, NUM_LABELS)]
     head = (f"{'setting':<19}{'mIoU':>6}{'acc':>6}{'p.acc':>6}{'maskIoU':>8}"
             + "".join(f"{s:>8}" for s in names) + f"{'ms/img':>8}")
@@ -132,8 +144,9 @@ def main() -> None:
                f"{res['mask_iou']:>8.3f}"
                + "".join(f"{v:>8.3f}" for v in res["iou"][1:]) + f"{ms:>8.2f}")
         print(row)
-        print(f"{'':<19}skin model: face {info['skin:face']}, generic {info['skin:generic']}, "
-              f"none {info['skin:none']}; lower garment kind right in {info['lower ok']}/{n}")
+        print(f"{'':<19}skin model: face {info['skin:face']}, hands {info['skin:hands']}, "
+              f"generic {info['skin:generic']}, none {info['skin:none']}; lower garment "
+              f"kind right in {info['lower ok']}/{n}")
 
 
 if __name__ == "__main__":
