@@ -11,6 +11,8 @@ from pipeline.search.stage import search_stage
 
 #: Finished blocks of an interrupted search (not a DVC output: DVC would delete it on rerun).
 CACHE_ROOT = Path("data/cache/search")
+#: The DVC metric of the stage (tracked by git, so `dvc exp show` and `dvc metrics diff` see it).
+REPORT = Path("eval/search_report.json")
 
 
 def main() -> None:
@@ -21,7 +23,7 @@ def main() -> None:
           f"{s['pairs_evaluated']} pairs at {s['pairs_per_second']:.0f} pairs/s")
     root = Path(params.data.root) if params.data.source == "synthetic" else None
     r = search_report(artifact_path("pseudo"), artifact_path("images"), root,
-                      PREPARED_DIR / "search_report.json")
+                      REPORT)
     if "search" in r:
         print(f"search report: mean IoU of S*_Pt vs the oracle {r['search']['mean_iou']} "
               f"(random candidate: {r['random_candidate']['mean_iou']})")

@@ -84,7 +84,7 @@ def test_synthetic_backends_reproduce_ground_truth(project: Path):
         assert np.array_equal(labels[i], gt)
     pseudo = Artifact(prepared / "pseudo.h5")
     assert len(pseudo) == len(names) and (pseudo["target_index"][:] >= 0).any()
-    report = json.loads((prepared / "search_report.json").read_text())
+    report = json.loads((project / "eval/search_report.json").read_text())
     assert 0.0 <= report["search"]["mean_iou"] <= 1.0
 
 
@@ -93,6 +93,7 @@ def test_dvc_exp_run_changes_a_parameter(project: Path):
     _run(["dvc", "exp", "run", "-S", "data.synthetic.seed=7", "-n", "seed7"], project)
     out = _run(["dvc", "exp", "show", "--csv"], project)
     assert "seed7" in out
+    assert "search.mean_iou" in out.splitlines()[0]            # the metric reaches exp show
     after = Artifact(project / "data/prepared/images.h5")["images"][0]
     assert not (before == after).all()
 
