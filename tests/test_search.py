@@ -181,3 +181,15 @@ def test_working_resolution_scaling_keeps_missing_points():
     assert ((small < 0) == (kp < 0)).all()
     inputs = build_inputs(kp, np.zeros((len(kp), 128, 64), np.uint8), (128, 64), (32, 16))
     assert inputs.labels.shape == (len(kp), 32, 16) and (inputs.bbox[:, :, 0] > inputs.bbox[:, :, 1]).all()
+
+
+def test_reference_implementation_through_the_block_runner(realistic_inputs, tmp_path: Path):
+    inputs, _ = realistic_inputs
+    pool = np.flatnonzero(inputs.torso_ok)
+    sources = pool[:6]
+    ref = run_search(inputs, sources, pool, None, _opts(implementation="reference"),
+                     tmp_path / "r", progress=False)
+    fst = run_search(inputs, sources, pool, None, _opts(), tmp_path / "f", progress=False)
+    np.testing.assert_array_equal(ref.topk_index, fst.topk_index)
+    np.testing.assert_array_equal(ref.topk_cost, fst.topk_cost)
+    np.testing.assert_array_equal(ref.num_admissible, fst.num_admissible)
