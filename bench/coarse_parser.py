@@ -13,7 +13,9 @@ MediaPipe once per image for its person segmentation, then parses every image wi
     isolates the error of the geometry and colour rules;
 (c) ``grabcut only``: the GrabCut-refined geometric silhouette for every image (no
     detector: the fallback's quality);
-(d) ``geometry only``: the raw geometric silhouette for every image.
+(d) ``geometry only``: the raw geometric silhouette for every image;
+(e) ``no hips, gt sil``: the ground-truth person mask with both hip points removed from the
+    keypoints (portrait-like poses: the parser builds a virtual torso from the shoulders).
 
 Metrics, over the whole set: IoU of each of the 9 person labels (intersection and union
 summed over all images), mIoU = their mean, pixel accuracy over all pixels and over the
@@ -88,6 +90,7 @@ def run_setting(images: np.ndarray, keypoints: np.ndarray, gt: np.ndarray,
         elapsed += time.perf_counter() - t0
         conf += confusion(labels, g)
         info[f"skin:{how.skin_model}"] += 1
+        info["virtual"] += int(how.virtual_torso)
         truth = "skirt" if (g == 5).any() else "pants" if (g == 4).any() else "none"
         info["lower ok"] += int(how.lower == truth)
         m_inter += int(np.count_nonzero(m & (g > 0)))
@@ -138,15 +141,19 @@ def main() -> None:
     head = (f"{'setting':<19}{'mIoU':>6}{'acc':>6}{'p.acc':>6}{'maskIoU':>8}"
             + "".join(f"{s:>8}" for s in names) + f"{'ms/img':>8}")
     print(head)
-    for name, masks in settings.items():
-        res, ms, info = run_setting(ds.images, ds.keypoints, ds.labels, masks)
+    no_hips = ds.keypoints.copy()
+    no_hips[:, [8, 11]] = -1.0                                   # Rhip, Lhip
+    runs = [(name, ds.keypoints, masks) for name, masks in settings.items()]
+    runs.append(("(e) no hips, gt sil", no_hips, settings["(b) gt silhouette"]))
+    for name, kps, masks in runs:
+        res, ms, info = run_setting(ds.images, kps, ds.labels, masks)
         row = (f"{name:<19}{res['miou']:>6.3f}{res['acc']:>6.3f}{res['person_acc']:>6.3f}"
                f"{res['mask_iou']:>8.3f}"
                + "".join(f"{v:>8.3f}" for v in res["iou"][1:]) + f"{ms:>8.2f}")
         print(row)
         print(f"{'':<19}skin model: face {info['skin:face']}, hands {info['skin:hands']}, "
               f"generic {info['skin:generic']}, none {info['skin:none']}; lower garment "
-              f"kind right in {info['lower ok']}/{n}")
+              f"kind right in {info['lower ok']}/{n}; virtual torso {info['virtual']}")
 
 
 if __name__ == "__main__":

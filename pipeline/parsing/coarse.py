@@ -45,9 +45,23 @@ Method (everything per pixel is vectorised over the person's pixels):
    skirt when more than :data:`SKIRT_SHARE` of its pixels lie outside the leg rectangles (a
    wide garment; needs both thighs), pants otherwise. Dark holes of the face (eyes, mouth)
    are closed back into it.
-6. Everything outside the person mask -> background. A pose without its four torso points
-   gives no body frame: every person pixel -> upperclothes (such a pose cannot serve in the
-   search anyway, SPEC 3).
+6. Everything outside the person mask -> background.
+
+Virtual torso (:func:`virtual_torso`). Portraits and upper-body photos miss the hips. When
+both shoulders are present (a missing shoulder is first mirrored through the neck, which
+OpenPose puts at the shoulders' midpoint) but a hip is missing, the parser builds virtual
+hips and runs the method above on them: a missing hip is placed ``st`` below its own
+shoulder along the body's down axis (the normal of the shoulder line pointing away from the
+head points; image-down without head points), with ``st`` = :data:`VIRTUAL_ST_PER_SHOULDER`
+x shoulder width (or, when one hip is present, the other hip is its shoulder plus the present
+side's shoulder -> hip vector). Face, hair, arms and upperclothes then come out as usual; the
+lower garment only where the person reaches below the virtual hip line. The virtual points
+are used only for parsing (and for the geometric fallback silhouette of :func:`person_mask`);
+the caller's keypoints are not changed; :class:`ParseInfo` records ``virtual_torso``. The
+virtual ``st`` is underestimated in side views (foreshortened shoulders). Without any
+shoulder (or with one and no neck) there is no body frame: every person pixel ->
+upperclothes (such a pose cannot serve in the search anyway, SPEC 3); no face or hair is
+labelled then, because nothing gives the head's scale reliably [choice].
 
 Every constant below carries a [choice] comment; "tuned" ones were set while looking at the
 synthetic benchmark (checked on a second seed). The synthetic people are flat-shaded
@@ -91,6 +105,16 @@ GRABCUT_MIN_KEEP: float = 0.3
 # GrabCut initialises its colour models with k-means on OpenCV's global RNG: it is reseeded
 # with this value before every call so that maps are reproducible [choice].
 GRABCUT_SEED: int = 0
+
+# Virtual torso: st / shoulder width [choice, measured: median over the 330 rows of
+# data/annotations/fasion-annotation-sample.csv (DeepFashion) that have all four torso
+# points: 1.72 (quartiles 1.59 / 2.71; front views 1.65, back views 1.60; side views, whose
+# shoulders are foreshortened, 5.1 -- the median is robust to them, and a frontal portrait is
+# the case this serves)].
+VIRTUAL_ST_PER_SHOULDER: float = 1.72
+# Shortest shoulder width (px) a virtual torso is built from [choice: below it the shoulder
+# line has no direction].
+VIRTUAL_MIN_SHOULDER_PX: float = 2.0
 
 # Face ellipse. Semi-axes in st: a head is about 0.2 st tall per half and a face ~0.16 st wide
 # per half (adult proportions, ~7.5 heads) [choice].
@@ -210,11 +234,58 @@ class ParseInfo:
     """How one map was made. mask_source: 'segmentation' | 'grabcut' | 'geometry' | 'given'
     (see :func:`person_mask`; 'given' = passed by the caller); skin_model: 'face' | 'hands' |
     'generic' | 'none' (see :func:`skin_pixels`; 'none' = no body frame or empty mask);
-    lower: 'pants' | 'skirt' | 'none' (no lower-garment pixel)."""
+    lower: 'pants' | 'skirt' | 'none' (no lower-garment pixel); virtual_torso: the pose
+    missed a torso point and the map was made with virtual ones (:func:`virtual_torso`)."""
 
     mask_source: str
     skin_model: str
     lower: str
+    virtual_torso: bool = False
+
+
+# ------------------------------------------------------------------------------ virtual torso
+def virtual_torso(keypoints: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Keypoints with virtual torso points for parsing: ``(copy (18, 2) float64, used)``.
+
+    Unchanged (``used`` False) when the four torso points exist or no virtual torso can be
+    built. Otherwise: a missing shoulder is mirrored through the neck (other shoulder and
+    neck present); with both shoulders at least :data:`VIRTUAL_MIN_SHOULDER_PX` apart, the
+    down axis is the normal of the shoulder line pointing away from the mean of the visible
+    head points (image-down without any); a missing hip = its shoulder + the present side's
+    shoulder -> hip vector when the other hip exists, else its shoulder +
+    :data:`VIRTUAL_ST_PER_SHOULDER` x shoulder width x down. The caller's array is not
+    modified.
+    """
+    kp = np.array(keypoints, dtype=np.float64, copy=True)
+    vis = visible(kp)
+    if vis[[RSHO, LSHO, RHIP, LHIP]].all() or not (vis[RSHO] or vis[LSHO]):
+        return kp, False
+    if not (vis[RSHO] and vis[LSHO]):
+        if not vis[NECK]:
+            return kp, False
+        have, miss = (RSHO, LSHO) if vis[RSHO] else (LSHO, RSHO)
+        kp[miss] = 2.0 * kp[NECK] - kp[have]
+    d = kp[LSHO] - kp[RSHO]
+    width = float(np.hypot(d[0], d[1]))
+    if width < VIRTUAL_MIN_SHOULDER_PX:
+        return np.array(keypoints, dtype=np.float64, copy=True), False
+    sho = 0.5 * (kp[RSHO] + kp[LSHO])
+    down = np.array([d[1], -d[0]]) / width                   # (y, x), normal to the line
+    heads = [i for i in _ALL_HEAD_POINTS if vis[i]]
+    ref = (sho - kp[heads].mean(axis=0)) if heads else np.array([1.0, 0.0])
+    if down @ ref < 0:
+        down = -down
+    if vis[RHIP] != vis[LHIP]:                                # one hip: copy its side's vector
+        have_s, have_h, miss_s, miss_h = ((RSHO, RHIP, LSHO, LHIP) if vis[RHIP]
+                                          else (LSHO, LHIP, RSHO, RHIP))
+        kp[miss_h] = kp[miss_s] + kp[have_h] - kp[have_s]
+    elif not vis[RHIP]:
+        st = VIRTUAL_ST_PER_SHOULDER * width
+        kp[RHIP] = kp[RSHO] + st * down
+        kp[LHIP] = kp[LSHO] + st * down
+    if not np.isfinite(torso_size(kp)) or torso_size(kp) <= 0:
+        return np.array(keypoints, dtype=np.float64, copy=True), False
+    return kp, True
 
 
 # ------------------------------------------------------------------------------ person mask
@@ -310,17 +381,20 @@ def person_mask(segmentation: np.ndarray | None, keypoints: np.ndarray, height: 
     source is 'segmentation' when the thresholded segmentation covers at least
     :data:`MIN_POSE_OVERLAP` of the pose's skeleton (or the pose draws no skeleton at all);
     otherwise the :func:`geometric_silhouette`, refined by :func:`refine_silhouette` when
-    ``image`` ((H, W, 3) uint8 RGB) is given ('grabcut') or not ('geometry').
+    ``image`` ((H, W, 3) uint8 RGB) is given ('grabcut') or not ('geometry'). The fallback
+    silhouette is drawn on the pose with its :func:`virtual_torso` (the skeleton check uses
+    the pose as given).
     """
     seg = None if segmentation is None else np.asarray(segmentation) > threshold
     if seg is not None and seg.any():
         overlap = pose_overlap(seg, keypoints)
         if np.isnan(overlap) or overlap >= MIN_POSE_OVERLAP:
             return seg, "segmentation"
-    sil = geometric_silhouette(keypoints, height, width)
+    kp = virtual_torso(keypoints)[0]
+    sil = geometric_silhouette(kp, height, width)
     if image is None:
         return sil, "geometry"
-    return refine_silhouette(image, keypoints, sil), "grabcut"
+    return refine_silhouette(image, kp, sil), "grabcut"
 
 
 # ------------------------------------------------------------------------------ body frame
@@ -679,8 +753,9 @@ def _label_pixels(kp: np.ndarray, st: float, pix: np.ndarray, local: np.ndarray,
 
 
 def _parse(image: np.ndarray, keypoints: np.ndarray, mask: np.ndarray
-           ) -> tuple[np.ndarray, str, str]:
-    """:func:`coarse_parse` plus the skin model and the lower-garment kind."""
+           ) -> tuple[np.ndarray, str, str, bool]:
+    """:func:`coarse_parse` plus the skin model, the lower-garment kind and whether a virtual
+    torso was used."""
     img = np.ascontiguousarray(np.asarray(image))
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {img.shape} {img.dtype}")
@@ -692,12 +767,13 @@ def _parse(image: np.ndarray, keypoints: np.ndarray, mask: np.ndarray
     if kp.shape != (18, 2):
         raise ValueError(f"keypoints must be (18, 2), got {kp.shape}")
     out = np.zeros((h, w), dtype=np.uint8)
+    kp, virtual = virtual_torso(kp)
     st = torso_size(kp)
     if not mask.any():
-        return out, "none", "none"
+        return out, "none", "none", virtual
     if not np.isfinite(st) or st <= 0:
         out[mask] = UPPERCLOTHES
-        return out, "none", "none"
+        return out, "none", "none", virtual
     ys, xs = np.nonzero(mask)
     pix = np.stack([ys, xs], axis=1)
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
@@ -709,7 +785,7 @@ def _parse(image: np.ndarray, keypoints: np.ndarray, mask: np.ndarray
     labels, model, kind = _label_pixels(kp, st, pix, local, (y1 - y0, x1 - x0), lab, ycrcb,
                                         masks)
     out[ys, xs] = labels
-    return out, model, kind
+    return out, model, kind, virtual
 
 
 def coarse_parse(image: np.ndarray, keypoints: np.ndarray, person_mask: np.ndarray
@@ -726,8 +802,8 @@ def coarse_parse(image: np.ndarray, keypoints: np.ndarray, person_mask: np.ndarr
 def coarse_parse_with_info(image: np.ndarray, keypoints: np.ndarray, person_mask: np.ndarray
                            ) -> tuple[np.ndarray, ParseInfo]:
     """:func:`coarse_parse` plus how the map was made (``mask_source`` 'given')."""
-    labels, model, kind = _parse(image, keypoints, person_mask)
-    return labels, ParseInfo("given", model, kind)
+    labels, model, kind, virtual = _parse(image, keypoints, person_mask)
+    return labels, ParseInfo("given", model, kind, virtual)
 
 
 # ------------------------------------------------------------------------------ the parser
@@ -775,8 +851,8 @@ class CoarseParser:
         h, w = img.shape[:2]
         mask, source = person_mask(self._segmentation(img), keypoints, h, w,
                                    self.person_threshold, image=img if self.grabcut else None)
-        labels, model, kind = _parse(img, keypoints, mask)
-        return labels, ParseInfo(source, model, kind)
+        labels, model, kind, virtual = _parse(img, keypoints, mask)
+        return labels, ParseInfo(source, model, kind, virtual)
 
     def parse(self, image: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
         """image (H, W, 3) uint8 RGB, keypoints (18, 2) (y, x) px -> (H, W) uint8 labels."""
@@ -798,4 +874,4 @@ class CoarseParser:
 __all__ = ["CoarseParser", "ParseInfo", "SkinModel", "coarse_parse", "coarse_parse_with_info",
            "colour_codes", "colour_loglik", "face_ellipse", "generic_skin",
            "geometric_silhouette", "person_mask", "pose_overlap", "refine_silhouette",
-           "skin_pixels"]
+           "skin_pixels", "virtual_torso"]
