@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,8 @@ def _parse_list(text: str, path: Path, lineno: int, what: str) -> list[float]:
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise AnnotationError(f"{path}:{lineno}: {what} holds a non-number {v!r}")
+        if not math.isfinite(v):
+            raise AnnotationError(f"{path}:{lineno}: {what} holds a non-finite value {v!r}")
     return [float(v) for v in values]
 
 

@@ -170,6 +170,9 @@ class Params(_Section):
         if self.pose.backend == "synthetic" and not synthetic:
             raise ValueError(f"pose.backend = 'synthetic' needs data.source = 'synthetic' "
                              f"(got {self.data.source!r}); use annotations, mediapipe or auto")
+        if self.pose.backend == "annotations" and not self.data.annotations:
+            raise ValueError("pose.backend = 'annotations' needs at least one file in "
+                             "data.annotations (or use mediapipe / auto)")
         if self.parse.backend == "synthetic" and not synthetic:
             raise ValueError(f"parse.backend = 'synthetic' needs data.source = 'synthetic' "
                              f"(got {self.data.source!r}); use labels or coarse")
@@ -197,7 +200,12 @@ def _format_errors(path: Path, raw: dict, err: ValidationError) -> str:
         value: Any = raw
         for p in e["loc"]:
             value = value.get(p) if isinstance(value, dict) else None
-        lines.append(f"  {key} = {value!r}: {e['msg']}")
+        shown = repr(value)
+        msg = e["msg"].removeprefix("Value error, ")
+        if len(shown) > 80:                       # a whole mapping: the message names the key
+            lines.append(f"  {key}: {msg}")
+        else:
+            lines.append(f"  {key} = {shown}: {msg}")
     return "\n".join(lines)
 
 

@@ -56,6 +56,8 @@ def test_round_trip(tmp_path: Path):
     ("a.jpg: [" + ", ".join(["1"] * 17 + ['"x"']) + "]: [" + ", ".join(["1"] * 18) + "]",
      "non-number"),
     ("a.jpg: not-json: [1]", "not a JSON list"),
+    ("a.jpg: [" + ", ".join(["1"] * 17 + ["Infinity"]) + "]: [" + ", ".join(["1"] * 18) + "]",
+     "non-finite"),
 ])
 def test_malformed_row_names_file_and_line(tmp_path: Path, row: str, needle: str):
     p = tmp_path / "bad.csv"

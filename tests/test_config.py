@@ -34,6 +34,10 @@ def test_every_section_documented_in_readme():
     ({"data": {"synthetic": {"identities": "many"}}}, ["data.synthetic.identities = 'many'"]),
     ({"data": {"synthetic": {"test_fraction": 1.5}}}, ["data.synthetic.test_fraction = 1.5"]),
     ({"nonsense": 1}, ["nonsense", "unknown key"]),
+    ({"parse": {"mapping": {"lip": {"Coat": "coat"}}}},
+     ["parse.mapping", "label set 'lip': invalid target label(s) 'Coat' -> 'coat'"]),
+    ({"data": {"annotations": []}, "pose": {"backend": "annotations"}},
+     ["pose.backend = 'annotations' needs at least one file in data.annotations"]),
 ])
 def test_errors_name_key_value_and_rule(raw, needles):
     with pytest.raises(ParamsError) as err:

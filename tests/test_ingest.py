@@ -18,7 +18,7 @@ def _img(path: Path, h: int, w: int, value: int) -> None:
 
 def _params(root: Path, **data):
     return validate({"data": {"root": str(root), "workers": 1, **data},
-                     "pose": {"backend": "annotations"}, "parse": {"backend": "labels"}}).data
+                     "pose": {"backend": "auto"}, "parse": {"backend": "labels"}}).data
 
 
 def _fashion_folder(root: Path) -> None:

@@ -193,3 +193,22 @@ def test_reference_implementation_through_the_block_runner(realistic_inputs, tmp
     np.testing.assert_array_equal(ref.topk_index, fst.topk_index)
     np.testing.assert_array_equal(ref.topk_cost, fst.topk_cost)
     np.testing.assert_array_equal(ref.num_admissible, fst.num_admissible)
+
+
+def test_fractional_mismatch_cost_gives_identical_floats(realistic_inputs):
+    inputs, _ = realistic_inputs
+    pool = np.flatnonzero(inputs.torso_ok)
+    for s in pool[:5]:
+        c_ref, k_ref = reference.search_source(int(s), inputs, pool, 0.2, None, 0.3)
+        c_fast, k_fast = fast.search_source(int(s), inputs, pool, 0.2, None, 0.3)
+        np.testing.assert_array_equal(c_ref, c_fast)
+        np.testing.assert_array_equal(k_ref, k_fast)       # bit for bit
+
+
+def test_changed_code_never_reuses_saved_blocks(realistic_inputs, tmp_path, monkeypatch):
+    inputs, _ = realistic_inputs
+    pool = np.flatnonzero(inputs.torso_ok)[:10]
+    run_search(inputs, pool, pool, None, _opts(), tmp_path, progress=False)
+    monkeypatch.setattr(blocks, "code_digest", lambda: "other code")
+    run_search(inputs, pool, pool, None, _opts(), tmp_path, progress=False)
+    assert len({p.parent for p in tmp_path.rglob("block_*.npz")}) == 2

@@ -79,10 +79,26 @@ def _search_block(sources: np.ndarray, inputs: SearchInputs, pool: np.ndarray,
     return out
 
 
+#: Code whose change invalidates saved blocks: the search and the geometry it calls.
+_CODE_DIRS = (Path(__file__).resolve().parent, Path(__file__).resolve().parents[1] / "geometry")
+
+
+def code_digest() -> str:
+    """Digest of the source files of the search and the geometry (stale-code guard)."""
+    h = hashlib.sha256()
+    for folder in _CODE_DIRS:
+        for path in sorted(folder.glob("*.py")):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def cache_key(inputs: SearchInputs, pool: np.ndarray, identity: np.ndarray | None,
               opts: SearchOptions) -> str:
-    """Digest of everything a block's result depends on (not workers/backend/block order)."""
+    """Digest of everything a block's result depends on: inputs, result-shaping options and
+    the code (not workers/backend)."""
     h = hashlib.sha256()
+    h.update(code_digest().encode())
     for arr in (inputs.keypoints, inputs.labels, inputs.parts, pool):
         h.update(np.ascontiguousarray(arr).tobytes())
     if identity is not None:

@@ -64,10 +64,15 @@ def pair_cost_kernel(src_lab: np.ndarray, src_bits: np.ndarray, src_bbox: np.nda
     returned without the remaining parts. The torso (part 0, the largest term) comes first.
     """
     h, w = src_lab.shape
-    total = 0.0
+    # integer pixel counts, combined as n_single + mismatch_cost * n_mismatch (exactly the
+    # reference's expression, so both give the same float whatever mismatch_cost is)
+    n_single = 0
+    n_mismatch = 0
     for j in range(affines.shape[0]):
-        if total > limit:
-            return total
+        if n_mismatch > 0 or n_single > 0:
+            partial = float(n_single) + mismatch_cost * float(n_mismatch)
+            if partial > limit:
+                return partial
         a = affines[j]
         ry0, ry1, rx0, rx1 = c_bbox[j, 0], c_bbox[j, 1], c_bbox[j, 2], c_bbox[j, 3]
         if src_bbox[j, 0] <= src_bbox[j, 1]:
@@ -103,10 +108,10 @@ def pair_cost_kernel(src_lab: np.ndarray, src_bits: np.ndarray, src_bbox: np.nda
                         lb = src_lab[iy, ix]
                 if la != lb:
                     if la != 0 and lb != 0:
-                        total += mismatch_cost
+                        n_mismatch += 1
                     else:
-                        total += 1.0
-    return total
+                        n_single += 1
+    return float(n_single) + mismatch_cost * float(n_mismatch)
 
 
 @numba.njit(cache=True, nogil=True)

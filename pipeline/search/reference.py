@@ -35,15 +35,16 @@ def pair_cost(kp_s: np.ndarray, labels_s: np.ndarray, kp_c: np.ndarray, labels_c
     masks_c = part_masks(kp_c, h, w)
     affines, _ = part_affines(kp_s, kp_c, h, w)
     onehot_s, onehot_c = one_hot(labels_s), one_hot(labels_c)
-    total = 0.0
+    squared = 0          # sum_j || B^j_Pc (x) S_c - f_j(B^j_Ps (x) S_s) ||^2 (an integer)
+    n_mismatch = 0       # pixels where both sides hold different person labels
     for j in range(NUM_PARTS):
         target = onehot_c * masks_c[j]                                    # B^j_Pc (x) S_c
         masked_src = (onehot_s * masks_s[j]).transpose(1, 2, 0)           # B^j_Ps (x) S_s
         warped = warp_labels(masked_src, affines[j], h, w).transpose(2, 0, 1)  # f_j(...)
-        total += float(((target - warped) ** 2).sum())
-        both_differ = target.any(0) & warped.any(0) & (target != warped).any(0)
-        total += (mismatch_cost - 2.0) * float(both_differ.sum())
-    return total
+        squared += int(((target - warped) ** 2).sum())
+        n_mismatch += int((target.any(0) & warped.any(0) & (target != warped).any(0)).sum())
+    # a mismatched pixel contributes 2 to the squared norm; it costs mismatch_cost instead
+    return float(squared - 2 * n_mismatch) + mismatch_cost * float(n_mismatch)
 
 
 def search_source(source: int, inputs: SearchInputs, pool: np.ndarray, min_pose_distance: float,
