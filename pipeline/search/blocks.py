@@ -24,9 +24,6 @@ from pipeline.artifacts import atomic_path
 from pipeline.search import fast, reference
 from pipeline.search.inputs import SearchInputs
 
-IMPLEMENTATIONS = {"fast": fast.search_source, "reference": reference.search_source}
-
-
 @dataclass
 class SearchOptions:
     """The search's parameters (validated copies of params.yaml's ``search.*``)."""
@@ -58,7 +55,6 @@ class SearchResult:
 
 def _search_block(sources: np.ndarray, inputs: SearchInputs, pool: np.ndarray,
                   identity: np.ndarray | None, opts: SearchOptions) -> dict[str, np.ndarray]:
-    fn = IMPLEMENTATIONS[opts.implementation]
     k = opts.top_k
     out = {"sources": sources.astype(np.int64),
            "topk_index": np.full((len(sources), k), -1, np.int32),
@@ -70,8 +66,9 @@ def _search_block(sources: np.ndarray, inputs: SearchInputs, pool: np.ndarray,
                                                        opts.min_pose_distance, identity,
                                                        opts.mismatch_cost, k)
         else:
-            cands, costs = fn(int(s), inputs, pool, opts.min_pose_distance, identity,
-                              opts.mismatch_cost)
+            cands, costs = reference.search_source(int(s), inputs, pool,
+                                                   opts.min_pose_distance, identity,
+                                                   opts.mismatch_cost)
             idx, cst = fast.top_k(cands, costs, k)
             n_adm = cands.size
         out["num_admissible"][row] = n_adm
