@@ -189,8 +189,10 @@ def ingest(params: DataParams, out_path: Path, summary_path: Path,
         results_iter = map_chunks(_load_chunk, [files[n] for n in candidates], params.workers,
                                   "ingest", chunk=chunk, progress=progress, height=h, width=w,
                                   resize=params.resize)
-        for start_row, results in zip(range(0, len(candidates), chunk), results_iter):
-            names = candidates[start_row:start_row + chunk]
+        start_row = 0
+        for results in results_iter:
+            names = candidates[start_row:start_row + len(results)]
+            start_row += len(results)
             good = []
             for name, (img, status, orig) in zip(names, results):
                 if img is None:

@@ -14,9 +14,11 @@ def map_chunks(fn: Callable[..., T], items: Sequence[Any], workers: int, desc: s
                chunk: int = 64, progress: bool = True, **kwargs: Any) -> Iterator[T]:
     """Yield ``fn(items[i:i + chunk], **kwargs)`` for consecutive chunks, in order.
 
-    Runs ``workers`` joblib processes (loky) when workers > 1, else in this process. The
-    progress bar counts items, not chunks.
+    Runs ``workers`` joblib processes (loky) when workers > 1, else in this process; chunks
+    shrink so that a small input still reaches every worker. The progress bar counts items.
     """
+    if workers > 1 and len(items) > 0:
+        chunk = max(1, min(chunk, -(-len(items) // workers)))   # every worker gets work
     chunks = [items[i:i + chunk] for i in range(0, len(items), chunk)]
     bar = tqdm(total=len(items), desc=desc, unit="img", disable=not progress)
     try:

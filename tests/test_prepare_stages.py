@@ -156,3 +156,19 @@ def test_masks_stage_matches_the_geometry(fashion, tmp_path):
         assert np.array_equal(masks["parts"][i], part_bitfield(k, 256, 256))
         assert np.array_equal(masks["pose_mask"][i], pose_mask(k, 256, 256))
     assert s["torso_valid"] == N and masks["part_valid"][:, 0].all()
+
+
+def test_coarse_backend_in_parallel_workers(fashion, tmp_path):
+    root, names, _ = fashion
+    params = _params(root, parse={"backend": "coarse", "workers": 2})
+    out = _prepare(root, params, tmp_path)
+    estimate_poses(params.pose, params.data, out / "images.h5", out / "poses.h5",
+                   out / "poses.summary.json", progress=False)
+    from pipeline.parsing import stage
+
+    s = stage.parse_images(params.parse, params.data, out / "images.h5", out / "poses.h5",
+                           out / "parsing.h5", out / "parsing.summary.json", progress=False)
+    labels = Artifact(out / "parsing.h5")["labels"][:]
+    assert labels.shape == (N, 256, 256) and labels.max() <= 9
+    # blank images: no detector person, so the pose's GrabCut-refined silhouette is parsed
+    assert (labels > 0).any() and s["label_set"].startswith("spt10")

@@ -817,12 +817,15 @@ class CoarseParser:
     installed the fallback silhouette is used for every image (with one warning).
     """
 
-    def __init__(self, person_threshold: float = 0.5, grabcut: bool = True) -> None:
+    def __init__(self, person_threshold: float = 0.5, grabcut: bool = True,
+                 detector: Any = None) -> None:
         if not 0.0 <= person_threshold < 1.0:
             raise ValueError(f"person_threshold must lie in [0, 1), got {person_threshold}")
         self.person_threshold = float(person_threshold)
         self.grabcut = bool(grabcut)
-        self._detector: Any = None
+        # a MediaPipeDetector given here travels with the parser to joblib workers, where its
+        # unpickled copies share one graph per process; None = build one on first use
+        self._detector: Any = detector
         self._no_detector = False
 
     def _segmentation(self, image: np.ndarray) -> np.ndarray | None:

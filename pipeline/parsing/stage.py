@@ -77,15 +77,15 @@ def _read_chunk(names: list[str], folder: str, label_set: str, mapping: dict | N
     return out
 
 
-def _coarse_chunk(indices: np.ndarray, images_path: str, poses_path: str) -> np.ndarray:
-    from pipeline.parsing.coarse import CoarseParser
-
+def _coarse_chunk(indices: np.ndarray, images_path: str, poses_path: str, parser
+                  ) -> np.ndarray:
+    """Parse a chunk; ``parser`` arrives pickled in each joblib task (one MediaPipe graph per
+    worker process)."""
     images, poses = Artifact(images_path), Artifact(poses_path)
     _, h, w, _ = images["images"].shape
     out = np.zeros((len(indices), h, w), np.uint8)
-    with CoarseParser() as parser:
-        for row, i in enumerate(indices):
-            out[row] = parser.parse(images["images"][int(i)], poses["keypoints"][int(i)])
+    for row, i in enumerate(indices):
+        out[row] = parser.parse(images["images"][int(i)], poses["keypoints"][int(i)])
     return out
 
 
@@ -96,12 +96,17 @@ def parse_images(params: ParseParams, data: DataParams, images_path: Path, poses
     names = images.names
     n = len(names)
     _, h, w, _ = images["images"].shape
+    parser = None
     if params.backend == "coarse":
+        from pipeline.parsing.coarse import CoarseParser
+        from pipeline.pose.mediapipe_detector import MediaPipeDetector
+
         poses = Artifact(poses_path)
         poses.check_aligned(images)
+        parser = CoarseParser(detector=MediaPipeDetector())
         chunks = map_chunks(_coarse_chunk, np.arange(n), params.workers, "parse (coarse)",
                             chunk=32, progress=progress, images_path=str(images_path),
-                            poses_path=str(poses_path))
+                            poses_path=str(poses_path), parser=parser)
         label_set = "spt10 (coarse parser)"
     else:
         folder = Path(data.root) / params.labels_dir
@@ -130,6 +135,8 @@ def parse_images(params: ParseParams, data: DataParams, images_path: Path, poses
             ds[row:row + len(lab)] = lab
             counts += np.bincount(lab.ravel(), minlength=len(LABEL_NAMES))[:len(LABEL_NAMES)]
             row += len(lab)
+    if parser is not None:
+        parser.close()
     summary = {"images": n, "backend": params.backend, "label_set": label_set,
                "pixel_share": {name: round(float(c / counts.sum()), 5)
                                for name, c in zip(LABEL_NAMES, counts)}}

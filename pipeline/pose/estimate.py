@@ -62,18 +62,17 @@ def _annotation_rows(data: DataParams, names: list[str], original: np.ndarray,
     return kp, has, int(outside.sum())
 
 
-def _detect_chunk(indices: np.ndarray, images_path: str, min_visibility: float
+def _detect_chunk(indices: np.ndarray, images_path: str, detector
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from pipeline.pose.mediapipe_detector import MediaPipeDetector
-
+    """Detect a chunk of images. ``detector`` arrives pickled in each joblib task; its copies
+    share one MediaPipe graph per worker process, built on first use."""
     art = Artifact(images_path)
     kp = np.full((len(indices), 18, 2), -1, np.float32)
     conf = np.zeros((len(indices), 18), np.float32)
     found = np.zeros(len(indices), bool)
-    with MediaPipeDetector(min_visibility) as det:
-        for row, i in enumerate(indices):
-            d = det.detect(art["images"][int(i)])
-            kp[row], conf[row], found[row] = d.keypoints, d.confidence, d.found
+    for row, i in enumerate(indices):
+        d = detector.detect(art["images"][int(i)])
+        kp[row], conf[row], found[row] = d.keypoints, d.confidence, d.found
     return kp, conf, found
 
 
@@ -104,15 +103,18 @@ def estimate_poses(params: PoseParams, data: DataParams, images_path: Path, out_
         todo = np.flatnonzero(source == SRC_NONE) if params.backend == "auto" else np.arange(n)
         no_person = []
         row = 0
+        from pipeline.pose.mediapipe_detector import MediaPipeDetector
+
+        detector = MediaPipeDetector(params.min_visibility)
         for dk, dc, found in map_chunks(_detect_chunk, todo, params.workers, "pose (mediapipe)",
                                         chunk=32, progress=progress,
-                                        images_path=str(images_path),
-                                        min_visibility=params.min_visibility):
+                                        images_path=str(images_path), detector=detector):
             idx = todo[row:row + len(dk)]
             kp[idx], conf[idx] = dk, dc
             source[idx] = SRC_DETECTOR
             no_person += [names[i] for i, f in zip(idx, found) if not f]
             row += len(dk)
+        detector.close()
         summary["detector_found_no_person"] = no_person
     present = (kp >= 0).all(axis=2)
     conf[present & (source[:, None] != SRC_DETECTOR)] = 1.0
