@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-NUM_KEYPOINTS = 18  # OpenPose/COCO 18-point order [code, Pose-Transfer]
-MISSING = -1.0
+from pipeline.labels import NUM_KEYPOINTS  # 18, OpenPose/COCO order
+
+MISSING = -1.0  # value of both coordinates of a missing point [code, Pose-Transfer]
 HEADER = "name:keypoints_y:keypoints_x"
 
 

@@ -11,8 +11,9 @@ import numpy as np
 
 from pipeline.labels import LABEL_COLORS, LABEL_NAMES
 
-#: Skeleton limbs drawn between keypoints (0-based, OpenPose order): PG2's 23 pose-mask
-#: limbs minus the three torso diagonals, enough to read a pose [code, PG2 getPoseMask].
+#: Skeleton limbs drawn between keypoints (0-based, OpenPose order): the 17 OpenPose skeleton
+#: limbs, a subset of PG2's 23 pose-mask limbs (pipeline.geometry.POSE_MASK_LIMBS) without
+#: its extra neck-ear, hip-hip, shoulder-hip and ear-ear links [code, PG2 getPoseMask].
 SKELETON_LIMBS = ((1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10),
                   (1, 11), (11, 12), (12, 13), (1, 0), (0, 14), (14, 16), (0, 15), (15, 17))
 #: One colour per side: person's right = warm, left = cool, centre = white [choice].

@@ -22,14 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.labels import KEYPOINT_NAMES
+# Keypoint indices (SPEC 1 order): the one definition in pipeline.geometry.keypoints.
+from pipeline.geometry.keypoints import (  # noqa: F401  (re-exported for the renderer)
+    HEAD_POINTS, KP, LANK, LEAR, LELB, LEYE, LHIP, LKNE, LSHO, LWRI, NECK, NOSE, RANK, REAR,
+    RELB, REYE, RHIP, RKNE, RSHO, RWRI, TORSO_POINTS)
 
-# Keypoint indices (SPEC 1 order).
-KP = {n: i for i, n in enumerate(KEYPOINT_NAMES)}
-NOSE, NECK, RSHO, RELB, RWRI, LSHO, LELB, LWRI = 0, 1, 2, 3, 4, 5, 6, 7
-RHIP, RKNE, RANK, LHIP, LKNE, LANK, REYE, LEYE, REAR, LEAR = 8, 9, 10, 11, 12, 13, 14, 15, 16, 17
-HEAD_POINTS = (NOSE, LEYE, REYE, LEAR, REAR)
-TORSO_POINTS = (RSHO, LSHO, RHIP, LHIP)
 # (shoulder, elbow, wrist) and (hip, knee, ankle) per side: 'R' / 'L' (the person's sides).
 ARM = {"R": (RSHO, RELB, RWRI), "L": (LSHO, LELB, LWRI)}
 LEG = {"R": (RHIP, RKNE, RANK), "L": (LHIP, LKNE, LANK)}
