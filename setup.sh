@@ -8,6 +8,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+# the project itself, editable: `pipeline` and `stages` import from any folder
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 # DVC analytics off for this repo (the committed .dvc/config says so too)
 export DVC_NO_ANALYTICS=1
 echo "setup.sh: environment ready in .venv"

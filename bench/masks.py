@@ -17,7 +17,6 @@ from typing import Callable
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from pipeline.annotations import read_keypoint_file  # noqa: E402
 from pipeline.geometry import (  # noqa: E402

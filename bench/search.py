@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.config import SearchParams, SyntheticParams  # noqa: E402
 from pipeline.search import fast, reference  # noqa: E402

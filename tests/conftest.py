@@ -1,4 +1,4 @@
-"""Shared fixtures. Tests run from any folder; data paths are resolved from the repo root."""
+"""Shared fixtures. Tests run from any folder; data paths come from tests.helpers."""
 from __future__ import annotations
 
 import os
@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-ANNOTATIONS = REPO / "data" / "annotations"
+from tests.helpers import REPO
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
@@ -15,3 +14,18 @@ os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 @pytest.fixture
 def repo_root() -> Path:
     return REPO
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip tests marked ``gpu`` where CUDA is not available."""
+    try:
+        import torch
+        has_cuda = torch.cuda.is_available()
+    except ImportError:
+        has_cuda = False
+    if has_cuda:
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from pipeline.config import ParamsError, load_params, validate
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def test_repo_params_validate():

@@ -10,8 +10,9 @@ from pipeline.annotations import read_keypoint_file
 from pipeline.geometry import (
     NO_POINT, PART_NAMES, bitfield_to_masks, part_affines_batch, part_affines_lstsq, part_bitfield,
     part_masks, part_valid, pose_heatmaps, pose_mask, torso_size)
+from tests.helpers import ANNOTATIONS
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "annotations"
+DATA = ANNOTATIONS
 PARTNERS = 20
 
 

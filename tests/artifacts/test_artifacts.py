@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.artifacts import (Artifact, ArtifactError, atomic_h5, open_aligned, write_array,
                                 write_names)
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def _write(path: Path, n: int = 5, value: int = 7, names=None) -> None:

@@ -12,9 +12,9 @@ from pipeline.annotations import read_keypoint_file
 from pipeline.geometry import affine as A
 from pipeline.geometry import keypoints as K
 from pipeline.geometry import parts as P
-from test_geometry_keypoints import hand_pose  # tests/ is on sys.path (pytest rootdir-less mode)
+from tests.helpers import ANNOTATIONS, hand_pose
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "annotations"
+DATA = ANNOTATIONS
 
 
 def ols_residual(affine: np.ndarray, dst_yx: np.ndarray, src_yx: np.ndarray) -> float:
@@ -221,7 +221,7 @@ def test_invert_apply_and_rescale() -> None:
 def test_single_pair_is_bit_identical_to_its_batch_row() -> None:
     """The search's reference (one pair) and fast (a batch) must sample the same pixels."""
     from pipeline.annotations import read_keypoint_file
-    from tests.conftest import ANNOTATIONS
+    from tests.helpers import ANNOTATIONS
 
     kp = read_keypoint_file(ANNOTATIONS / "fasion-annotation-sample.csv").keypoints[:80]
     for src in kp[:6]:

@@ -17,7 +17,7 @@ from pipeline.ingest import ingest
 from pipeline.parsing.label_sets import LIP_LABELS
 from pipeline.parsing.stage import ParsingError, parse_images
 from pipeline.pose.estimate import SRC_ANNOTATION, SRC_DETECTOR, estimate_poses
-from tests.conftest import ANNOTATIONS
+from tests.helpers import ANNOTATIONS
 
 N = 6
 

@@ -9,9 +9,9 @@ import skimage.draw
 from pipeline.annotations import read_keypoint_file
 from pipeline.geometry import keypoints as K
 from pipeline.geometry import parts as P
-from test_geometry_keypoints import hand_pose  # tests/ is on sys.path (pytest rootdir-less mode)
+from tests.helpers import ANNOTATIONS, hand_pose
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "annotations"
+DATA = ANNOTATIONS
 
 
 def test_part_tables_follow_spec() -> None:

@@ -10,9 +10,9 @@ from skimage.morphology import dilation, erosion, footprint_rectangle
 from pipeline.annotations import read_keypoint_file
 from pipeline.geometry import keypoints as K
 from pipeline.geometry.pose_mask import POSE_MASK_LIMBS, disc_offsets, pose_mask
-from test_geometry_keypoints import hand_pose  # tests/ is on sys.path (pytest rootdir-less mode)
+from tests.helpers import ANNOTATIONS, hand_pose
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "annotations"
+DATA = ANNOTATIONS
 
 
 def reference_pose_mask(kp: np.ndarray, height: int, width: int, radius: int = 4) -> np.ndarray:

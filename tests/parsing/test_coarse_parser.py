@@ -17,7 +17,7 @@ from pipeline.parsing.coarse import (
     CoarseParser, SkinModel, coarse_parse, coarse_parse_with_info, geometric_silhouette,
     VIRTUAL_ST_PER_SHOULDER, person_mask, refine_silhouette, virtual_torso)
 from pipeline.synthetic import generate
-from tests.conftest import ANNOTATIONS
+from tests.helpers import ANNOTATIONS
 
 SIZE = 256
 # mIoU (9 person labels, dataset-level IoU) of coarse_parse with the ground-truth silhouette

@@ -14,7 +14,7 @@ from pipeline.search import blocks, fast, reference
 from pipeline.search.blocks import SearchOptions, run_search
 from pipeline.search.inputs import build_inputs
 from pipeline.synthetic import generate
-from tests.conftest import ANNOTATIONS
+from tests.helpers import ANNOTATIONS
 
 WORK = (32, 32)
 

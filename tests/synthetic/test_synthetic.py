@@ -19,8 +19,8 @@ from pipeline.synthetic.materials import background_rng, make_background
 from pipeline.synthetic.prior import PoseAngles, frame_skeleton, pose_3d, project, sample_angles
 from pipeline.synthetic.realpose import load_real_poses, rescale_keypoints
 from pipeline.synthetic.skeleton import VIEW_BACK, VIEW_FRONT, VIEW_SIDE
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 FASHION = REPO / "data" / "annotations" / "fasion-annotation-sample.csv"
 MARKET = REPO / "data" / "annotations" / "market-annotation-sample.csv"
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pipeline.artifacts import Artifact
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 #: The tiny setting: a dataset small enough for the whole pipeline to run in seconds.
 TINY = {"identities": 4, "poses_per_identity": 3, "pairs_per_identity": 2}
@@ -54,6 +54,7 @@ def project(tmp_path_factory) -> Path:
     return dst
 
 
+@pytest.mark.slow
 def test_dvc_repro_runs_the_pipeline(project: Path):
     _run(["dvc", "repro"], project)
     images = Artifact(project / "data/prepared/images.h5")
@@ -65,6 +66,7 @@ def test_dvc_repro_runs_the_pipeline(project: Path):
     assert "up to date" in status
 
 
+@pytest.mark.slow
 def test_synthetic_backends_reproduce_ground_truth(project: Path):
     import cv2
     import h5py
@@ -88,6 +90,7 @@ def test_synthetic_backends_reproduce_ground_truth(project: Path):
     assert 0.0 <= report["search"]["mean_iou"] <= 1.0
 
 
+@pytest.mark.slow
 def test_dvc_exp_run_changes_a_parameter(project: Path):
     before = Artifact(project / "data/prepared/images.h5")["images"][0].copy()
     _run(["dvc", "exp", "run", "-S", "data.synthetic.seed=7", "-n", "seed7"], project)
@@ -98,6 +101,7 @@ def test_dvc_exp_run_changes_a_parameter(project: Path):
     assert not (before == after).all()
 
 
+@pytest.mark.slow
 def test_bad_param_stops_the_stage_with_a_clear_message(project: Path):
     proc = subprocess.run(["dvc", "exp", "run", "-S", "data.height=3", "-n", "bad"], cwd=project,
                           env=_env(), capture_output=True, text=True)

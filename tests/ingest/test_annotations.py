@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.annotations import (AnnotationError, read_keypoint_file, read_pairs_file,
                                   write_keypoint_file, write_pairs_file)
-from tests.conftest import ANNOTATIONS
+from tests.helpers import ANNOTATIONS
 
 
 @pytest.mark.parametrize("fname,rows", [("fasion-annotation-sample.csv", 400),

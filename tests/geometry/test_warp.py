@@ -9,7 +9,7 @@ from pipeline.geometry import affine as A
 from pipeline.geometry import keypoints as K
 from pipeline.geometry import parts as P
 from pipeline.geometry import warp as W
-from test_geometry_keypoints import hand_pose  # tests/ is on sys.path (pytest rootdir-less mode)
+from tests.helpers import hand_pose
 
 
 def test_sample_coords_formula_and_rounding() -> None:
