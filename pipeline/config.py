@@ -113,7 +113,7 @@ class ParseParams(_Section):
     @field_validator("mapping")
     @classmethod
     def _known_labels(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        from pipeline.parsing.label_sets import DEFAULT_MAPPINGS, validate_mapping
+        from pipeline.label_sets import DEFAULT_MAPPINGS, validate_mapping
 
         for label_set, mapping in value.items():
             if label_set not in DEFAULT_MAPPINGS or label_set == "spt10":

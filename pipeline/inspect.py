@@ -132,7 +132,7 @@ def _masks_panel(files, row, base):
 
 
 def _pseudo_panel(files, row, base):
-    from pipeline.search.figures import pseudo_panels
+    from pipeline.evaluation.figures import pseudo_panels
 
     return pseudo_panels(Path(files["target_labels"].filename).parent, row)
 

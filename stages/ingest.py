@@ -4,7 +4,7 @@ from __future__ import annotations
 from pipeline.artifacts import PREPARED_DIR, artifact_path
 from pipeline.cli import run_stage
 from pipeline.config import load_params
-from pipeline.ingest import IngestError, ingest, summarise_reasons
+from pipeline.ingest.stage import IngestError, ingest, summarise_reasons
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pipeline.artifacts import PREPARED_DIR, artifact_path
-from pipeline.body_masks import make_masks
+from pipeline.masks.stage import make_masks
 from pipeline.cli import run_stage
 from pipeline.config import load_params, section_dict
 

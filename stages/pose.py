@@ -4,7 +4,7 @@ from __future__ import annotations
 from pipeline.artifacts import PREPARED_DIR, artifact_path
 from pipeline.cli import run_stage
 from pipeline.config import load_params
-from pipeline.pose.estimate import estimate_poses
+from pipeline.pose.stage import estimate_poses
 
 
 def main() -> None:

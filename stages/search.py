@@ -6,7 +6,7 @@ from pathlib import Path
 from pipeline.artifacts import PREPARED_DIR, artifact_path
 from pipeline.cli import run_stage
 from pipeline.config import load_params
-from pipeline.search.report import search_report
+from pipeline.evaluation.search_report import search_report
 from pipeline.search.stage import search_stage
 
 #: Finished blocks of an interrupted search (not a DVC output: DVC would delete it on rerun).

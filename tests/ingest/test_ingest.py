@@ -8,7 +8,7 @@ import pytest
 from pipeline.annotations import write_keypoint_file, write_pairs_file
 from pipeline.artifacts import Artifact
 from pipeline.config import validate
-from pipeline.ingest import IngestError, ingest, person_id
+from pipeline.ingest.stage import IngestError, ingest, person_id
 
 
 def _img(path: Path, h: int, w: int, value: int) -> None:

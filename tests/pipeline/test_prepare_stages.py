@@ -10,13 +10,13 @@ import pytest
 
 from pipeline.annotations import read_keypoint_file, write_keypoint_file
 from pipeline.artifacts import Artifact
-from pipeline.body_masks import make_masks
+from pipeline.masks.stage import make_masks
 from pipeline.config import validate
 from pipeline.geometry import part_bitfield, pose_mask
-from pipeline.ingest import ingest
+from pipeline.ingest.stage import ingest
 from pipeline.parsing.label_sets import LIP_LABELS
 from pipeline.parsing.stage import ParsingError, parse_images
-from pipeline.pose.estimate import SRC_ANNOTATION, SRC_DETECTOR, estimate_poses
+from pipeline.pose.stage import SRC_ANNOTATION, SRC_DETECTOR, estimate_poses
 from tests.helpers import ANNOTATIONS
 
 N = 6

@@ -1,0 +1,1 @@
+"""Stage `ingest`: a dataset folder (synthetic, DeepFashion, Market-1501, photos) -> images.h5."""
