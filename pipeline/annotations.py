@@ -37,7 +37,10 @@ class KeypointFile:
     names: image names in file order.
     keypoints: (N, 18, 2) float32, (y, x) in pixels of the annotated frame, -1 = missing.
     all_missing: names of rows whose 18 points are all missing (kept in ``names``).
-    duplicates: names that occurred more than once (the first row is kept).
+    duplicates: names that occurred more than once (the first row is kept), once per
+        repeated row.
+    lines: 1-based line number of each row of ``names`` in the file.
+    duplicate_lines: 1-based line number of each repeated row, parallel to ``duplicates``.
     """
 
     path: Path
@@ -45,10 +48,21 @@ class KeypointFile:
     keypoints: np.ndarray
     all_missing: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    duplicate_lines: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, np.ndarray]:
         """name -> (18, 2) keypoints."""
         return dict(zip(self.names, self.keypoints))
+
+    def where(self) -> dict[str, str]:
+        """name -> ``file:line`` of its (first) row, for messages."""
+        return {n: f"{self.path}:{line}" for n, line in zip(self.names, self.lines)}
+
+    def duplicate_rows(self) -> list[str]:
+        """``file:line: name`` of every repeated row (the first occurrence is the one kept)."""
+        return [f"{self.path}:{line}: {name}"
+                for name, line in zip(self.duplicates, self.duplicate_lines)]
 
 
 def _parse_list(text: str, path: Path, lineno: int, what: str) -> list[float]:
@@ -68,26 +82,45 @@ def _parse_list(text: str, path: Path, lineno: int, what: str) -> list[float]:
     return [float(v) for v in values]
 
 
-def read_keypoint_file(path: Path | str) -> KeypointFile:
+def _key(key: str | None) -> str:
+    return f" ({key})" if key else ""
+
+
+def _read_lines(path: Path, what: str, key: str | None) -> list[str]:
+    """The text lines of an annotation/pairs file; errors name the file (and params key)."""
+    if not path.is_file():
+        raise AnnotationError(f"{path}: {what} not found{_key(key)}")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().splitlines()
+    except UnicodeDecodeError:
+        raise AnnotationError(f"{path}: not a UTF-8 text file (expected a {what}){_key(key)}"
+                              ) from None
+
+
+def read_keypoint_file(path: Path | str, key: str | None = None) -> KeypointFile:
     """Read a field-format keypoint file.
 
     A point with a negative coordinate in y or x is missing and becomes (-1, -1).
-    Raises :class:`AnnotationError` (naming file and line) on a malformed row.
+    Raises :class:`AnnotationError` (naming file and line, and the params ``key`` the path
+    came from, if given) on a missing file, a wrong header, a file without any row or a
+    malformed row. Messages never quote a header that is not the expected one: the file
+    may be something else entirely.
     """
     path = Path(path)
-    if not path.is_file():
-        raise AnnotationError(f"{path}: annotation file not found")
     names: list[str] = []
     rows: list[np.ndarray] = []
     seen: set[str] = set()
     duplicates: list[str] = []
-    with open(path, encoding="utf-8") as fh:
-        lines = fh.read().splitlines()
+    row_lines: list[int] = []
+    duplicate_lines: list[int] = []
+    lines = _read_lines(path, "annotation file", key)
     if not lines:
-        raise AnnotationError(f"{path}: empty file (expected header {HEADER!r})")
+        raise AnnotationError(f"{path}: empty file (expected header {HEADER!r}){_key(key)}")
     header = lines[0].replace(" ", "").lstrip("\ufeff")
     if header != HEADER:
-        raise AnnotationError(f"{path}:1: header is {lines[0]!r}, expected {HEADER!r}")
+        raise AnnotationError(f"{path}:1: the first line is not the header {HEADER!r} "
+                              f"(not a field-format keypoint file?){_key(key)}")
     for lineno, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
@@ -104,13 +137,18 @@ def read_keypoint_file(path: Path | str) -> KeypointFile:
         kp[(kp < 0).any(axis=1)] = MISSING
         if name in seen:
             duplicates.append(name)
+            duplicate_lines.append(lineno)
             continue
         seen.add(name)
         names.append(name)
         rows.append(kp)
-    keypoints = (np.stack(rows) if rows else np.zeros((0, NUM_KEYPOINTS, 2), np.float32))
+        row_lines.append(lineno)
+    if not rows:
+        raise AnnotationError(f"{path}: header only, no keypoint rows{_key(key)}")
+    keypoints = np.stack(rows).astype(np.float32)
     all_missing = [n for n, kp in zip(names, keypoints) if (kp < 0).all()]
-    return KeypointFile(path, names, keypoints.astype(np.float32), all_missing, duplicates)
+    return KeypointFile(path, names, keypoints, all_missing, duplicates, row_lines,
+                        duplicate_lines)
 
 
 def format_keypoint_row(name: str, keypoints: np.ndarray) -> str:
@@ -132,26 +170,27 @@ def write_keypoint_file(path: Path | str, names: list[str], keypoints: np.ndarra
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
-def read_pairs_file(path: Path | str) -> list[tuple[str, str]]:
-    """Read a ``from,to`` pairs CSV; raise :class:`AnnotationError` naming file and line."""
+def read_pairs_file(path: Path | str, key: str | None = None) -> list[tuple[str, str]]:
+    """Read a ``from,to`` pairs CSV; raise :class:`AnnotationError` naming file and line (and
+    the params ``key`` the path came from, if given). A header-only file is an empty list."""
     path = Path(path)
-    if not path.is_file():
-        raise AnnotationError(f"{path}: pairs file not found")
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise AnnotationError(f"{path}: empty file (expected header 'from,to')") from None
-        if [h.strip().lstrip("\ufeff") for h in header] != ["from", "to"]:
-            raise AnnotationError(f"{path}:1: header is {','.join(header)!r}, expected 'from,to'")
-        pairs = []
-        for lineno, row in enumerate(reader, start=2):
-            if not row or not "".join(row).strip():
-                continue
-            if len(row) != 2 or not row[0].strip() or not row[1].strip():
-                raise AnnotationError(f"{path}:{lineno}: expected two names 'from,to', got {row}")
-            pairs.append((row[0].strip(), row[1].strip()))
+    lines = _read_lines(path, "pairs file", key)
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise AnnotationError(f"{path}: empty file (expected header 'from,to'){_key(key)}"
+                              ) from None
+    if [h.strip().lstrip("\ufeff") for h in header] != ["from", "to"]:
+        raise AnnotationError(f"{path}:1: the first line is not the header 'from,to' "
+                              f"(not a pairs file?){_key(key)}")
+    pairs = []
+    for lineno, row in enumerate(reader, start=2):
+        if not row or not "".join(row).strip():
+            continue
+        if len(row) != 2 or not row[0].strip() or not row[1].strip():
+            raise AnnotationError(f"{path}:{lineno}: expected two names 'from,to', got {row}")
+        pairs.append((row[0].strip(), row[1].strip()))
     return pairs
 
 

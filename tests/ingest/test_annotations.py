@@ -79,3 +79,46 @@ def test_bad_header_and_missing_file(tmp_path: Path):
     q.write_text("from,to\na.jpg\n")
     with pytest.raises(AnnotationError, match=r"pairs.csv:2"):
         read_pairs_file(q)
+
+
+def test_header_only_file_is_an_error(tmp_path: Path):
+    """issue 7: a keypoint file without rows used to give N empty poses and exit 0."""
+    p = tmp_path / "ann.csv"
+    p.write_text("name:keypoints_y:keypoints_x\n\n")
+    with pytest.raises(AnnotationError) as err:
+        read_keypoint_file(p, key="data.annotations")
+    assert str(err.value) == f"{p}: header only, no keypoint rows (data.annotations)"
+    write_keypoint_file(p, [], np.zeros((0, 18, 2), np.float32))     # what a writer may leave
+    with pytest.raises(AnnotationError, match="header only"):
+        read_keypoint_file(p)
+
+
+def test_errors_name_the_key_and_never_echo_a_foreign_file(tmp_path: Path):
+    """issue 7: reading /etc/hostname by mistake echoed its first line in the error."""
+    secret = tmp_path / "hostname"
+    secret.write_text("top-secret-host\n")
+    for read in (read_keypoint_file, read_pairs_file):
+        with pytest.raises(AnnotationError) as err:
+            read(secret, key="data.annotations")
+        msg = str(err.value)
+        assert "top-secret" not in msg and msg.startswith(f"{secret}:1: ")
+        assert msg.endswith("(data.annotations)") and "\n" not in msg
+    binary = tmp_path / "blob.csv"
+    binary.write_bytes(b"\xff\xfe\x00secret")
+    with pytest.raises(AnnotationError, match=r"not a UTF-8 text file .*\(data.pairs\)$"):
+        read_pairs_file(binary, key="data.pairs")
+    with pytest.raises(AnnotationError) as err:
+        read_pairs_file(tmp_path / "pairs-test.csv", key="data.pairs")
+    assert str(err.value) == f"{tmp_path / 'pairs-test.csv'}: pairs file not found (data.pairs)"
+
+
+def test_rows_and_duplicates_keep_their_lines(tmp_path: Path):
+    p = tmp_path / "ann.csv"
+    row = "]: [".join(", ".join([v] * 18) for v in ("1", "2"))
+    p.write_text("name:keypoints_y:keypoints_x\n"
+                 f"a.jpg: [{row}]\n\nb.jpg: [{row}]\na.jpg: [{row}]\nb.jpg: [{row}]\n")
+    ann = read_keypoint_file(p)
+    assert ann.names == ["a.jpg", "b.jpg"] and ann.lines == [2, 4]
+    assert ann.where() == {"a.jpg": f"{p}:2", "b.jpg": f"{p}:4"}
+    assert ann.duplicates == ["a.jpg", "b.jpg"] and ann.duplicate_lines == [5, 6]
+    assert ann.duplicate_rows() == [f"{p}:5: a.jpg", f"{p}:6: b.jpg"]
