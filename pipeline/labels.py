@@ -1,8 +1,10 @@
-"""Names and display colours of the 10 semantic labels and the 18 keypoints (SPEC 1-2).
+"""Names, display colours and left/right mirror tables of the 10 semantic labels, the 18
+keypoints and the 10 body parts (SPEC 1-3).
 
 Import these instead of spelling the lists out again::
 
     from pipeline.labels import LABEL_NAMES, NUM_LABELS, LABEL_COLORS, KEYPOINT_NAMES
+    from pipeline.labels import LABEL_MIRROR, KEYPOINT_MIRROR, PART_MIRROR, PART_NAMES
 """
 from __future__ import annotations
 
@@ -44,3 +46,34 @@ KEYPOINT_NAMES: tuple[str, ...] = (
     "nose", "neck", "Rsho", "Relb", "Rwri", "Lsho", "Lelb", "Lwri", "Rhip", "Rkne", "Rank",
     "Lhip", "Lkne", "Lank", "Reye", "Leye", "Rear", "Lear")
 NUM_KEYPOINTS: int = len(KEYPOINT_NAMES)  # 18
+
+#: The 10 rigid body parts in SPEC 3 order [code, Deformable GAN `pose_masks` /
+#: `affine_transforms`]; index = part. pipeline.geometry.parts draws them.
+PART_NAMES: tuple[str, ...] = (
+    "torso", "head", "right_thigh", "left_thigh", "right_shin", "left_shin",
+    "right_upper_arm", "left_upper_arm", "right_forearm", "left_forearm")
+NUM_PARTS: int = len(PART_NAMES)  # 10
+
+
+# --------------------------------------------------------------------------- mirror tables
+# Left/right swaps for horizontal flips (flip augmentation, mirrored limbs in the affine fits).
+# Each is an int index array and an involution (T[T] == arange): T[i] = the entry on the
+# person's other side; entries without a side map to themselves. Apply them by indexing:
+# ``LABEL_MIRROR[label_map]`` relabels a map, ``kp[KEYPOINT_MIRROR]`` / ``masks[PART_MIRROR]``
+# reorder the keypoint / part axis. A horizontal flip of an image needs both the pixel flip
+# and the table (the person's right arm becomes the mirrored person's left arm).
+
+#: (10,) label -> mirrored label: leftArm <-> rightArm, leftLeg <-> rightLeg [SPEC 2 order].
+LABEL_MIRROR: np.ndarray = np.array(
+    [BACKGROUND, FACE, HAIR, UPPERCLOTHES, PANTS, SKIRT, RIGHT_ARM, LEFT_ARM, RIGHT_LEG,
+     LEFT_LEG], dtype=np.intp)
+LABEL_MIRROR.setflags(write=False)
+
+#: (18,) keypoint -> mirrored keypoint: R* <-> L*; nose and neck stay [SPEC 1 order].
+KEYPOINT_MIRROR: np.ndarray = np.array(
+    [0, 1, 5, 6, 7, 2, 3, 4, 11, 12, 13, 8, 9, 10, 15, 14, 17, 16], dtype=np.intp)
+KEYPOINT_MIRROR.setflags(write=False)
+
+#: (10,) part -> mirrored part: right_* <-> left_*; torso and head stay [SPEC 3 order].
+PART_MIRROR: np.ndarray = np.array([0, 1, 3, 2, 5, 4, 7, 6, 9, 8], dtype=np.intp)
+PART_MIRROR.setflags(write=False)

@@ -12,8 +12,9 @@ from typing import Mapping
 
 import numpy as np
 
-# The 18 names in SPEC 1 order (Deformable GAN's spelling) live in pipeline.labels [code].
-from pipeline.labels import KEYPOINT_NAMES
+# The 18 names in SPEC 1 order (Deformable GAN's spelling) and their mirror table live in
+# pipeline.labels [code].
+from pipeline.labels import KEYPOINT_MIRROR, KEYPOINT_NAMES
 
 NUM_KEYPOINTS: int = len(KEYPOINT_NAMES)  # 18 [code]
 MISSING: float = -1.0  # value stored for a missing coordinate [code]
@@ -32,10 +33,8 @@ TORSO_POINTS: tuple[int, ...] = (RHIP, LHIP, LSHO, RSHO)
 HEAD_POINTS: tuple[int, ...] = (NOSE, LEYE, REYE, LEAR, REAR)
 
 # MIRROR[i] = index of the point on the other side of the person (L <-> R); nose and neck map
-# to themselves. An involution: MIRROR[MIRROR] == arange(18) [SPEC 1 order].
-MIRROR: np.ndarray = np.array([0, 1, 5, 6, 7, 2, 3, 4, 11, 12, 13, 8, 9, 10, 15, 14, 17, 16],
-                              dtype=np.intp)
-MIRROR.setflags(write=False)
+# to themselves. An involution. One definition: pipeline.labels.KEYPOINT_MIRROR [SPEC 1 order].
+MIRROR: np.ndarray = KEYPOINT_MIRROR
 
 # Heatmap Gaussian sigma: 6 px at a 256 px high frame [code, Deformable GAN `cords_to_map`].
 HEATMAP_SIGMA_256: float = 6.0

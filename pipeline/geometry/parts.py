@@ -18,11 +18,11 @@ import numpy as np
 from pipeline.geometry.keypoints import (
     HEAD_POINTS, LANK, LELB, LHIP, LKNE, LSHO, LWRI, MIRROR, RANK, RELB, RHIP, RKNE, RSHO, RWRI,
     torso_size, visible)
+from pipeline.labels import PART_MIRROR, PART_NAMES
 
-# Part names in SPEC 3 order [code, Deformable GAN `pose_masks` / `affine_transforms`].
-PART_NAMES: tuple[str, ...] = (
-    "torso", "head", "right_thigh", "left_thigh", "right_shin", "left_shin",
-    "right_upper_arm", "left_upper_arm", "right_forearm", "left_forearm")
+# Part names in SPEC 3 order and their mirror table (PART_MIRROR[j] = the same part on the
+# person's other side; torso, head -> themselves) live in pipeline.labels [code, Deformable GAN
+# `pose_masks` / `affine_transforms`].
 NUM_PARTS: int = len(PART_NAMES)  # 10 [code]
 TORSO, HEAD = 0, 1  # part indices [code]
 FIRST_LIMB: int = 2  # parts 2..9 are limbs [code]
@@ -31,10 +31,6 @@ FIRST_LIMB: int = 2  # parts 2..9 are limbs [code]
 LIMB_ENDPOINTS: tuple[tuple[int, int], ...] = (
     (RHIP, RKNE), (LHIP, LKNE), (RKNE, RANK), (LKNE, LANK),
     (RSHO, RELB), (LSHO, LELB), (RELB, RWRI), (LELB, LWRI))
-
-# PART_MIRROR[j] = the same part on the person's other side (torso, head -> themselves).
-PART_MIRROR: np.ndarray = np.array([0, 1, 3, 2, 5, 4, 7, 6, 9, 8], dtype=np.intp)
-PART_MIRROR.setflags(write=False)
 
 # Rectangle geometry [code, Deformable GAN `estimate_polygon(fr, to, st, inc_to, 0.1, 0.2, 0.2)`]:
 LIMB_INC_FROM: float = 0.1     # start pushed back by 10 % of the segment [code]
