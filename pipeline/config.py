@@ -3,6 +3,13 @@
 Each stage reads only its own section(s). Every key is typed and range-checked; an
 unknown key, a wrong type or an out-of-range value raises :class:`ParamsError`
 naming the file, the key, the value and what is allowed.
+
+Execution-only keys (how a stage runs, never what it produces: ``*.workers``,
+``search.backend``, ...) are marked ``json_schema_extra=EXECUTION`` in the schema;
+:func:`execution_keys` lists them. They are never DVC params of a stage, never part of an
+artifact's recorded params and never part of a cache key.
+
+This module imports nothing from a stage package (only the leaf :mod:`pipeline.label_sets`).
 """
 from __future__ import annotations
 
@@ -16,12 +23,59 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_valid
 DEFAULT_PARAMS = Path("params.yaml")
 
 
+#: Marks an execution-only field: ``Field(2, json_schema_extra=EXECUTION)`` (see module doc).
+EXECUTION: dict[str, Any] = {"execution": True}
+
+
 class ParamsError(ValueError):
     """A params.yaml that does not validate; the message names every bad key."""
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+# --------------------------------------------------------------------------- paths in params
+#: The repository: the folder that holds the `pipeline` package. Repo paths of the params
+#: (data.synthetic.real_poses) must lie inside it, so that dvc.yaml can list them.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _relative_inside(value: str, base: str) -> str:
+    """Load-time check of a path relative to ``base``: not absolute, no '..' component.
+
+    A path that can leave its base folder is not covered by that folder's DVC dependency, so
+    editing the file it names would leave the artifacts stale (issue 7).
+    """
+    path = Path(value)
+    if path.is_absolute() or path.drive:
+        raise ValueError(f"must be a path relative to {base}, not an absolute path")
+    if ".." in path.parts:
+        raise ValueError(f"must stay inside {base} (no '..' in the path)")
+    return value
+
+
+def _inside(path: Path, folders: list[Path]) -> bool:
+    return any(path == f or f in path.parents for f in folders)
+
+
+def dataset_path(root: str | Path, relative: str, key: str) -> Path:
+    """``root / relative`` for a dataset path of the params (``key`` names it in errors).
+
+    Symlinks are resolved at use time: the file must lie inside ``data.root``, or be a link
+    into the repository's DVC cache (``cache.type: symlink`` links every tracked file there).
+    Raises :class:`ParamsError` naming the path and the key otherwise. Whether the path
+    exists is left to its reader (whose error names the key as well).
+    """
+    try:
+        _relative_inside(relative, "data.root")
+    except ValueError as err:
+        raise ParamsError(f"{key} = {relative!r}: {err}") from None
+    path = Path(root) / relative
+    allowed = [Path(root).resolve(), (REPO_ROOT / ".dvc" / "cache").resolve()]
+    if not _inside(path.resolve(), allowed):
+        raise ParamsError(f"{path}: resolves to {path.resolve()}, outside data.root ({key})")
+    return path
 
 
 # --------------------------------------------------------------------------- data
@@ -71,7 +125,8 @@ class DataParams(_Section):
     width: int = Field(256, ge=16, le=4096, description="Stored image width (px).")
     resize: bool = Field(False, description="Resize images of another size instead of "
                                             "leaving them out.")
-    workers: int = Field(2, ge=1, le=256, description="Parallel image decoders (joblib).")
+    workers: int = Field(2, ge=1, le=256, description="Parallel image decoders (joblib).",
+                         json_schema_extra=EXECUTION)
     synthetic: SyntheticParams = SyntheticParams()
 
     @field_validator("annotations", mode="before")
@@ -92,7 +147,8 @@ class PoseParams(_Section):
                                  "annotations where a row exists, the detector otherwise.")
     min_visibility: float = Field(0.5, ge=0.0, le=1.0,
                                   description="mediapipe: drop landmarks less visible than this.")
-    workers: int = Field(2, ge=1, le=256, description="Parallel workers (joblib).")
+    workers: int = Field(2, ge=1, le=256, description="Parallel workers (joblib).",
+                         json_schema_extra=EXECUTION)
 
 
 class ParseParams(_Section):
@@ -108,7 +164,8 @@ class ParseParams(_Section):
     mapping: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="Per label set: source label name -> one of the 10 "
                                           "labels (or nearest_arm / nearest_leg).")
-    workers: int = Field(2, ge=1, le=256, description="Parallel workers (joblib).")
+    workers: int = Field(2, ge=1, le=256, description="Parallel workers (joblib).",
+                         json_schema_extra=EXECUTION)
 
     @field_validator("mapping")
     @classmethod
@@ -127,7 +184,8 @@ class ParseParams(_Section):
 class MasksParams(_Section):
     """Stage `masks`: 10 body-part masks and the PG2 pose mask per image -> masks.h5."""
 
-    workers: int = Field(2, ge=1, le=256, description="Parallel workers (joblib).")
+    workers: int = Field(2, ge=1, le=256, description="Parallel workers (joblib).",
+                         json_schema_extra=EXECUTION)
 
 
 class SearchParams(_Section):
@@ -147,11 +205,15 @@ class SearchParams(_Section):
         "distance of one-hot vectors; 1 = a label mismatch costs like a missing pixel)."))
     implementation: Literal["fast", "reference"] = Field(
         "fast", description="fast: compiled exact kernel; reference: the literal formula.")
-    block_size: int = Field(64, ge=1, le=100_000, description="Sources per resumable block.")
-    workers: int = Field(2, ge=1, le=4096, description="Parallel blocks (joblib jobs).")
+    block_size: int = Field(64, ge=1, le=100_000, description="Sources per resumable block.",
+                            json_schema_extra=EXECUTION)
+    workers: int = Field(2, ge=1, le=4096, description="Parallel blocks (joblib jobs).",
+                         json_schema_extra=EXECUTION)
     backend: Literal["loky", "threading", "dask", "ray"] = Field(
-        "loky", description="joblib backend; dask/ray for a cluster.")
-    scheduler: str = Field("", description="dask: scheduler address ('' = a local cluster).")
+        "loky", description="joblib backend; dask/ray for a cluster.",
+        json_schema_extra=EXECUTION)
+    scheduler: str = Field("", description="dask: scheduler address ('' = a local cluster).",
+                           json_schema_extra=EXECUTION)
 
 
 # --------------------------------------------------------------------------- top level
@@ -235,6 +297,42 @@ def load_params(path: Path | str = DEFAULT_PARAMS) -> Params:
     return validate(raw, path)
 
 
+def _is_execution(field: Any) -> bool:
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get("execution"))
+
+
+def execution_keys(model: type[BaseModel] | None = None, prefix: str = "") -> set[str]:
+    """Dotted keys of every execution-only field of the schema, e.g. {"search.workers", ...}.
+
+    Computed from the ``EXECUTION`` marks, recursing into sections (default: all of Params).
+    """
+    model = Params if model is None else model
+    keys: set[str] = set()
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{name}"
+        if _is_execution(field):
+            keys.add(key)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys |= execution_keys(annotation, key + ".")
+    return keys
+
+
 def section_dict(section: BaseModel) -> dict:
-    """Plain-dict form of a params section (for HDF5 provenance attributes)."""
-    return section.model_dump(mode="json")
+    """Plain-dict form of a params section without its execution-only keys: what shaped an
+    artifact (recorded in its provenance attributes and in cache keys)."""
+    out = section.model_dump(mode="json")
+    _drop_execution(type(section), out)
+    return out
+
+
+def _drop_execution(model: type[BaseModel], values: dict) -> None:
+    for name, field in model.model_fields.items():
+        if _is_execution(field):
+            values.pop(name, None)
+            continue
+        annotation = field.annotation
+        if (isinstance(annotation, type) and issubclass(annotation, BaseModel)
+                and isinstance(values.get(name), dict)):
+            _drop_execution(annotation, values[name])
