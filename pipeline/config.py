@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
 
 DEFAULT_PARAMS = Path("params.yaml")
 
@@ -97,6 +97,22 @@ class SyntheticParams(_Section):
     pairs_per_identity: int = Field(4, ge=1, le=10_000,
                                     description="Test pairs drawn per test identity.")
 
+    @field_validator("real_poses")
+    @classmethod
+    def _inside_repository(cls, value: str) -> str:
+        """A repo path (DVC lists it as a dependency of synthesize): inside the repository,
+        symlinks resolved; relative paths are relative to the repository root."""
+        if not value:
+            return value
+        path = Path(value)
+        if not path.is_absolute():
+            _relative_inside(value, "the repository")
+        resolved = (REPO_ROOT / path).resolve()
+        if not _inside(resolved, [REPO_ROOT]):
+            raise ValueError(f"must lie inside the repository {REPO_ROOT} "
+                             f"(resolves to {resolved})")
+        return value
+
 
 class DataParams(_Section):
     """Which dataset the pipeline runs on (stages `synthesize`, `ingest`).
@@ -116,7 +132,7 @@ class DataParams(_Section):
     pairs: str = Field("pairs-test.csv", description="Test pairs `from,to` inside root ('' = none).")
     train_pairs: str = Field("", description="Training pairs `from,to` inside root ('' = none).")
     split_by: Literal["pairs", "folders", "fraction"] = Field(
-        "pairs", description="pairs: identities in the test pairs are test; folders: images "
+        "pairs", validate_default=True, description="pairs: identities in the test pairs are test; folders: images "
                              "under a folder whose name contains 'test' are test (Pose-Transfer "
                              "and Market-1501 layouts); fraction: `test_fraction` of identities.")
     test_fraction: float = Field(0.2, ge=0.0, lt=1.0,
@@ -134,6 +150,31 @@ class DataParams(_Section):
     def _one_or_many(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [value] if value else []
+        return value
+
+    @field_validator("images", "pairs", "train_pairs")
+    @classmethod
+    def _inside_root(cls, value: str) -> str:
+        return _relative_inside(value, "data.root")
+
+    @field_validator("annotations")
+    @classmethod
+    def _all_inside_root(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not item:
+                raise ValueError("holds an empty path (use [] for no annotation file)")
+            try:
+                _relative_inside(item, "data.root")
+            except ValueError as err:
+                raise ValueError(f"{item!r} {err}") from None
+        return value
+
+    @field_validator("split_by")
+    @classmethod
+    def _pairs_for_split(cls, value: str, info: ValidationInfo) -> str:
+        if value == "pairs" and info.data.get("pairs") == "":
+            raise ValueError("needs a test pairs file in data.pairs (got ''); use "
+                             "data.split_by=fraction or folders")
         return value
 
 
@@ -166,6 +207,11 @@ class ParseParams(_Section):
                                           "labels (or nearest_arm / nearest_leg).")
     workers: int = Field(2, ge=1, le=256, description="Parallel workers (joblib).",
                          json_schema_extra=EXECUTION)
+
+    @field_validator("labels_dir")
+    @classmethod
+    def _inside_root(cls, value: str) -> str:
+        return _relative_inside(value, "data.root")
 
     @field_validator("mapping")
     @classmethod
@@ -261,13 +307,18 @@ def _format_errors(path: Path, raw: dict, err: ValidationError) -> str:
             continue
         value: Any = raw
         for p in e["loc"]:
-            value = value.get(p) if isinstance(value, dict) else None
+            if not (isinstance(value, dict) and p in value):   # a default: pydantic's input
+                value = e.get("input")
+                break
+            value = value[p]
         shown = repr(value)
         msg = e["msg"].removeprefix("Value error, ")
         if len(shown) > 80:                       # a whole mapping: the message names the key
             lines.append(f"  {key}: {msg}")
         else:
             lines.append(f"  {key} = {shown}: {msg}")
+    if len(lines) == 2:                           # one bad key: one line
+        return f"{path}: invalid parameter: {lines[1].strip()}"
     return "\n".join(lines)
 
 
