@@ -262,6 +262,70 @@ class SearchParams(_Section):
                            json_schema_extra=EXECUTION)
 
 
+# --------------------------------------------------------------------------- training
+class SemanticParams(_Section):
+    """Stage `train_semantic`: the semantic generative network (SPEC 5) -> models/semantic.*.
+
+    Architecture, loss, optimiser and schedule shape the model file; the keys marked
+    EXECUTION (device, amp, channels_last, workers, threads, checkpoint_every) only say how the
+    run is executed and never rerun the stage.
+    """
+
+    height: int = Field(64, ge=8, le=1024, description="Map resolution (px) of the network.")
+    width: int = Field(64, ge=8, le=1024, description="Map resolution (px) of the network.")
+    channels: int = Field(16, ge=1, le=1024, description="Base width: channels at full "
+                                                         "resolution (doubled per scale).")
+    depth: int = Field(4, ge=1, le=8, description="Stride-2 downsamplings of the encoders.")
+    max_channels: int = Field(128, ge=1, le=4096, description="Channel cap per scale.")
+    norm: Literal["instance", "batch", "none"] = Field("instance", description="Normalisation.")
+    deformable_skips: bool = Field(False, description="Warp the source encoder's skips by the "
+                                                      "10 part affines (Deformable GAN).")
+    disc_channels: int = Field(32, ge=1, le=1024, description="D_S width (PatchGAN ndf).")
+    disc_layers: int = Field(3, ge=1, le=6, description="D_S stride-2 layers (PatchGAN).")
+    adversarial: Literal["lsgan", "vanilla"] = Field("lsgan", description="GAN loss.")
+    adv_weight: float = Field(0.1, ge=0.0, description="Weight of the adversarial loss "
+                                                        "(0 = no discriminator).")
+    lr: float = Field(2e-3, gt=0.0, le=1.0, description="Adam learning rate of G_S.")
+    disc_lr: float = Field(2e-4, gt=0.0, le=1.0, description="Adam learning rate of D_S.")
+    beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam beta1.")
+    beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam beta2.")
+    batch_size: int = Field(8, ge=1, le=65536, description="Pairs per step, over all "
+                                                           "processes together.")
+    iterations: int = Field(1200, ge=1, le=10_000_000, description="Optimiser steps.")
+    seed: int = Field(0, ge=0, description="Seed of initialisation and sampling.")
+    flip: bool = Field(True, description="Random horizontal flips (left/right swapped).")
+    log_every: int = Field(20, ge=1, description="Steps between points of the loss curves.")
+    sample_every: int = Field(400, ge=1, description="Steps between sample grids (PNG).")
+    sample_count: int = Field(4, ge=1, le=64, description="Pairs per sample grid.")
+    checkpoint_every: int = Field(200, ge=1, description="Steps between checkpoints (resume "
+                                                         "gives the same weights: execution).",
+                                  json_schema_extra=EXECUTION)
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Compute device.",
+                                                   json_schema_extra=EXECUTION)
+    amp: Literal["off", "bf16", "fp16"] = Field("off", description="Mixed precision.",
+                                                json_schema_extra=EXECUTION)
+    channels_last: bool = Field(False, description="channels_last memory layout (CUDA).",
+                                json_schema_extra=EXECUTION)
+    workers: int = Field(0, ge=0, le=256, description="DataLoader worker processes.",
+                         json_schema_extra=EXECUTION)
+    threads: int = Field(2, ge=1, le=1024, description="CPU intra-op threads per process "
+                                                       "(bit-reproducible per torch build and "
+                                                       "thread count).",
+                         json_schema_extra=EXECUTION)
+
+    @model_validator(mode="after")
+    def _divisible(self) -> "SemanticParams":
+        f = 2 ** self.depth
+        if self.height % f or self.width % f:
+            raise ValueError(
+                f"semantic.height x semantic.width = {self.height} x {self.width} is not "
+                f"divisible by 2**semantic.depth = {f}: use multiples of {f} or a smaller depth")
+        if min(self.height, self.width) // f < 2:
+            raise ValueError(f"semantic.depth = {self.depth} leaves less than 2 px at "
+                             f"{self.height} x {self.width}: lower semantic.depth")
+        return self
+
+
 # --------------------------------------------------------------------------- top level
 class Params(_Section):
     """The whole params.yaml."""
@@ -271,6 +335,7 @@ class Params(_Section):
     parse: ParseParams = ParseParams()
     masks: MasksParams = MasksParams()
     search: SearchParams = SearchParams()
+    semantic: SemanticParams = SemanticParams()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Params":
