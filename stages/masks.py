@@ -1,20 +1,10 @@
 """DVC stage `masks`: poses.h5 -> data/prepared/masks.h5 (+ masks.summary.json)."""
 from __future__ import annotations
 
-from pipeline.artifacts import PREPARED_DIR, artifact_path
-from pipeline.masks.stage import make_masks
+from pipeline.artifacts import Paths
 from pipeline.cli import run_stage
-from pipeline.config import load_params, section_dict
-
-
-def main() -> None:
-    params = load_params().masks
-    summary = make_masks(artifact_path("poses"), artifact_path("images"), artifact_path("masks"),
-                         PREPARED_DIR / "masks.summary.json", params.workers,
-                         section_dict(params))
-    print(f"masks: {summary['images']} images, {summary['torso_valid']} with a valid torso, "
-          f"{len(summary['without_torso'])} without")
-
+from pipeline.config import load_params
+from pipeline.masks.stage import run, summary_text
 
 if __name__ == "__main__":
-    run_stage("masks", main)
+    run_stage("masks", lambda: print(summary_text(run(load_params(), Paths()))))

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.artifacts import Artifact
+from pipeline.artifacts import Artifact, artifact_path
 from pipeline.geometry import NUM_PARTS, bitfield_to_masks, part_affines, warp_labels
+from pipeline.synthetic.truth import read_truth, truth_path
 from pipeline.visualize import colorize_labels, draw_skeleton
 
 #: Order in which warped parts are laid over each other: limbs, then head, then torso last
@@ -38,13 +39,10 @@ def warped_source_labels(labels: np.ndarray, parts: np.ndarray, kp_src: np.ndarr
 
 def pseudo_panels(prepared: Path, row: int) -> list[tuple[str, np.ndarray]]:
     """Source image, source parsing, warped source parts, S*_Pt with P*_t, and the oracle's
-    truth (synthetic data only) for row ``row`` of pseudo.h5."""
-    prepared = Path(prepared)
-    pseudo = Artifact(prepared / "pseudo.h5")
-    images = Artifact(prepared / "images.h5")
-    parsing = Artifact(prepared / "parsing.h5")
-    poses = Artifact(prepared / "poses.h5")
-    masks = Artifact(prepared / "masks.h5")
+    truth (synthetic data only) for row ``row`` of pseudo.h5 in the folder ``prepared``."""
+    pseudo, images, parsing, poses, masks = (
+        Artifact(artifact_path(kind, prepared))
+        for kind in ("pseudo", "images", "parsing", "poses", "masks"))
     for art in (pseudo, parsing, poses, masks):
         art.check_aligned(images)
     target = int(pseudo["target_index"][row])
@@ -71,16 +69,17 @@ def pseudo_panels(prepared: Path, row: int) -> list[tuple[str, np.ndarray]]:
 
 
 def _oracle_labels(images: Artifact, row: int, target: int) -> np.ndarray | None:
+    """The oracle's parsing of row's person in target's skeleton (synthetic data only; the
+    dataset folder is images.h5's recorded ``data.root``, relative to the working folder)."""
     params = images.params()
     if params.get("source") != "synthetic":
         return None
     root = Path(params.get("root", ""))
-    if not (root / "truth.h5").exists():
+    if not truth_path(root).is_file():
         return None
-    from pipeline.synthetic import Oracle
+    from pipeline.synthetic.oracle import Oracle
 
-    oracle = Oracle.from_dir(root)
-    truth = Artifact(root / "truth.h5")
-    index = {n: i for i, n in enumerate(truth.names)}
-    ident = int(truth["identity"][index[images.names[row]]])
+    truth = read_truth(root)
+    oracle = Oracle.from_truth(truth)
+    ident = int(truth.identity[truth.rows([images.names[row]])[0]])
     return oracle.render(ident, oracle.skeleton(images.names[target])).labels

@@ -1,20 +1,26 @@
-"""The searching error, measured: pseudo targets against the synthetic oracle.
+"""Stage library of `search_report`: the searching error, measured against the synthetic oracle.
 
 On the synthetic data the oracle renders the source person in the chosen candidate's pose
 (its full skeleton), giving the true parsing S_Pt that S*_Pt stands in for. The report
 gives the IoU per label between S*_Pt and that truth, at image resolution, and the same for
 a random admissible-pool candidate (what the search buys over no search), plus the
-distribution of the search costs.
+distribution of the search costs. On real data (no oracle) it reports the costs only.
+
+Output: ``eval/search_report.json``, a git-tracked DVC metric (``dvc metrics show``).
 """
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from pipeline.artifacts import Artifact, atomic_write_json
+from pipeline.artifacts import (STATUS_NO_CANDIDATE, STATUS_OK, Paths, atomic_write_json,
+                                open_aligned)
+from pipeline.config import Params
 from pipeline.labels import LABEL_NAMES
+from pipeline.synthetic.truth import truth_path
+
+#: Name of the metric file (``eval/<METRIC>.json``).
+METRIC = "search_report"
 
 PERCENTILES = (0, 10, 25, 50, 75, 90, 100)
 
@@ -43,12 +49,24 @@ def _image_miou(inter: np.ndarray, union: np.ndarray) -> float:
     return float((inter[1:][present] / union[1:][present]).mean()) if present.any() else 1.0
 
 
-def search_report(pseudo_path: Path, images_path: Path, synthetic_root: Path | None,
-                  out_path: Path, seed: int = 0, progress: bool = True) -> dict:
-    """Write search_report.json; the IoU part only when a synthetic oracle is available."""
-    pseudo = Artifact(pseudo_path)
-    images = Artifact(images_path)
-    pseudo.check_aligned(images)
+def run(params: Params, paths: Paths, progress: bool = True, seed: int = 0) -> dict:
+    """Write eval/search_report.json; the IoU part only when a synthetic oracle is available
+    (``data.source: synthetic`` and ``<data.root>/truth.h5``). Returns the report.
+
+    seed: of the random-candidate baseline (fixed: the report is a metric, reproducible).
+    """
+    arts = open_aligned(["pseudo", "parsing"], paths.prepared)
+    try:
+        report = _report(arts, params, paths, progress, seed)
+    finally:
+        for art in arts.values():
+            art.close()
+    atomic_write_json(paths.metric(METRIC), report)
+    return report
+
+
+def _report(arts: dict, params: Params, paths: Paths, progress: bool, seed: int) -> dict:
+    pseudo, images, parsing = arts["pseudo"], arts["images"], arts["parsing"]
     cost = pseudo["cost"][:]
     target = pseudo["target_index"][:]
     has = np.flatnonzero(target >= 0)
@@ -58,28 +76,27 @@ def search_report(pseudo_path: Path, images_path: Path, synthetic_root: Path | N
         if has.size else {},
         "cost_mean": float(cost[has].mean()) if has.size else None,
     }
-    if synthetic_root is None or not (Path(synthetic_root) / "truth.h5").exists():
+    root = paths.dataset(params.data.root)
+    if params.data.source != "synthetic" or not truth_path(root).is_file():
         report["oracle"] = "not available (real data has no ground truth in other poses)"
-        atomic_write_json(out_path, report)
         return report
 
-    from pipeline.synthetic import Oracle
+    from pipeline.synthetic.oracle import Oracle
+    from pipeline.synthetic.truth import read_truth
 
-    oracle = Oracle.from_dir(synthetic_root)
-    truth = Artifact(Path(synthetic_root) / "truth.h5")
-    truth_index = {n: i for i, n in enumerate(truth.names)}
-    identity = truth["identity"][:]
+    truth = read_truth(root)
+    oracle = Oracle.from_truth(truth)
     names = images.names
+    identity = truth.identity[truth.rows(names)]
     labels = pseudo["target_labels"]
     status = pseudo["status"][:]
     rng = np.random.default_rng(seed)
-    pool = np.flatnonzero((status == 0) | (status == 3))   # training images with a torso
+    pool = np.flatnonzero((status == STATUS_OK) | (status == STATUS_NO_CANDIDATE))  # train, torso
     k = len(LABEL_NAMES)
     acc = {"search": [np.zeros(k, np.int64), np.zeros(k, np.int64), []],
            "random_candidate": [np.zeros(k, np.int64), np.zeros(k, np.int64), []]}
-    parsing = Artifact(pseudo_path.parent / "parsing.h5")
     for s in tqdm(has, desc="search report (oracle)", disable=not progress):
-        ident = int(identity[truth_index[names[s]]])
+        ident = int(identity[s])
         c_rand = int(rng.choice(pool[pool != s])) if pool.size > 1 else int(target[s])
         for key, c, lab in (("search", int(target[s]), labels[s]),
                             ("random_candidate", c_rand, parsing["labels"][c_rand])):
@@ -91,5 +108,12 @@ def search_report(pseudo_path: Path, images_path: Path, synthetic_root: Path | N
     report["oracle"] = "synthetic: the source person rendered in the candidate's skeleton"
     for key, (inter, union, per_image) in acc.items():
         report[key] = _summarise(inter, union, per_image)
-    atomic_write_json(out_path, report)
     return report
+
+
+def summary_text(report: dict) -> str:
+    """One line for the stage's console output."""
+    if "search" not in report:
+        return f"search report: {report['sources_with_target']} sources; {report['oracle']}"
+    return (f"search report: mean IoU of S*_Pt vs the oracle {report['search']['mean_iou']} "
+            f"(random candidate: {report['random_candidate']['mean_iou']})")

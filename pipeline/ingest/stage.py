@@ -1,8 +1,13 @@
-"""Turn a dataset folder (synthetic, DeepFashion, Market-1501 or plain photos) into images.h5.
+"""Stage library of `ingest`: a dataset folder (synthetic, DeepFashion, Market-1501 or plain
+photos) -> images.h5.
 
 Nothing is dropped silently: every image that is left out, every annotation row
 without an image, every pair that cannot be resolved is listed with its reason in
 the summary written beside the artifact (``images.summary.json``).
+
+images.h5 layout: /names; /images (N, H, W, 3) uint8 RGB; /split (N,) uint8 (SPLIT_*);
+/person_id (N,) str; /original_size (N, 2) int32 (height, width); /pairs/test and
+/pairs/train (M, 2) int32 row indices.
 """
 from __future__ import annotations
 
@@ -15,9 +20,10 @@ import cv2
 import numpy as np
 
 from pipeline.annotations import read_keypoint_file, read_pairs_file
-from pipeline.artifacts import (SPLIT_TEST, SPLIT_TRAIN, atomic_h5, atomic_write_json,
+from pipeline.artifacts import (SPLIT_NAMES, SPLIT_TEST, SPLIT_TRAIN, Paths, stage_output,
                                 write_array, write_names, write_strings)
-from pipeline.config import DataParams, section_dict
+from pipeline.config import DataParams, Params, dataset_path, section_dict
+from pipeline.labels import NUM_KEYPOINTS
 from pipeline.parallel import map_chunks
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -130,26 +136,42 @@ def _load_chunk(paths: list[Path], height: int, width: int, resize: bool
     return [_load_image(p, height, width, resize) for p in paths]
 
 
-# --------------------------------------------------------------------------- main entry
-def ingest(params: DataParams, out_path: Path, summary_path: Path,
-           chunk: int = 64, progress: bool = True) -> IngestReport:
-    """Read the dataset described by ``params`` and write images.h5 atomically.
+#: Images per decoding chunk (one joblib task).
+CHUNK = 64
 
-    out_path: images.h5 (layout in the README). summary_path: JSON report.
+
+# --------------------------------------------------------------------------- main entry
+def run(params: Params, paths: Paths, progress: bool = True) -> dict:
+    """Read the dataset described by ``params.data`` and write images.h5 atomically.
+
+    Returns the summary (also written to images.summary.json): what was kept and what was
+    left out, with reasons.
     """
-    root = Path(params.root)
+    data = params.data
+    root = paths.dataset(data.root)
     if not root.is_dir():
         raise IngestError(f"{root}: dataset folder not found (data.root)")
-    report = IngestReport(source=params.source, root=str(root))
-    files = list_images(root / params.images)
+    with stage_output(paths, "images", params=section_dict(data), source=data.root,
+                      description="Person images of the dataset, one row per image") as out:
+        report = _ingest(data, root, out.file, progress)
+        out.summary.update(report.to_dict())
+    return out.summary
+
+
+def _ingest(params: DataParams, root: Path, f, progress: bool) -> IngestReport:
+    """Fill the open images.h5 ``f`` from the dataset folder ``root``."""
+    report = IngestReport(source=params.source, root=params.root)
+    image_dir = dataset_path(root, params.images, "data.images")
+    files = list_images(image_dir)
     if not files:
-        raise IngestError(f"{root / params.images}: no images found "
+        raise IngestError(f"{image_dir}: no images found "
                           f"(extensions {', '.join(IMAGE_EXTENSIONS)})")
 
     # annotations: reported against the images (the pose stage reads the keypoints)
     annotated: set[str] = set()
     for rel in params.annotations:
-        ann = read_keypoint_file(root / rel)
+        ann = read_keypoint_file(dataset_path(root, rel, "data.annotations"),
+                                 key="data.annotations")
         annotated.update(ann.names)
         report.annotation_rows_all_missing += ann.all_missing
         report.annotation_duplicates += ann.duplicates
@@ -157,8 +179,10 @@ def ingest(params: DataParams, out_path: Path, summary_path: Path,
     if params.annotations:
         report.images_without_annotation = sorted(n for n in files if n not in annotated)
 
-    test_pairs = read_pairs_file(root / params.pairs) if params.pairs else []
-    train_pairs = read_pairs_file(root / params.train_pairs) if params.train_pairs else []
+    test_pairs = (read_pairs_file(dataset_path(root, params.pairs, "data.pairs"),
+                                  key="data.pairs") if params.pairs else [])
+    train_pairs = (read_pairs_file(dataset_path(root, params.train_pairs, "data.train_pairs"),
+                                   key="data.train_pairs") if params.train_pairs else [])
 
     # identities and distractors
     candidates: list[str] = []
@@ -178,67 +202,64 @@ def ingest(params: DataParams, out_path: Path, summary_path: Path,
     h, w = params.height, params.width
     kept: list[str] = []
     original: list[tuple[int, int]] = []
-    chunks = [candidates[i:i + chunk] for i in range(0, len(candidates), chunk)]
-    with atomic_h5(out_path, stage="ingest", params=section_dict(params), source=str(root),
-                   description="Person images of the dataset, one row per image") as f:
-        images = f.create_dataset("images", shape=(0, h, w, 3), maxshape=(None, h, w, 3),
-                                  dtype=np.uint8, chunks=(1, h, w, 3), compression="gzip",
-                                  compression_opts=4)
-        images.attrs.update(description="RGB person images", shape="(N, H, W, 3)",
-                            units="uint8 RGB, 0..255")
-        results_iter = map_chunks(_load_chunk, [files[n] for n in candidates], params.workers,
-                                  "ingest", chunk=chunk, progress=progress, height=h, width=w,
-                                  resize=params.resize)
-        start_row = 0
-        for results in results_iter:
-            names = candidates[start_row:start_row + len(results)]
-            start_row += len(results)
-            good = []
-            for name, (img, status, orig) in zip(names, results):
-                if img is None:
-                    report.leave_out(status, name)
-                    continue
-                if status == "resized":
-                    report.resized.append(name)
-                good.append(img)
-                kept.append(name)
-                original.append(orig)
-            if good:
-                start = images.shape[0]
-                images.resize(start + len(good), axis=0)
-                images[start:] = np.stack(good)
-        if not kept:
-            raise IngestError(f"{root}: no usable image (left out: "
-                              f"{ {k: len(v) for k, v in report.left_out.items()} })")
-
-        index = {n: i for i, n in enumerate(kept)}
-        person = [pids[n] for n in kept]
-        split = _split(params, kept, person, files, root, test_pairs, index)
-        write_names(f, kept)
-        write_array(f, "split", split, "train/test split of each image, by identity",
-                    "(N,)", "uint8: 0 train, 1 test", split_names=["train", "test"],
-                    split_rule=params.split_by)
-        write_strings(f, "person_id", person, "person identity of each image (from its name)")
-        write_array(f, "original_size", np.asarray(original, np.int32).reshape(-1, 2),
-                    "size of each image file before any resize (annotations are in this frame)",
-                    "(N, 2)", "int32 pixels (height, width)")
-        grp = f.create_group("pairs")
-        grp.attrs["description"] = "pairs of images of the same person, as row indices"
-        for key, pairs in (("test", test_pairs), ("train", train_pairs)):
-            if key == "train" and not params.train_pairs:
+    images = f.create_dataset("images", shape=(0, h, w, 3), maxshape=(None, h, w, 3),
+                              dtype=np.uint8, chunks=(1, h, w, 3), compression="gzip",
+                              compression_opts=4, track_times=False)
+    images.attrs.update(description="RGB person images", shape="(N, H, W, 3)",
+                        units="uint8 RGB, 0..255")
+    results_iter = map_chunks(_load_chunk, [files[n] for n in candidates], params.workers,
+                              "ingest", chunk=CHUNK, progress=progress, height=h, width=w,
+                              resize=params.resize)
+    start_row = 0
+    for results in results_iter:
+        names = candidates[start_row:start_row + len(results)]
+        start_row += len(results)
+        good = []
+        for name, (img, status, orig) in zip(names, results):
+            if img is None:
+                report.leave_out(status, name)
                 continue
-            arr = _resolve_pairs(pairs, index, report, key)
-            write_array(grp, key, arr, f"{key} pairs (from, to) of the same person",
-                        "(M, 2)", "int32 row indices into /images", per_item=False,
-                        source_file=params.pairs if key == "test" else params.train_pairs)
-        report.kept = len(kept)
-        report.counts = {
-            "images_found": len(files), "kept": len(kept),
-            "train": int((split == SPLIT_TRAIN).sum()), "test": int((split == SPLIT_TEST).sum()),
-            "identities": len(set(person)),
-            "test_pairs": int(f["pairs/test"].shape[0]),
-        }
-    atomic_write_json(summary_path, report.to_dict())
+            if status == "resized":
+                report.resized.append(name)
+            good.append(img)
+            kept.append(name)
+            original.append(orig)
+        if good:
+            start = images.shape[0]
+            images.resize(start + len(good), axis=0)
+            images[start:] = np.stack(good)
+    if not kept:
+        raise IngestError(f"{root}: no usable image (left out: "
+                          f"{ {k: len(v) for k, v in report.left_out.items()} })")
+
+    index = {n: i for i, n in enumerate(kept)}
+    person = [pids[n] for n in kept]
+    split = _split(params, kept, person, files, root, test_pairs, index)
+    write_names(f, kept)
+    write_array(f, "split", split, "train/test split of each image, by identity",
+                "(N,)", "uint8: 0 train, 1 test",
+                split_names=[SPLIT_NAMES[c] for c in sorted(SPLIT_NAMES)],
+                split_rule=params.split_by)
+    write_strings(f, "person_id", person, "person identity of each image (from its name)")
+    write_array(f, "original_size", np.asarray(original, np.int32).reshape(-1, 2),
+                "size of each image file before any resize (annotations are in this frame)",
+                "(N, 2)", "int32 pixels (height, width)")
+    grp = f.create_group("pairs")
+    grp.attrs["description"] = "pairs of images of the same person, as row indices"
+    for key, pairs in (("test", test_pairs), ("train", train_pairs)):
+        if key == "train" and not params.train_pairs:
+            continue
+        arr = _resolve_pairs(pairs, index, report, key)
+        write_array(grp, key, arr, f"{key} pairs (from, to) of the same person",
+                    "(M, 2)", "int32 row indices into /images", per_item=False,
+                    source_file=params.pairs if key == "test" else params.train_pairs)
+    report.kept = len(kept)
+    report.counts = {
+        "images_found": len(files), "kept": len(kept),
+        "train": int((split == SPLIT_TRAIN).sum()), "test": int((split == SPLIT_TEST).sum()),
+        "identities": len(set(person)),
+        "test_pairs": int(f["pairs/test"].shape[0]),
+    }
     return report
 
 
@@ -269,19 +290,20 @@ def _resolve_pairs(pairs: list[tuple[str, str]], index: dict[str, int], report: 
     return np.asarray(out, dtype=np.int32).reshape(-1, 2)
 
 
-def summarise_reasons(report: IngestReport) -> str:
-    """One line per reason, for the stage's console output."""
-    lines = [f"kept {report.kept} images"]
-    for reason, names in report.left_out.items():
+def summary_text(summary: dict) -> str:
+    """One line per reason, for the stage's console output (summary: :func:`run`'s result)."""
+    lines = [f"kept {summary['kept']} images"]
+    for reason, names in summary["left_out"].items():
         lines.append(f"left out {len(names)}: {reason} (e.g. {names[0]})")
-    for label, names in (("annotation rows without an image", report.annotation_rows_without_image),
-                         ("annotation rows with all 18 points missing",
-                          report.annotation_rows_all_missing),
-                         ("images without an annotation row", report.images_without_annotation),
-                         ("resized", report.resized)):
+    for label, key in (("annotation rows without an image", "annotation_rows_without_image"),
+                       (f"annotation rows with all {NUM_KEYPOINTS} points missing",
+                        "annotation_rows_all_missing"),
+                       ("images without an annotation row", "images_without_annotation"),
+                       ("resized", "resized")):
+        names = summary[key]
         if names:
             lines.append(f"{label}: {len(names)} (e.g. {names[0]})")
-    for reason, pairs in report.pairs_dropped.items():
+    for reason, pairs in summary["pairs_dropped"].items():
         lines.append(f"pairs dropped ({reason}): {len(pairs)}")
     return "\n".join(lines)
 

@@ -6,15 +6,16 @@ float32 st in image pixels (NaN without a torso); /part_valid (N, 10) bool.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from pipeline.artifacts import (Artifact, atomic_h5, atomic_write_json, create_array,
-                                write_array, write_names)
+from pipeline.artifacts import Paths, create_array, stage_output, write_array
+from pipeline.config import Params, section_dict
 from pipeline.geometry import (NUM_PARTS, PART_NAMES, part_bitfield, part_valid, pose_mask,
                                torso_size)
 from pipeline.parallel import map_chunks
+
+#: Poses per chunk (one joblib task).
+CHUNK = 256
 
 
 def masks_of_chunk(keypoints: np.ndarray, height: int, width: int
@@ -36,19 +37,17 @@ def masks_of_chunk(keypoints: np.ndarray, height: int, width: int
     return parts, pmask, st, valid
 
 
-def make_masks(poses_path: Path, images_path: Path, out_path: Path, summary_path: Path,
-               workers: int, params: dict, chunk: int = 256, progress: bool = True) -> dict:
+def run(params: Params, paths: Paths, progress: bool = True) -> dict:
     """Compute masks.h5 from poses.h5 (aligned with images.h5); returns the summary."""
-    images = Artifact(images_path)
-    poses = Artifact(poses_path)
-    poses.check_aligned(images)
-    n = len(images)
-    _, height, width, _ = images["images"].shape
-    keypoints = poses["keypoints"][:]
-    valid_all = np.zeros((n, NUM_PARTS), bool)
-    with atomic_h5(out_path, stage="masks", params=params, source=str(poses_path),
-                   description="10 body-part masks and the PG2 pose mask of every image") as f:
-        write_names(f, images.names)
+    with stage_output(paths, "masks", inputs=["poses"], params=section_dict(params.masks),
+                      description="10 body-part masks and the PG2 pose mask of every "
+                                  "image") as out:
+        images, poses = out.inputs["images"], out.inputs["poses"]
+        f = out.file
+        n = len(images)
+        _, height, width, _ = images["images"].shape
+        keypoints = poses["keypoints"][:]
+        valid_all = np.zeros((n, NUM_PARTS), bool)
         parts = create_array(f, "parts", (n, height, width), np.uint16,
                              "10 rigid body-part masks as a bit field: bit j set = pixel in "
                              "part j (SPEC 3; torso = whole image when the torso is valid)",
@@ -58,8 +57,9 @@ def make_masks(poses_path: Path, images_path: Path, out_path: Path, summary_path
                              "square (SPEC 3)", "(N, H, W)", "bool")
         st_all = np.full(n, np.nan, np.float32)
         row = 0
-        for p, m, st, v in map_chunks(masks_of_chunk, keypoints, workers, "masks", chunk=chunk,
-                                      progress=progress, height=height, width=width):
+        for p, m, st, v in map_chunks(masks_of_chunk, keypoints, params.masks.workers, "masks",
+                                      chunk=CHUNK, progress=progress, height=height,
+                                      width=width):
             parts[row:row + len(p)] = p
             pmask[row:row + len(p)] = m
             st_all[row:row + len(p)] = st
@@ -70,12 +70,17 @@ def make_masks(poses_path: Path, images_path: Path, out_path: Path, summary_path
                     "(N,)", "float32 image pixels")
         write_array(f, "part_valid", valid_all, "part j can be drawn on this pose",
                     "(N, 10)", "bool", part_names=list(PART_NAMES))
-    summary = {
-        "images": n,
-        "torso_valid": int(valid_all[:, 0].sum()),
-        "without_torso": [nm for nm, v in zip(images.names, valid_all[:, 0]) if not v],
-        "part_valid_fraction": {name: float(valid_all[:, j].mean())
-                                for j, name in enumerate(PART_NAMES)},
-    }
-    atomic_write_json(summary_path, summary)
-    return summary
+        out.summary.update({
+            "images": n,
+            "torso_valid": int(valid_all[:, 0].sum()),
+            "without_torso": [nm for nm, v in zip(images.names, valid_all[:, 0]) if not v],
+            "part_valid_fraction": {name: float(valid_all[:, j].mean())
+                                    for j, name in enumerate(PART_NAMES)},
+        })
+    return out.summary
+
+
+def summary_text(summary: dict) -> str:
+    """One line for the stage's console output."""
+    return (f"masks: {summary['images']} images, {summary['torso_valid']} with a valid torso, "
+            f"{len(summary['without_torso'])} without")

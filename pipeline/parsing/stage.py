@@ -16,14 +16,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.artifacts import (Artifact, atomic_h5, atomic_write_json, create_array,
-                                write_names)
-from pipeline.config import DataParams, ParseParams, section_dict
+from pipeline.artifacts import Artifact, Paths, create_array, stage_output
+from pipeline.config import Params, ParseParams, dataset_path, section_dict
 from pipeline.labels import LABEL_NAMES
 from pipeline.parallel import map_chunks
 from pipeline.parsing.label_sets import DEFAULT_MAPPINGS, map_labels, read_label_map
 
 LABEL_EXTENSIONS = (".png", ".npy")
+
+#: Images per chunk (one joblib task): label-map reading, coarse parsing.
+READ_CHUNK = 64
+COARSE_CHUNK = 32
 
 
 class ParsingError(ValueError):
@@ -84,59 +87,66 @@ def _coarse_chunk(indices: np.ndarray, images_path: str, poses_path: str, parser
     return out
 
 
-def parse_images(params: ParseParams, data: DataParams, images_path: Path, poses_path: Path,
-                 out_path: Path, summary_path: Path, progress: bool = True) -> dict:
+def run(params: Params, paths: Paths, progress: bool = True) -> dict:
     """Write parsing.h5 for every image of images.h5; returns the summary."""
-    images = Artifact(images_path)
-    names = images.names
-    n = len(names)
-    _, h, w, _ = images["images"].shape
+    parse, data = params.parse, params.data
     parser = None
-    if params.backend == "coarse":
-        from pipeline.parsing.coarse import CoarseParser
-        from pipeline.pose.mediapipe_detector import MediaPipeDetector
+    with stage_output(paths, "parsing", inputs=["poses"], params=section_dict(parse),
+                      description="10-label semantic parsing of every image (SPEC 2)") as out:
+        images, poses = out.inputs["images"], out.inputs["poses"]
+        names = images.names
+        n = len(names)
+        _, h, w, _ = images["images"].shape
+        if parse.backend == "coarse":
+            from pipeline.parsing.coarse import CoarseParser
+            from pipeline.pose.mediapipe_detector import MediaPipeDetector
 
-        poses = Artifact(poses_path)
-        poses.check_aligned(images)
-        parser = CoarseParser(detector=MediaPipeDetector())
-        chunks = map_chunks(_coarse_chunk, np.arange(n), params.workers, "parse (coarse)",
-                            chunk=32, progress=progress, images_path=str(images_path),
-                            poses_path=str(poses_path), parser=parser)
-        label_set = "spt10 (coarse parser)"
-    else:
-        folder = Path(data.root) / params.labels_dir
-        if not folder.is_dir():
-            raise ParsingError(f"{folder}: label-map folder not found (data.root / "
-                               f"parse.labels_dir)")
-        label_set = "spt10" if params.backend == "synthetic" else params.label_set
-        mapping = effective_mapping(params) if params.backend == "labels" else None
-        original = (images["original_size"][:].tolist() if "original_size" in images
-                    else [(h, w)] * n)
-        chunks = map_chunks(_read_items, list(zip(names, original)), params.workers,
-                            f"parse ({params.backend})", chunk=64, progress=progress,
-                            folder=str(folder), label_set=label_set, mapping=mapping,
-                            height=h, width=w, resize=data.resize)
-    counts = np.zeros(len(LABEL_NAMES), np.int64)
-    with atomic_h5(out_path, stage="parse", params=section_dict(params), source=str(images_path),
-                   description="10-label semantic parsing of every image (SPEC 2)") as f:
-        write_names(f, names)
-        ds = create_array(f, "labels", (n, h, w), np.uint8,
-                          f"semantic label of each pixel (backend {params.backend}, "
+            parser = CoarseParser(detector=MediaPipeDetector())
+            chunks = map_chunks(_coarse_chunk, np.arange(n), parse.workers, "parse (coarse)",
+                                chunk=COARSE_CHUNK, progress=progress,
+                                images_path=str(images.path), poses_path=str(poses.path),
+                                parser=parser)
+            label_set = "spt10 (coarse parser)"
+        else:
+            folder = dataset_path(paths.dataset(data.root), parse.labels_dir,
+                                  "parse.labels_dir")
+            if not folder.is_dir():
+                raise ParsingError(f"{folder}: label-map folder not found (data.root / "
+                                   f"parse.labels_dir)")
+            label_set = "spt10" if parse.backend == "synthetic" else parse.label_set
+            mapping = effective_mapping(parse) if parse.backend == "labels" else None
+            original = (images["original_size"][:].tolist() if "original_size" in images
+                        else [(h, w)] * n)
+            chunks = map_chunks(_read_items, list(zip(names, original)), parse.workers,
+                                f"parse ({parse.backend})", chunk=READ_CHUNK,
+                                progress=progress, folder=str(folder), label_set=label_set,
+                                mapping=mapping, height=h, width=w, resize=data.resize)
+        counts = np.zeros(len(LABEL_NAMES), np.int64)
+        ds = create_array(out.file, "labels", (n, h, w), np.uint8,
+                          f"semantic label of each pixel (backend {parse.backend}, "
                           f"label set {label_set})", "(N, H, W)",
                           "uint8 label index (attribute label_names)",
                           label_names=list(LABEL_NAMES))
         row = 0
-        for lab in chunks:
-            ds[row:row + len(lab)] = lab
-            counts += np.bincount(lab.ravel(), minlength=len(LABEL_NAMES))[:len(LABEL_NAMES)]
-            row += len(lab)
-    if parser is not None:
-        parser.close()
-    summary = {"images": n, "backend": params.backend, "label_set": label_set,
-               "pixel_share": {name: round(float(c / counts.sum()), 5)
-                               for name, c in zip(LABEL_NAMES, counts)}}
-    atomic_write_json(summary_path, summary)
-    return summary
+        try:
+            for lab in chunks:
+                ds[row:row + len(lab)] = lab
+                counts += np.bincount(lab.ravel(), minlength=len(LABEL_NAMES))[:len(LABEL_NAMES)]
+                row += len(lab)
+        finally:
+            if parser is not None:
+                parser.close()
+        out.summary.update({
+            "images": n, "backend": parse.backend, "label_set": label_set,
+            "pixel_share": {name: round(float(c / counts.sum()), 5)
+                            for name, c in zip(LABEL_NAMES, counts)}})
+    return out.summary
+
+
+def summary_text(summary: dict) -> str:
+    """One line for the stage's console output."""
+    return (f"parse ({summary['backend']}): {summary['images']} images; "
+            f"pixel share {summary['pixel_share']}")
 
 
 def _read_items(items: list[tuple[str, tuple[int, int]]], **kw) -> np.ndarray:

@@ -13,44 +13,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from pipeline.annotations import read_keypoint_file
-from pipeline.artifacts import (Artifact, ArtifactError, atomic_h5, atomic_write_json,
-                                read_strings, write_array, write_names)
-from pipeline.config import DataParams, PoseParams, section_dict
-from pipeline.geometry import KEYPOINT_NAMES, scale_keypoints, torso_valid
+from pipeline.artifacts import Artifact, Paths, stage_output, write_array
+from pipeline.config import DataParams, Params, PoseParams, dataset_path, section_dict
+from pipeline.geometry import KEYPOINT_NAMES, NUM_KEYPOINTS, scale_keypoints, torso_valid
 from pipeline.parallel import map_chunks
+from pipeline.synthetic.truth import read_truth
 
-#: /source codes of poses.h5.
+#: /source codes of poses.h5 (index = code).
 SOURCE_NAMES = ("none", "synthetic ground truth", "annotation", "detector")
-SRC_NONE, SRC_SYNTHETIC, SRC_ANNOTATION, SRC_DETECTOR = range(4)
+SRC_NONE, SRC_SYNTHETIC, SRC_ANNOTATION, SRC_DETECTOR = range(len(SOURCE_NAMES))
+
+#: Images per detector chunk (one joblib task).
+DETECT_CHUNK = 32
 
 
-def _synthetic_truth(root: Path, names: list[str]) -> np.ndarray:
-    path = root / "truth.h5"
-    if not path.exists():
-        raise ArtifactError(f"{path}: synthetic ground truth not found (pose.backend=synthetic "
-                            f"needs the synthesize stage's output in data.root)")
-    with h5py.File(path, "r") as f:
-        truth_names = read_strings(f["names"])
-        kp = f["keypoints"][:]
-    index = {n: i for i, n in enumerate(truth_names)}
-    missing = [n for n in names if n not in index]
-    if missing:
-        raise ArtifactError(f"{path}: no ground truth for {len(missing)} images, e.g. "
-                            f"{missing[0]!r}")
-    return kp[[index[n] for n in names]].astype(np.float32)
-
-
-def _annotation_rows(data: DataParams, names: list[str], original: np.ndarray,
+def _annotation_rows(data: DataParams, root: Path, names: list[str], original: np.ndarray,
                      stored_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int]:
     """Keypoints from annotation files, in the stored frame. Returns (kp, has_row, clipped)."""
     rows: dict[str, np.ndarray] = {}
     for rel in data.annotations:
-        rows.update(read_keypoint_file(Path(data.root) / rel).as_dict())
-    kp = np.full((len(names), 18, 2), -1, np.float32)
+        path = dataset_path(root, rel, "data.annotations")
+        rows.update(read_keypoint_file(path, key="data.annotations").as_dict())
+    kp = np.full((len(names), NUM_KEYPOINTS, 2), -1, np.float32)
     has = np.zeros(len(names), bool)
     for i, name in enumerate(names):
         if name in rows:
@@ -67,8 +54,8 @@ def _detect_chunk(indices: np.ndarray, images_path: str, detector
     """Detect a chunk of images. ``detector`` arrives pickled in each joblib task; its copies
     share one MediaPipe graph per worker process, built on first use."""
     art = Artifact(images_path)
-    kp = np.full((len(indices), 18, 2), -1, np.float32)
-    conf = np.zeros((len(indices), 18), np.float32)
+    kp = np.full((len(indices), NUM_KEYPOINTS, 2), -1, np.float32)
+    conf = np.zeros((len(indices), NUM_KEYPOINTS), np.float32)
     found = np.zeros(len(indices), bool)
     for row, i in enumerate(indices):
         d = detector.detect(art["images"][int(i)])
@@ -76,25 +63,56 @@ def _detect_chunk(indices: np.ndarray, images_path: str, detector
     return kp, conf, found
 
 
-def estimate_poses(params: PoseParams, data: DataParams, images_path: Path, out_path: Path,
-                   summary_path: Path, progress: bool = True) -> dict:
+def run(params: Params, paths: Paths, progress: bool = True) -> dict:
     """Write poses.h5 for every image of images.h5; returns the summary."""
-    images = Artifact(images_path)
+    pose, data = params.pose, params.data
+    root = paths.dataset(data.root)
+    with stage_output(paths, "poses", inputs=["images"], params=section_dict(pose),
+                      description="18 OpenPose keypoints of every image (SPEC 1)") as out:
+        images = out.inputs["images"]
+        kp, conf, source, summary = _estimate(pose, data, root, images, progress)
+        f = out.file
+        write_array(f, "keypoints", kp, f"{NUM_KEYPOINTS} keypoints in OpenPose/COCO order "
+                    "(attribute keypoint_names); -1 in both coordinates = missing",
+                    "(N, 18, 2)", "float32 (y, x) pixels of the stored image",
+                    keypoint_names=list(KEYPOINT_NAMES))
+        write_array(f, "confidence", conf, "confidence of each keypoint; 0 where missing",
+                    "(N, 18)", "float32 in [0, 1]")
+        write_array(f, "source", source, "where each image's keypoints came from", "(N,)",
+                    "uint8 code", source_names=list(SOURCE_NAMES))
+        present = (kp >= 0).all(axis=2)
+        names = images.names
+        summary.update({
+            "torso_valid": int(np.asarray(torso_valid(kp), bool).sum()),
+            "all_missing": [nm for nm, p in zip(names, present) if not p.any()],
+            "missing_fraction_per_point": {k: float(1 - present[:, j].mean())
+                                           for j, k in enumerate(KEYPOINT_NAMES)},
+            "source_counts": {name: int((source == c).sum())
+                              for c, name in enumerate(SOURCE_NAMES)},
+        })
+        out.summary.update(summary)
+    return out.summary
+
+
+def _estimate(params: PoseParams, data: DataParams, root: Path, images: Artifact, progress: bool
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Keypoints (N, 18, 2), confidence (N, 18), source codes (N,) and a partial summary."""
     names = images.names
     n = len(names)
     _, h, w, _ = images["images"].shape
-    kp = np.full((n, 18, 2), -1, np.float32)
-    conf = np.zeros((n, 18), np.float32)
-    source = np.zeros(n, np.uint8)
+    kp = np.full((n, NUM_KEYPOINTS, 2), -1, np.float32)
+    conf = np.zeros((n, NUM_KEYPOINTS), np.float32)
+    source = np.full(n, SRC_NONE, np.uint8)
     summary: dict = {"images": n, "backend": params.backend}
 
     if params.backend == "synthetic":
-        kp = _synthetic_truth(Path(data.root), names)
+        truth = read_truth(root)
+        kp = truth.keypoints[truth.rows(names)]
         source[:] = SRC_SYNTHETIC
     if params.backend in ("annotations", "auto"):
         original = (images["original_size"][:] if "original_size" in images
                     else np.tile([h, w], (n, 1)))
-        ann, has, clipped = _annotation_rows(data, names, original, (h, w))
+        ann, has, clipped = _annotation_rows(data, root, names, original, (h, w))
         kp[has] = ann[has]
         source[has] = SRC_ANNOTATION
         summary["without_annotation_row"] = [nm for nm, o in zip(names, has) if not o]
@@ -107,8 +125,8 @@ def estimate_poses(params: PoseParams, data: DataParams, images_path: Path, out_
 
         detector = MediaPipeDetector(params.min_visibility)
         for dk, dc, found in map_chunks(_detect_chunk, todo, params.workers, "pose (mediapipe)",
-                                        chunk=32, progress=progress,
-                                        images_path=str(images_path), detector=detector):
+                                        chunk=DETECT_CHUNK, progress=progress,
+                                        images_path=str(images.path), detector=detector):
             idx = todo[row:row + len(dk)]
             kp[idx], conf[idx] = dk, dc
             source[idx] = SRC_DETECTOR
@@ -119,24 +137,11 @@ def estimate_poses(params: PoseParams, data: DataParams, images_path: Path, out_
     present = (kp >= 0).all(axis=2)
     conf[present & (source[:, None] != SRC_DETECTOR)] = 1.0
     conf[~present] = 0.0
+    return kp, conf, source, summary
 
-    with atomic_h5(out_path, stage="pose", params=section_dict(params), source=str(images_path),
-                   description="18 OpenPose keypoints of every image (SPEC 1)") as f:
-        write_names(f, names)
-        write_array(f, "keypoints", kp, "18 keypoints in OpenPose/COCO order (attribute "
-                    "keypoint_names); -1 in both coordinates = missing", "(N, 18, 2)",
-                    "float32 (y, x) pixels of the stored image", keypoint_names=KEYPOINT_NAMES)
-        write_array(f, "confidence", conf, "confidence of each keypoint; 0 where missing",
-                    "(N, 18)", "float32 in [0, 1]")
-        write_array(f, "source", source, "where each image's keypoints came from", "(N,)",
-                    "uint8 code", source_names=list(SOURCE_NAMES))
-    ok = np.asarray(torso_valid(kp), bool)
-    summary.update({
-        "torso_valid": int(ok.sum()),
-        "all_missing": [nm for nm, p in zip(names, present) if not p.any()],
-        "missing_fraction_per_point": {k: float(1 - present[:, j].mean())
-                                       for j, k in enumerate(KEYPOINT_NAMES)},
-        "source_counts": {SOURCE_NAMES[c]: int((source == c).sum()) for c in range(4)},
-    })
-    atomic_write_json(summary_path, summary)
-    return summary
+
+def summary_text(summary: dict) -> str:
+    """One line for the stage's console output."""
+    return (f"pose ({summary['backend']}): {summary['images']} images, "
+            f"{summary['torso_valid']} with a full torso, {len(summary['all_missing'])} "
+            f"with no keypoint")

@@ -1,10 +1,12 @@
 """Resumable, parallel exact search over blocks of sources.
 
-Sources are split into blocks of ``block_size``; each finished block is saved as an .npz
-file in a cache folder keyed by a digest of the inputs and parameters, so an interrupted
-search resumes without recomputing finished blocks, and a changed input never reuses a
-stale block. Blocks run in parallel through joblib: ``loky`` (processes on this machine),
-``threading``, or a cluster through joblib's own ``dask`` or ``ray`` backends.
+Sources are split into blocks of ``search.block_size``; each finished block is saved as an
+.npz file in a cache folder keyed by a digest of the inputs, the result-shaping parameters
+and the code, so an interrupted search resumes without recomputing finished blocks, and a
+changed input never reuses a stale block. Blocks run in parallel through joblib: ``loky``
+(processes on this machine), ``threading``, or a cluster through joblib's own ``dask`` or
+``ray`` backends. The options are the validated ``search`` section of params.yaml
+(:class:`pipeline.config.SearchParams`, which holds every default).
 """
 from __future__ import annotations
 
@@ -21,21 +23,9 @@ from joblib import Parallel, delayed, parallel_config
 from tqdm import tqdm
 
 from pipeline.artifacts import atomic_path
+from pipeline.config import SearchParams, section_dict
 from pipeline.search import fast, reference
 from pipeline.search.inputs import SearchInputs
-
-@dataclass
-class SearchOptions:
-    """The search's parameters (validated copies of params.yaml's ``search.*``)."""
-
-    top_k: int = 5
-    min_pose_distance: float = 0.2
-    same_identity: str = "allow"          # allow | exclude
-    mismatch_cost: float = 2.0
-    block_size: int = 64
-    workers: int = 2
-    backend: str = "loky"                 # loky | threading | dask | ray
-    implementation: str = "fast"          # fast | reference
 
 
 @dataclass
@@ -54,7 +44,7 @@ class SearchResult:
 
 
 def _search_block(sources: np.ndarray, inputs: SearchInputs, pool: np.ndarray,
-                  identity: np.ndarray | None, opts: SearchOptions) -> dict[str, np.ndarray]:
+                  identity: np.ndarray | None, opts: SearchParams) -> dict[str, np.ndarray]:
     k = opts.top_k
     out = {"sources": sources.astype(np.int64),
            "topk_index": np.full((len(sources), k), -1, np.int32),
@@ -91,24 +81,25 @@ def code_digest() -> str:
 
 
 def cache_key(inputs: SearchInputs, pool: np.ndarray, identity: np.ndarray | None,
-              opts: SearchOptions) -> str:
-    """Digest of everything a block's result depends on: inputs, result-shaping options and
-    the code (not workers/backend)."""
+              opts: SearchParams) -> str:
+    """Digest of everything a block's result depends on: inputs, the result-shaping params
+    (:func:`pipeline.config.section_dict`: no execution-only key such as workers, backend or
+    block_size; a block is reused only if it holds the same sources) and the code."""
     h = hashlib.sha256()
     h.update(code_digest().encode())
     for arr in (inputs.keypoints, inputs.labels, inputs.parts, pool):
         h.update(np.ascontiguousarray(arr).tobytes())
     if identity is not None:
         h.update(json.dumps([str(v) for v in identity]).encode())
-    relevant = {k: getattr(opts, k) for k in ("top_k", "min_pose_distance", "same_identity",
-                                               "mismatch_cost", "block_size", "implementation")}
-    h.update(json.dumps(relevant, sort_keys=True).encode())
+    h.update(json.dumps(section_dict(opts), sort_keys=True).encode())
     return h.hexdigest()[:16]
 
 
 @contextlib.contextmanager
-def backend_context(opts: SearchOptions, scheduler: str = "") -> Iterator[None]:
-    """joblib's parallel configuration for ``opts.backend`` (starting a dask client if needed)."""
+def backend_context(opts: SearchParams) -> Iterator[None]:
+    """joblib's parallel configuration for ``opts.backend`` (starting a dask client, on
+    ``opts.scheduler`` or a local cluster, if needed)."""
+    scheduler = opts.scheduler
     if opts.backend == "dask":
         try:
             from dask.distributed import Client, LocalCluster, get_client
@@ -147,8 +138,8 @@ def backend_context(opts: SearchOptions, scheduler: str = "") -> Iterator[None]:
 
 
 def run_search(inputs: SearchInputs, sources: np.ndarray, pool: np.ndarray,
-               identity: np.ndarray | None, opts: SearchOptions, cache_root: Path,
-               progress: bool = True, scheduler: str = "") -> SearchResult:
+               identity: np.ndarray | None, opts: SearchParams, cache_root: Path,
+               progress: bool = True) -> SearchResult:
     """Search every source in ``sources`` (indices into ``inputs``) among ``pool``.
 
     Finished blocks are kept under ``cache_root/<digest>/`` until the whole search is done;
@@ -175,7 +166,7 @@ def run_search(inputs: SearchInputs, sources: np.ndarray, pool: np.ndarray,
                desc=f"search ({len(results)} blocks resumed)" if results else "search",
                disable=not progress)
     if todo:
-        with backend_context(opts, scheduler):
+        with backend_context(opts):
             parallel = Parallel(n_jobs=opts.workers, return_as="generator_unordered")
             jobs = parallel(delayed(_with_index)(b, blocks[b], inputs, pool, ident, opts)
                             for b in todo)

@@ -10,11 +10,14 @@ from pipeline.search.kernel import source_costs, source_top_k
 
 
 def search_source(source: int, inputs: SearchInputs, pool: np.ndarray, min_pose_distance: float,
-                  identity: np.ndarray | None = None, mismatch_cost: float = 2.0
+                  identity: np.ndarray | None, mismatch_cost: float
                   ) -> tuple[np.ndarray, np.ndarray]:
     """All admissible candidates of one source and their exact costs.
 
-    Same contract as :func:`pipeline.search.reference.search_source`: returns
+    Parameters as in params.yaml's ``search`` section (defaults live only in
+    :class:`pipeline.config.SearchParams`); identity: (N,) person ids to exclude the source's
+    own person, or None. Same contract as :func:`pipeline.search.reference.search_source`:
+    returns
     (candidates (K,) int64 ascending, costs (K,) float64).
     """
     cands = admissible(source, inputs.keypoints, inputs.torso_ok, inputs.torso_size, pool,
@@ -43,9 +46,8 @@ def top_k(cands: np.ndarray, costs: np.ndarray, k: int) -> tuple[np.ndarray, np.
 
 
 def search_source_top_k(source: int, inputs: SearchInputs, pool: np.ndarray,
-                        min_pose_distance: float, identity: np.ndarray | None = None,
-                        mismatch_cost: float = 2.0, k: int = 5
-                        ) -> tuple[np.ndarray, np.ndarray, int]:
+                        min_pose_distance: float, identity: np.ndarray | None,
+                        mismatch_cost: float, k: int) -> tuple[np.ndarray, np.ndarray, int]:
     """The k cheapest admissible candidates of one source, exactly, with early exit.
 
     Equal to ``top_k(*search_source(...), k)`` (tested) but faster: candidates are visited

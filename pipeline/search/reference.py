@@ -22,7 +22,7 @@ def one_hot(labels: np.ndarray) -> np.ndarray:
 
 
 def pair_cost(kp_s: np.ndarray, labels_s: np.ndarray, kp_c: np.ndarray, labels_c: np.ndarray,
-              mismatch_cost: float = 2.0) -> float:
+              mismatch_cost: float) -> float:
     """cost(s, c) of SPEC 4 for one pair, literally.
 
     kp_*: (18, 2) (y, x) pixels of the working frame; labels_*: (h, w) uint8 maps.
@@ -48,7 +48,7 @@ def pair_cost(kp_s: np.ndarray, labels_s: np.ndarray, kp_c: np.ndarray, labels_c
 
 
 def search_source(source: int, inputs: SearchInputs, pool: np.ndarray, min_pose_distance: float,
-                  identity: np.ndarray | None = None, mismatch_cost: float = 2.0
+                  identity: np.ndarray | None, mismatch_cost: float
                   ) -> tuple[np.ndarray, np.ndarray]:
     """All admissible candidates of one source and their costs, pair by pair.
 

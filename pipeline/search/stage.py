@@ -1,90 +1,89 @@
 """Stage library of `search`: pseudo target maps for every training image -> pseudo.h5.
 
 pseudo.h5 rows are aligned with images.h5 (test images and skipped sources keep a row with
-status != 0). Layout: /names; /status (N,) uint8 (STATUS_NAMES); /target_index (N,) int32
-c* (-1 none); /cost (N,) float32 (NaN none); /topk_index, /topk_cost (N, k);
-/num_admissible (N,) int32; /target_keypoints (N, 18, 2) float32 = P*_t (image pixels);
-/target_labels (N, H, W) uint8 = S*_Pt; /target_pose_mask (N, H, W) bool = M*_Pt.
+status != STATUS_OK). Layout: /names; /status (N,) uint8 (pipeline.artifacts
+SEARCH_STATUS_NAMES); /target_index (N,) int32 c* (-1 none); /cost (N,) float32 (NaN none);
+/topk_index, /topk_cost (N, k); /num_admissible (N,) int32; /target_keypoints (N, 18, 2)
+float32 = P*_t (image pixels); /target_labels (N, H, W) uint8 = S*_Pt; /target_pose_mask
+(N, H, W) bool = M*_Pt.
+
+The search's quality against the synthetic oracle is measured by a stage of its own
+(`search_report`, :mod:`pipeline.evaluation.search_report`), so this stage reads no ground truth.
 """
 from __future__ import annotations
 
+import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-from pipeline.artifacts import (SPLIT_TRAIN, atomic_h5, atomic_write_json, create_array,
-                                open_aligned, read_strings, write_array, write_names)
-from pipeline.config import SearchParams, section_dict
-from pipeline.labels import KEYPOINT_NAMES, LABEL_NAMES
-from pipeline.search.blocks import SearchOptions, clear_cache, run_search
+from pipeline.artifacts import (SEARCH_STATUS_NAMES, SPLIT_TRAIN, STATUS_NO_CANDIDATE,
+                                STATUS_NO_TORSO, STATUS_OK, STATUS_TEST, Artifact, Paths,
+                                create_array, read_strings, stage_output, write_array)
+from pipeline.config import Params, section_dict
+from pipeline.labels import KEYPOINT_NAMES, LABEL_NAMES, NUM_KEYPOINTS
+from pipeline.search.blocks import clear_cache, run_search
 from pipeline.search.inputs import SearchInputs, build_inputs
-
-STATUS_NAMES = ("ok", "test image (not searched)", "no complete torso (cannot be a source)",
-                "no admissible candidate")
-ST_OK, ST_TEST, ST_NO_TORSO, ST_NO_CANDIDATE = range(4)
 
 #: Images per chunk when reading label maps and building working-resolution inputs.
 READ_CHUNK = 512
 
 
-def options(params: SearchParams) -> SearchOptions:
-    """The search options of params.yaml's ``search`` section."""
-    return SearchOptions(top_k=params.top_k, min_pose_distance=params.min_pose_distance,
-                         same_identity=params.same_identity, mismatch_cost=params.mismatch_cost,
-                         block_size=params.block_size, workers=params.workers,
-                         backend=params.backend, implementation=params.implementation)
+def load_inputs(arts: dict[str, Artifact], work_hw: tuple[int, int]) -> SearchInputs:
+    """Working-resolution search inputs of every image, read chunk by chunk (bounded memory).
 
-
-def load_inputs(prepared: Path, work_hw: tuple[int, int]) -> tuple[SearchInputs, dict]:
-    """Working-resolution search inputs of every image, read chunk by chunk (bounded memory)."""
-    arts = open_aligned(["poses", "parsing", "masks"], prepared)
+    arts: the open, aligned poses and parsing artifacts (:func:`pipeline.artifacts.open_aligned`).
+    """
     labels_ds = arts["parsing"]["labels"]
     n, height, width = labels_ds.shape
     kp = arts["poses"]["keypoints"][:]
     chunks = [build_inputs(kp[i:i + READ_CHUNK], labels_ds[i:i + READ_CHUNK], (height, width),
                            work_hw) for i in range(0, n, READ_CHUNK)]
-    inputs = SearchInputs(*(np.concatenate([getattr(c, f) for c in chunks])
-                            for f in ("keypoints", "labels", "parts", "bbox", "torso_ok",
-                                      "torso_size")))
-    return inputs, arts
+    return SearchInputs(*(np.concatenate([getattr(c, f) for c in chunks])
+                          for f in ("keypoints", "labels", "parts", "bbox", "torso_ok",
+                                    "torso_size")))
 
 
-def search_stage(params: SearchParams, prepared: Path, out_path: Path, summary_path: Path,
-                 cache_root: Path, progress: bool = True) -> dict:
-    """Run the search over the training split and write pseudo.h5; returns the summary."""
-    t0 = time.perf_counter()
-    inputs, arts = load_inputs(prepared, (params.height, params.width))
-    images = arts["images"]
-    names = images.names
-    n = len(names)
-    split = images["split"][:]
-    person = np.array(read_strings(images["person_id"]))
-    train = split == SPLIT_TRAIN
-    pool = np.flatnonzero(train & inputs.torso_ok)
-    sources = pool.copy()
-    opts = options(params)
-    t1 = time.perf_counter()
-    result = run_search(inputs, sources, pool, person, opts, cache_root, progress,
-                        params.scheduler)
-    t2 = time.perf_counter()
+def run(params: Params, paths: Paths, progress: bool = True) -> dict:
+    """Run the search over the training split and write pseudo.h5; returns the summary.
 
-    status = np.full(n, ST_OK, np.uint8)
-    status[~train] = ST_TEST
-    status[train & ~inputs.torso_ok] = ST_NO_TORSO
-    status[train & inputs.torso_ok & (result.target < 0)] = ST_NO_CANDIDATE
-    target = result.target
-    has = target >= 0
-    _, height, width = arts["parsing"]["labels"].shape
-    kp_img = arts["poses"]["keypoints"][:]
-    with atomic_h5(out_path, stage="search", params=section_dict(params), source=str(prepared),
-                   description="Pseudo target maps of the affine-warp nearest-pose search "
-                               "(SPEC 4), one row per image of images.h5") as f:
-        f.attrs.update(image_height=height, image_width=width, search_height=params.height,
-                       search_width=params.width)
-        write_names(f, names)
+    Finished blocks of an interrupted search are kept in ``paths.cache / "search"`` and
+    deleted once pseudo.h5 is in place. Timings go to the console (stderr), never into an
+    output: the summary is a DVC output and must be byte-identical for equal inputs.
+    """
+    search = params.search
+    cache_root = paths.cache / "search"
+    with stage_output(paths, "pseudo", inputs=["poses", "parsing", "masks"],
+                      params=section_dict(search),
+                      description="Pseudo target maps of the affine-warp nearest-pose search "
+                                  "(SPEC 4), one row per image of images.h5") as out:
+        t0 = time.perf_counter()
+        arts = out.inputs
+        inputs = load_inputs(arts, (search.height, search.width))
+        images = arts["images"]
+        names = images.names
+        n = len(names)
+        train = images["split"][:] == SPLIT_TRAIN
+        person = np.array(read_strings(images["person_id"]))
+        pool = np.flatnonzero(train & inputs.torso_ok)
+        sources = pool.copy()
+        t1 = time.perf_counter()
+        result = run_search(inputs, sources, pool, person, search, cache_root, progress)
+        t2 = time.perf_counter()
+
+        status = np.full(n, STATUS_OK, np.uint8)
+        status[~train] = STATUS_TEST
+        status[train & ~inputs.torso_ok] = STATUS_NO_TORSO
+        status[train & inputs.torso_ok & (result.target < 0)] = STATUS_NO_CANDIDATE
+        target = result.target
+        has = target >= 0
+        _, height, width = arts["parsing"]["labels"].shape
+        kp_img = arts["poses"]["keypoints"][:]
+        f = out.file
+        f.attrs.update(image_height=height, image_width=width, search_height=search.height,
+                       search_width=search.width)
         write_array(f, "status", status, "outcome of the search for this image", "(N,)",
-                    "uint8 code", status_names=list(STATUS_NAMES))
+                    "uint8 code", status_names=list(SEARCH_STATUS_NAMES))
         write_array(f, "target_index", target, "c* = argmin_c cost(s, c): row of the chosen "
                     "candidate in images.h5", "(N,)", "int32 row index, -1 = none")
         write_array(f, "cost", result.cost, "cost(s, c*) of SPEC 4 at the working resolution",
@@ -95,7 +94,7 @@ def search_stage(params: SearchParams, prepared: Path, out_path: Path, summary_p
                     "float32, NaN = none")
         write_array(f, "num_admissible", result.num_admissible, "number of admissible "
                     "candidates searched", "(N,)", "int32, -1 = not searched")
-        tkp = np.full((n, 18, 2), -1, np.float32)
+        tkp = np.full((n, NUM_KEYPOINTS, 2), -1, np.float32)
         tkp[has] = kp_img[target[has]]
         write_array(f, "target_keypoints", tkp, "P*_t = P_c*: keypoints of the chosen candidate",
                     "(N, 18, 2)", "float32 (y, x) image pixels, -1 missing",
@@ -112,21 +111,26 @@ def search_stage(params: SearchParams, prepared: Path, out_path: Path, summary_p
         for i in np.flatnonzero(has):
             tl[i] = labels_ds[int(target[i])]
             tm[i] = pmask_ds[int(target[i])]
+        pairs = int(result.num_admissible[result.num_admissible > 0].sum())
+        out.summary.update({
+            "images": n, "train": int(train.sum()), "sources_searched": int(sources.size),
+            "pool": int(pool.size), "with_target": int(has.sum()),
+            "status_counts": {name: int((status == c).sum())
+                              for c, name in enumerate(SEARCH_STATUS_NAMES)},
+            "no_torso": [names[i] for i in np.flatnonzero(status == STATUS_NO_TORSO)],
+            "no_candidate": [names[i] for i in np.flatnonzero(status == STATUS_NO_CANDIDATE)],
+            "pairs_evaluated": pairs,
+            "implementation": search.implementation,
+        })
     clear_cache(cache_root)
     t3 = time.perf_counter()
-    pairs = int(result.num_admissible[result.num_admissible > 0].sum())
-    summary = {
-        "images": n, "train": int(train.sum()), "sources_searched": int(sources.size),
-        "pool": int(pool.size), "with_target": int(has.sum()),
-        "status_counts": {STATUS_NAMES[c]: int((status == c).sum()) for c in range(4)},
-        "no_torso": [names[i] for i in np.flatnonzero(status == ST_NO_TORSO)],
-        "no_candidate": [names[i] for i in np.flatnonzero(status == ST_NO_CANDIDATE)],
-        "pairs_evaluated": pairs,
-        "seconds": {"inputs": round(t1 - t0, 3), "search": round(t2 - t1, 3),
-                    "write": round(t3 - t2, 3)},
-        "pairs_per_second": round(pairs / max(t2 - t1, 1e-9), 1),
-        "implementation": params.implementation, "backend": params.backend,
-        "workers": params.workers,
-    }
-    atomic_write_json(summary_path, summary)
-    return summary
+    if progress:
+        print(f"search: {pairs} pairs in {t2 - t1:.1f} s ({pairs / max(t2 - t1, 1e-9):.0f} "
+              f"pairs/s); inputs {t1 - t0:.1f} s, write {t3 - t2:.1f} s", file=sys.stderr)
+    return out.summary
+
+
+def summary_text(summary: dict) -> str:
+    """One line for the stage's console output."""
+    return (f"search: {summary['with_target']} of {summary['train']} training images got a "
+            f"pseudo target; {summary['pairs_evaluated']} pairs evaluated")

@@ -12,18 +12,19 @@ another image's pose and measure how good a pseudo target map is::
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import h5py
 import numpy as np
 
-from pipeline.artifacts import read_strings
-from pipeline.synthetic.dataset import SyntheticDataset
 from pipeline.synthetic.identity import Identity
 from pipeline.synthetic.realpose import complete_skeleton
 from pipeline.synthetic.render import Rendering, render_person
 from pipeline.synthetic.skeleton import View, derive_view
+from pipeline.synthetic.truth import SyntheticTruth, read_truth
+
+if TYPE_CHECKING:  # annotation only: the oracle needs no generator code
+    from pipeline.synthetic.dataset import SyntheticDataset
 
 
 class Oracle:
@@ -47,13 +48,13 @@ class Oracle:
     @classmethod
     def from_dir(cls, out_dir: Path | str) -> "Oracle":
         """Oracle of a written dataset folder (reads its truth.h5)."""
-        path = Path(out_dir) / "truth.h5"
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: not found (write the synthetic dataset first)")
-        with h5py.File(path, "r") as f:
-            identities = [Identity.from_dict(d) for d in json.loads(f.attrs["identities"])]
-            return cls(identities, int(f.attrs["height"]), int(f.attrs["width"]),
-                       read_strings(f["names"]), f["skeleton"][()])
+        return cls.from_truth(read_truth(out_dir))
+
+    @classmethod
+    def from_truth(cls, truth: SyntheticTruth) -> "Oracle":
+        """Oracle of ground truth already read with :func:`read_truth`."""
+        return cls([Identity.from_dict(d) for d in truth.identities], truth.height,
+                   truth.width, truth.names, truth.skeletons)
 
     @classmethod
     def from_dataset(cls, ds: SyntheticDataset) -> "Oracle":

@@ -11,7 +11,10 @@ Layout of ``out_dir``::
 
 The folder is built in a temporary sibling and renamed over ``out_dir``; the previous
 folder is moved aside first and deleted only once the new one is in place, so an
-interrupted write leaves the previous dataset intact.
+interrupted write leaves the previous dataset intact. The temporary siblings a killed
+earlier write left behind are deleted when the next write starts. Equal datasets give
+byte-identical folders (no time or version is stored; truth.h5 goes through
+:func:`pipeline.artifacts.atomic_h5`).
 """
 from __future__ import annotations
 
@@ -52,7 +55,7 @@ def write_images(ds: SyntheticDataset, folder: Path) -> None:
 def write_truth(ds: SyntheticDataset, path: Path, params_dict: dict) -> None:
     """truth.h5: /names, /keypoints, /skeleton, /view, /identity, /split, /person_id,
     /real_pose, /pose_source; root attrs identities (JSON), height, width."""
-    with atomic_h5(path, stage="synthesize", params=params_dict, source="pipeline.synthetic",
+    with atomic_h5(path, stage="synthesize", params=params_dict, source="data.synthetic",
                    description="ground truth of the synthetic people dataset") as f:
         write_names(f, ds.names)
         write_array(f, "keypoints", ds.keypoints.astype(np.float32),
@@ -109,18 +112,30 @@ def summary(ds: SyntheticDataset) -> dict:
     }
 
 
-def write_dataset(ds: SyntheticDataset, out_dir: Path, params_dict: dict) -> None:
+def stale_temporaries(out_dir: Path) -> list[Path]:
+    """Temporary folders a killed :func:`write_dataset` of ``out_dir`` left beside it."""
+    out_dir = Path(out_dir)
+    if not out_dir.parent.is_dir():
+        return []
+    return sorted(p for pattern in (f".{out_dir.name}.tmp-*", f".{out_dir.name}.old-*")
+                  for p in out_dir.parent.glob(pattern) if p.is_dir())
+
+
+def write_dataset(ds: SyntheticDataset, out_dir: Path, params_dict: dict) -> dict:
     """Write the dataset folder (module docstring) atomically; params_dict is recorded as
-    truth.h5's provenance."""
+    truth.h5's provenance. Returns the summary (also written as summary.json)."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    for stale in stale_temporaries(out_dir):
+        shutil.rmtree(stale, ignore_errors=True)
+    info = summary(ds)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         write_images(ds, tmp)
         write_keypoint_file(tmp / "annotations.csv", ds.names, ds.keypoints)
         write_pairs_file(tmp / "pairs-test.csv", ds.test_pairs)
         write_truth(ds, tmp / "truth.h5", params_dict)
-        atomic_write_json(tmp / "summary.json", summary(ds))
+        atomic_write_json(tmp / "summary.json", info)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -138,3 +153,4 @@ def write_dataset(ds: SyntheticDataset, out_dir: Path, params_dict: dict) -> Non
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    return info

@@ -1,0 +1,27 @@
+"""Stage library of `synthesize`: ``data.synthetic.*`` -> data/raw/synthetic (the embedded
+default dataset: images/, parsing/, annotations.csv, pairs-test.csv, truth.h5, summary.json).
+
+It runs whatever ``data.source`` is, so the default dataset is always there for tests and
+demos; it is cheap.
+"""
+from __future__ import annotations
+
+from pipeline.artifacts import Paths
+from pipeline.config import Params, section_dict
+from pipeline.synthetic.dataset import generate
+from pipeline.synthetic.writer import write_dataset
+
+
+def run(params: Params, paths: Paths, progress: bool = True) -> dict:
+    """Generate the dataset of ``params.data.synthetic`` at data.height x data.width and write
+    it to ``paths.synthetic`` atomically; returns its summary (summary.json)."""
+    data = params.data
+    ds = generate(data.synthetic, data.height, data.width)
+    provenance = dict(section_dict(data.synthetic), height=data.height, width=data.width)
+    return write_dataset(ds, paths.synthetic, provenance)
+
+
+def summary_text(summary: dict) -> str:
+    """One line for the stage's console output."""
+    return (f"synthesize: {summary['images']} images of {summary['identities']} identities "
+            f"at {summary['height']}x{summary['width']}")

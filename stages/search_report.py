@@ -1,0 +1,10 @@
+"""DVC stage `search_report`: pseudo.h5 (+ the synthetic oracle) -> eval/search_report.json."""
+from __future__ import annotations
+
+from pipeline.artifacts import Paths
+from pipeline.cli import run_stage
+from pipeline.config import load_params
+from pipeline.evaluation.search_report import run, summary_text
+
+if __name__ == "__main__":
+    run_stage("search_report", lambda: print(summary_text(run(load_params(), Paths()))))

@@ -1,0 +1,10 @@
+"""DVC stage `validate` (always runs, no outputs): the whole params.yaml is validated on every
+`dvc repro` / `dvc exp run`, even when no other stage has to run, so that an invalid value of a
+key no stage tracks (e.g. `pose.workers=abc`) fails the experiment that set it."""
+from __future__ import annotations
+
+from pipeline.cli import run_stage
+from pipeline.config import DEFAULT_PARAMS, load_params
+
+if __name__ == "__main__":
+    run_stage("validate", lambda: (load_params(), print(f"{DEFAULT_PARAMS}: valid")))
