@@ -91,9 +91,10 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
     """Write parsing.h5 for every image of images.h5; returns the summary."""
     parse, data = params.parse, params.data
     parser = None
-    with stage_output(paths, "parsing", inputs=["poses"], params=section_dict(parse),
+    inputs = ["poses"] if parse.backend == "coarse" else ["images"]   # coarse reads poses
+    with stage_output(paths, "parsing", inputs=inputs, params=section_dict(parse),
                       description="10-label semantic parsing of every image (SPEC 2)") as out:
-        images, poses = out.inputs["images"], out.inputs["poses"]
+        images = out.inputs["images"]
         names = images.names
         n = len(names)
         _, h, w, _ = images["images"].shape
@@ -104,7 +105,8 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
             parser = CoarseParser(detector=MediaPipeDetector())
             chunks = map_chunks(_coarse_chunk, np.arange(n), parse.workers, "parse (coarse)",
                                 chunk=COARSE_CHUNK, progress=progress,
-                                images_path=str(images.path), poses_path=str(poses.path),
+                                images_path=str(images.path),
+                                poses_path=str(out.inputs["poses"].path),
                                 parser=parser)
             label_set = "spt10 (coarse parser)"
         else:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from pipeline.annotations import write_keypoint_file, write_pairs_file
-from pipeline.artifacts import Artifact
+from pipeline.artifacts import Artifact, Paths
 from pipeline.config import validate
-from pipeline.ingest.stage import IngestError, ingest, person_id
+from pipeline.ingest.stage import IngestError, person_id, run
 
 
 def _img(path: Path, h: int, w: int, value: int) -> None:
@@ -18,7 +18,7 @@ def _img(path: Path, h: int, w: int, value: int) -> None:
 
 def _params(root: Path, **data):
     return validate({"data": {"root": str(root), "workers": 1, **data},
-                     "pose": {"backend": "auto"}, "parse": {"backend": "labels"}}).data
+                     "pose": {"backend": "auto"}, "parse": {"backend": "labels"}})
 
 
 def _fashion_folder(root: Path) -> None:
@@ -38,10 +38,10 @@ def _fashion_folder(root: Path) -> None:
 def test_deepfashion_like_folder(tmp_path: Path):
     root = tmp_path / "df"
     _fashion_folder(root)
-    out = tmp_path / "prepared" / "images.h5"
-    summary = tmp_path / "prepared" / "images.summary.json"
-    report = ingest(_params(root, source="deepfashion", annotations="ann.csv", pairs="pairs.csv",
-                            height=32, width=24), out, summary, progress=False)
+    paths = Paths(tmp_path)
+    out, summary = paths.artifact("images"), paths.summary("images")
+    report = run(_params(root, source="deepfashion", annotations="ann.csv", pairs="pairs.csv",
+                         height=32, width=24), paths, progress=False)
     art = Artifact(out)
     assert art.names == sorted(art.names) and len(art) == 4
     assert art["images"].shape == (4, 32, 24, 3)
@@ -58,16 +58,16 @@ def test_deepfashion_like_folder(tmp_path: Path):
     assert "does not decode" in reasons and "size 40x24 != 32x24" in reasons
     assert rep["annotation_rows_without_image"] == ["fasionGONEid0000000001_1front.jpg"]
     assert len(rep["annotation_rows_all_missing"]) == 2
-    assert rep["pairs_dropped"] and rep["counts"]["kept"] == 4 == report.kept
+    assert rep["pairs_dropped"] and rep["counts"]["kept"] == 4 == report["kept"]
+    assert rep == report
 
 
 def test_resize_keeps_mismatched_images(tmp_path: Path):
     root = tmp_path / "df"
     _fashion_folder(root)
-    report = ingest(_params(root, source="deepfashion", annotations="ann.csv", pairs="pairs.csv",
-                            height=32, width=24, resize=True),
-                    tmp_path / "i.h5", tmp_path / "s.json", progress=False)
-    assert report.kept == 5 and report.resized == ["fasionMENTeesid0000999901_1front.jpg"]
+    report = run(_params(root, source="deepfashion", annotations="ann.csv", pairs="pairs.csv",
+                         height=32, width=24, resize=True), Paths(tmp_path), progress=False)
+    assert report["kept"] == 5 and report["resized"] == ["fasionMENTeesid0000999901_1front.jpg"]
 
 
 def test_market_distractors_and_folder_split(tmp_path: Path):
@@ -76,24 +76,25 @@ def test_market_distractors_and_folder_split(tmp_path: Path):
               "0000_c1s1_000151_01.jpg"]:
         _img(root / "bounding_box_train" / n, 32, 16, 1)
     _img(root / "bounding_box_test" / "0005_c1s1_001051_02.jpg", 32, 16, 2)
-    report = ingest(_params(root, source="market", images=".", annotations=[], pairs="",
-                            split_by="folders", height=32, width=16),
-                    tmp_path / "i.h5", tmp_path / "s.json", progress=False)
-    art = Artifact(tmp_path / "i.h5")
-    assert report.kept == 3
-    assert len(report.left_out["Market-1501 distractor/junk id (-1 or 0000)"]) == 2
+    paths = Paths(tmp_path)
+    report = run(_params(root, source="market", images=".", annotations=[], pairs="",
+                         split_by="folders", height=32, width=16), paths, progress=False)
+    art = Artifact(paths.artifact("images"))
+    assert report["kept"] == 3
+    assert len(report["left_out"]["Market-1501 distractor/junk id (-1 or 0000)"]) == 2
     assert dict(zip(art.names, art["split"][:])) == {
         "0002_c1s1_000451_03.jpg": 0, "0002_c2s1_000301_01.jpg": 0, "0005_c1s1_001051_02.jpg": 1}
     assert art["pairs/test"].shape == (0, 2)
 
 
 def test_errors_name_the_folder(tmp_path: Path):
+    paths = Paths(tmp_path)
     with pytest.raises(IngestError, match="dataset folder not found"):
-        ingest(_params(tmp_path / "nope"), tmp_path / "i.h5", tmp_path / "s.json")
+        run(_params(tmp_path / "nope"), paths)
     (tmp_path / "empty" / "images").mkdir(parents=True)
     with pytest.raises(IngestError, match="no images found"):
-        ingest(_params(tmp_path / "empty"), tmp_path / "i.h5", tmp_path / "s.json")
-    assert not (tmp_path / "i.h5").exists()
+        run(_params(tmp_path / "empty"), paths)
+    assert not paths.artifact("images").exists() and not any(paths.prepared.glob("*"))
 
 
 def test_person_ids():

@@ -16,7 +16,7 @@ from pipeline.labels import (
 from pipeline.parsing.coarse import (
     CoarseParser, SkinModel, coarse_parse, coarse_parse_with_info, geometric_silhouette,
     VIRTUAL_ST_PER_SHOULDER, person_mask, refine_silhouette, virtual_torso)
-from pipeline.synthetic import generate
+from pipeline.synthetic.dataset import generate
 from tests.helpers import ANNOTATIONS
 
 SIZE = 256

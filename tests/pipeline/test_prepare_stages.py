@@ -9,14 +9,16 @@ import numpy as np
 import pytest
 
 from pipeline.annotations import read_keypoint_file, write_keypoint_file
-from pipeline.artifacts import Artifact
-from pipeline.masks.stage import make_masks
+from pipeline.ingest import stage as ingest
+from pipeline.masks import stage as masks_stage
+from pipeline.parsing import stage as parsing
+from pipeline.pose import stage as pose
+from pipeline.artifacts import Artifact, Paths
 from pipeline.config import validate
 from pipeline.geometry import part_bitfield, pose_mask
-from pipeline.ingest.stage import ingest
-from pipeline.parsing.label_sets import LIP_LABELS
-from pipeline.parsing.stage import ParsingError, parse_images
-from pipeline.pose.stage import SRC_ANNOTATION, SRC_DETECTOR, estimate_poses
+from pipeline.label_sets import LIP_LABELS
+from pipeline.parsing.stage import ParsingError
+from pipeline.pose.stage import SRC_ANNOTATION, SRC_DETECTOR
 from tests.helpers import ANNOTATIONS
 
 N = 6
@@ -58,17 +60,21 @@ def fashion(tmp_path: Path) -> tuple[Path, list[str], np.ndarray]:
 
 
 def _prepare(root: Path, params, tmp: Path) -> Path:
-    out = tmp / "prepared"
-    ingest(params.data, out / "images.h5", out / "images.summary.json", progress=False)
-    return out
+    """Ingest into Paths(tmp); returns the prepared folder."""
+    ingest.run(params, Paths(tmp), progress=False)
+    return Paths(tmp).prepared
+
+
+def _run(module, params, out: Path) -> dict:
+    """Run a stage library's run() on the project whose prepared folder is ``out``."""
+    return module.run(params, Paths(out.parent.parent), progress=False)
 
 
 def test_annotations_backend_reads_real_rows(fashion, tmp_path):
     root, names, kp = fashion
     params = _params(root)
     out = _prepare(root, params, tmp_path)
-    s = estimate_poses(params.pose, params.data, out / "images.h5", out / "poses.h5",
-                       out / "poses.summary.json", progress=False)
+    s = _run(pose, params, out)
     poses = Artifact(out / "poses.h5")
     poses.check_aligned(Artifact(out / "images.h5"))
     order = [names.index(n) for n in poses.names]
@@ -83,8 +89,7 @@ def test_annotations_are_rescaled_from_the_original_size(fashion, tmp_path):
     root, names, kp = fashion
     params = _params(root, data={"height": 128, "width": 128, "resize": True})
     out = _prepare(root, params, tmp_path)
-    estimate_poses(params.pose, params.data, out / "images.h5", out / "poses.h5",
-                   out / "poses.summary.json", progress=False)
+    _run(pose, params, out)
     poses = Artifact(out / "poses.h5")
     got = poses["keypoints"][:][[poses.names.index(n) for n in names]]
     present = kp >= 0
@@ -100,8 +105,7 @@ def test_auto_backend_uses_the_detector_where_no_row_exists(fashion, tmp_path):
                 cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
     params = _params(root, pose={"backend": "auto"})
     out = _prepare(root, params, tmp_path)
-    s = estimate_poses(params.pose, params.data, out / "images.h5", out / "poses.h5",
-                       out / "poses.summary.json", progress=False)
+    s = _run(pose, params, out)
     poses = Artifact(out / "poses.h5")
     row = poses.names.index("fasionWOMENTeesid0000999901_1front.jpg")
     assert poses["source"][row] == SRC_DETECTOR
@@ -113,8 +117,7 @@ def test_labels_backend_maps_lip_and_resolves_gloves(fashion, tmp_path):
     root, names, _ = fashion
     params = _params(root)
     out = _prepare(root, params, tmp_path)
-    parse_images(params.parse, params.data, out / "images.h5", out / "poses.h5",
-                 out / "parsing.h5", out / "parsing.summary.json", progress=False)
+    _run(parsing, params, out)
     lab = Artifact(out / "parsing.h5")["labels"][0]
     assert lab[30, 120] == 1 and lab[100, 120] == 3 and lab[100, 70] == 6
     assert lab[145, 70] == 6                                 # glove -> the nearest arm's side
@@ -128,16 +131,13 @@ def test_label_map_errors_name_the_file(fashion, tmp_path):
     bad = root / "parsing" / (Path(names[1]).stem + ".png")
     cv2.imwrite(str(bad), np.full((256, 256), 25, np.uint8))
     with pytest.raises(ParsingError, match=rf"{bad.name}.*25.*outside"):
-        parse_images(params.parse, params.data, out / "images.h5", out / "poses.h5",
-                     out / "parsing.h5", out / "parsing.summary.json", progress=False)
+        _run(parsing, params, out)
     cv2.imwrite(str(bad), np.zeros((100, 100), np.uint8))
     with pytest.raises(ParsingError, match=rf"{bad.name}: label map is 100x100"):
-        parse_images(params.parse, params.data, out / "images.h5", out / "poses.h5",
-                     out / "parsing.h5", out / "parsing.summary.json", progress=False)
+        _run(parsing, params, out)
     bad.unlink()
     with pytest.raises(ParsingError, match="no label map for image"):
-        parse_images(params.parse, params.data, out / "images.h5", out / "poses.h5",
-                     out / "parsing.h5", out / "parsing.summary.json", progress=False)
+        _run(parsing, params, out)
     assert not (out / "parsing.h5").exists()
 
 
@@ -145,10 +145,8 @@ def test_masks_stage_matches_the_geometry(fashion, tmp_path):
     root, names, kp = fashion
     params = _params(root)
     out = _prepare(root, params, tmp_path)
-    estimate_poses(params.pose, params.data, out / "images.h5", out / "poses.h5",
-                   out / "poses.summary.json", progress=False)
-    s = make_masks(out / "poses.h5", out / "images.h5", out / "masks.h5",
-                   out / "masks.summary.json", workers=2, params={}, chunk=2, progress=False)
+    _run(pose, params, out)
+    s = _run(masks_stage, _params(root, masks={"workers": 2}), out)
     masks = Artifact(out / "masks.h5")
     poses = Artifact(out / "poses.h5")
     for i in range(N):
@@ -162,12 +160,8 @@ def test_coarse_backend_in_parallel_workers(fashion, tmp_path):
     root, names, _ = fashion
     params = _params(root, parse={"backend": "coarse", "workers": 2})
     out = _prepare(root, params, tmp_path)
-    estimate_poses(params.pose, params.data, out / "images.h5", out / "poses.h5",
-                   out / "poses.summary.json", progress=False)
-    from pipeline.parsing import stage
-
-    s = stage.parse_images(params.parse, params.data, out / "images.h5", out / "poses.h5",
-                           out / "parsing.h5", out / "parsing.summary.json", progress=False)
+    _run(pose, params, out)
+    s = _run(parsing, params, out)
     labels = Artifact(out / "parsing.h5")["labels"][:]
     assert labels.shape == (N, 256, 256) and labels.max() <= 9
     # blank images: no detector person, so the pose's GrabCut-refined silhouette is parsed

@@ -2,21 +2,27 @@
 cluster backends, and the sanity anchors of SPEC 4."""
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pipeline.annotations import read_keypoint_file
-from pipeline.config import SyntheticParams
+from pipeline.config import SearchParams, SyntheticParams
 from pipeline.geometry import KP, scale_keypoints
+import pipeline.search
 from pipeline.search import blocks, fast, reference
-from pipeline.search.blocks import SearchOptions, run_search
+from pipeline.search.blocks import cache_key, run_search
 from pipeline.search.inputs import build_inputs
-from pipeline.synthetic import generate
+from pipeline.synthetic.dataset import generate
 from tests.helpers import ANNOTATIONS
 
 WORK = (32, 32)
+#: The schema's default (params.yaml ``search.mismatch_cost``).
+MISMATCH = SearchParams().mismatch_cost
 
 
 def _perturb(kp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -61,14 +67,14 @@ def test_self_cost_is_zero():
     assert inputs.torso_ok.sum() >= 6
     for s in np.flatnonzero(inputs.torso_ok):
         kp, lab = inputs.keypoints[s], inputs.labels[s]
-        assert reference.pair_cost(kp, lab, kp, lab) == 0.0
+        assert reference.pair_cost(kp, lab, kp, lab, MISMATCH) == 0.0
         pool = np.array([s])
         # the kernel too (admissibility would exclude s, so call the kernel directly)
         from pipeline.geometry import part_affines_batch
         from pipeline.search.kernel import source_costs
         aff, _ = part_affines_batch(kp, kp[None], *WORK)
         c = source_costs(lab, inputs.parts[s], inputs.bbox[s], inputs.labels, inputs.parts,
-                         inputs.bbox, pool.astype(np.int64), aff, 2.0)
+                         inputs.bbox, pool.astype(np.int64), aff, MISMATCH)
         assert c[0] == 0.0
 
 
@@ -98,8 +104,8 @@ def test_identity_switch_excludes_the_same_person(realistic_inputs):
     inputs, person = realistic_inputs
     pool = np.flatnonzero(inputs.torso_ok)
     s = int(pool[0])
-    with_same, _ = fast.search_source(s, inputs, pool, 0.0, None)
-    without, _ = fast.search_source(s, inputs, pool, 0.0, person)
+    with_same, _ = fast.search_source(s, inputs, pool, 0.0, None, MISMATCH)
+    without, _ = fast.search_source(s, inputs, pool, 0.0, person, MISMATCH)
     assert (person[without] != person[s]).all()
     assert set(without) < set(with_same) and s not in with_same
 
@@ -110,10 +116,39 @@ def test_top_k_ties_and_padding():
     assert np.isnan(cost[3:]).all() and cost[:3].tolist() == [1.0, 1.0, 2.0]
 
 
-def _opts(**kw) -> SearchOptions:
+def _opts(**kw) -> SearchParams:
     base = dict(top_k=3, min_pose_distance=0.2, block_size=8, workers=1, backend="threading")
     base.update(kw)
-    return SearchOptions(**base)
+    return SearchParams(**base)
+
+
+def test_cache_key_ignores_execution_keys_only(realistic_inputs):
+    inputs, _ = realistic_inputs
+    pool = np.flatnonzero(inputs.torso_ok)
+    key = cache_key(inputs, pool, None, _opts())
+    same = _opts(workers=7, backend="loky", block_size=3, scheduler="tcp://x:1")
+    assert cache_key(inputs, pool, None, same) == key
+    for changed in (_opts(top_k=4), _opts(mismatch_cost=1.0), _opts(min_pose_distance=0.3),
+                    _opts(same_identity="exclude"), _opts(implementation="reference")):
+        assert cache_key(inputs, pool, None, changed) != key
+
+
+def test_search_defaults_live_only_in_the_schema():
+    """No function of pipeline.search gives a default to a search parameter (top_k / k,
+    mismatch_cost, min_pose_distance, ...): SearchParams in config.py is their one home."""
+    names = set(SearchParams.model_fields) | {"k", "opts", "params"}
+    offenders = []
+    for info in pkgutil.iter_modules(pipeline.search.__path__):
+        module = importlib.import_module(f"pipeline.search.{info.name}")
+        for fname, fn in inspect.getmembers(module):
+            target = getattr(fn, "py_func", fn)             # numba-compiled functions
+            if not inspect.isfunction(target) or target.__module__ != module.__name__:
+                continue
+            for p in inspect.signature(target).parameters.values():
+                if p.name in names and p.default is not inspect.Parameter.empty:
+                    offenders.append(f"{module.__name__}.{fname}({p.name}={p.default!r})")
+    assert not offenders, offenders
+    assert not hasattr(blocks, "SearchOptions")
 
 
 def test_blocks_resume_after_interruption(realistic_inputs, tmp_path: Path, monkeypatch):

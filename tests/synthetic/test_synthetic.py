@@ -12,8 +12,12 @@ import pytest
 from pipeline.annotations import read_keypoint_file, read_pairs_file
 from pipeline.config import SyntheticParams
 from pipeline.labels import LABEL_COLORS, LABEL_NAMES, LEFT_ARM, NUM_LABELS, RIGHT_ARM
-from pipeline.synthetic import Identity, Oracle, derive_view, generate, write_dataset
 from pipeline.synthetic import writer as writer_mod
+from pipeline.synthetic.dataset import generate
+from pipeline.synthetic.identity import Identity
+from pipeline.synthetic.oracle import Oracle
+from pipeline.synthetic.skeleton import derive_view
+from pipeline.synthetic.writer import write_dataset
 from pipeline.synthetic.dataset import make_identity
 from pipeline.synthetic.materials import background_rng, make_background
 from pipeline.synthetic.prior import PoseAngles, frame_skeleton, pose_3d, project, sample_angles
