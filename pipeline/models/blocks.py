@@ -1,0 +1,87 @@
+"""Convolutional building blocks shared by the networks (Deformable GAN / pix2pix style).
+
+Every block maps ``(B, C_in, H, W)`` float tensors to ``(B, C_out, H', W')``. Normalisation is
+chosen by name (:data:`NORMS`); instance norm is the default of the paper's networks
+[code, SPT demo / Deformable GAN: InstanceNorm blocks].
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+#: LeakyReLU slope of the encoders and discriminators [code, Deformable GAN / pix2pix: 0.2].
+LEAKY_SLOPE = 0.2
+
+NormName = Literal["instance", "batch", "none"]
+NORMS: tuple[str, ...] = ("instance", "batch", "none")
+
+
+def make_norm(name: NormName, channels: int) -> nn.Module:
+    """A 2-D normalisation layer by name: 'instance' (affine), 'batch' or 'none' (identity)."""
+    if name == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if name == "batch":
+        return nn.BatchNorm2d(channels)
+    if name == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown norm {name!r}; use one of {', '.join(NORMS)}")
+
+
+class ConvBlock(nn.Sequential):
+    """conv (k x k, stride s, 'same'-style padding) -> norm -> LeakyReLU(0.2).
+
+    kernel 4 / stride 2 halves H and W (the encoders' downsampling [code, Deformable GAN]);
+    kernel 3 / stride 1 keeps them.
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel: int = 3, stride: int = 1,
+                 norm: NormName = "instance", act: bool = True) -> None:
+        pad = (kernel - 1) // 2 if stride == 1 else (kernel - stride) // 2
+        layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, kernel, stride, pad,
+                                             bias=norm != "batch")]
+        layers.append(make_norm(norm, c_out))
+        if act:
+            layers.append(nn.LeakyReLU(LEAKY_SLOPE, inplace=True))
+        super().__init__(*layers)
+
+
+class UpBlock(nn.Sequential):
+    """Transposed conv 4x4 stride 2 (doubles H and W) -> norm -> ReLU [code, Deformable GAN
+    decoder: Conv2DTranspose]. Transposed convolution (rather than nearest upsampling) keeps
+    the backward pass deterministic under CUDA's deterministic mode."""
+
+    def __init__(self, c_in: int, c_out: int, norm: NormName = "instance") -> None:
+        super().__init__(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=norm != "batch"),
+                         make_norm(norm, c_out), nn.ReLU(inplace=True))
+
+
+def init_weights(module: nn.Module, gain: float = 0.02) -> None:
+    """pix2pix initialisation: conv weights N(0, gain), norm weights N(1, gain), biases 0
+    [code, pytorch-CycleGAN-and-pix2pix `init_weights('normal')`]. Uses torch's global RNG."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, gain)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.InstanceNorm2d, nn.BatchNorm2d)) and m.weight is not None:
+            nn.init.normal_(m.weight, 1.0, gain)
+            nn.init.zeros_(m.bias)
+
+
+def channel_plan(base: int, depth: int, max_channels: int) -> list[int]:
+    """Channels at each scale 0..depth: ``min(base * 2**i, max_channels)``."""
+    return [min(base * 2 ** i, max_channels) for i in range(depth + 1)]
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def to_memory_format(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """``x`` in channels_last layout when asked (4-D tensors only), else unchanged."""
+    if channels_last and x.dim() == 4:
+        return x.contiguous(memory_format=torch.channels_last)
+    return x
