@@ -26,7 +26,6 @@ OpenCV on one thread. Keypoints are the ground truth's (hidden points missing).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -35,13 +34,13 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 
-import cv2  # noqa: E402
+import cv2
 
-from pipeline.config import SyntheticParams  # noqa: E402
-from pipeline.labels import LABEL_NAMES, NUM_LABELS  # noqa: E402
-from pipeline.parsing.coarse import (  # noqa: E402
+from pipeline.config import SyntheticParams
+from pipeline.labels import LABEL_NAMES, NUM_LABELS
+from pipeline.parsing.coarse import (
     coarse_parse_with_info, geometric_silhouette, person_mask, refine_silhouette)
-from pipeline.synthetic import generate  # noqa: E402
+from pipeline.synthetic.dataset import generate
 
 
 def confusion(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:

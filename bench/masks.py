@@ -9,7 +9,6 @@ per core). Also reports the throughput of the batched part affines (pairs/s).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -18,10 +17,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 
-from pipeline.annotations import read_keypoint_file  # noqa: E402
-from pipeline.geometry import (  # noqa: E402
+from pipeline.annotations import read_keypoint_file
+from pipeline.geometry import (
     part_affines_batch, part_bitfield, part_valid, pose_mask, scale_keypoints, torso_size)
-from pipeline.geometry.affine import prepare_targets  # noqa: E402
+from pipeline.geometry.affine import prepare_targets
 
 FASION = REPO / "data" / "annotations" / "fasion-annotation-sample.csv"   # 256 x 256 frame
 MARKET = REPO / "data" / "annotations" / "market-annotation-sample.csv"   # 128 x 64 frame

@@ -11,20 +11,17 @@ loky processes (the stage's default configuration).
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-
-from pipeline.config import SearchParams, SyntheticParams  # noqa: E402
-from pipeline.search import fast, reference  # noqa: E402
-from pipeline.search.blocks import run_search  # noqa: E402
-from pipeline.search.inputs import build_inputs  # noqa: E402
-from pipeline.search.stage import options  # noqa: E402
-from pipeline.synthetic import generate  # noqa: E402
+from pipeline.config import SearchParams, SyntheticParams
+from pipeline.search import fast, reference
+from pipeline.search.blocks import run_search
+from pipeline.search.inputs import build_inputs
+from pipeline.synthetic.dataset import generate
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,11 +34,12 @@ def _people(n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     return ds.keypoints[:n], ds.labels[:n]
 
 
-def _pairs_per_second(fn, inputs, pool, sources, min_dist) -> tuple[float, int]:
+def _pairs_per_second(fn, inputs, pool, sources, params: SearchParams) -> tuple[float, int]:
     pairs = 0
     t = time.perf_counter()
     for s in sources:
-        cands, _ = fn(int(s), inputs, pool, min_dist)
+        cands, _ = fn(int(s), inputs, pool, params.min_pose_distance, None,
+                      params.mismatch_cost)
         pairs += cands.size
     return pairs / (time.perf_counter() - t), pairs
 
@@ -65,23 +63,23 @@ def main() -> None:
         pool = np.flatnonzero(inputs.torso_ok)
         # one source's candidates for the reference (the first ref-pairs of them), and the
         # same source for the fast implementation (compiled once beforehand)
-        fast.search_source(int(pool[0]), inputs, pool[:10], params.min_pose_distance)
+        fast.search_source(int(pool[0]), inputs, pool[:10], params.min_pose_distance, None,
+                           params.mismatch_cost)
         src = pool[:1]
         sub = pool[: args.ref_pairs + 1]
         ref_pps, ref_pairs = _pairs_per_second(reference.search_source, inputs, sub, src,
-                                               params.min_pose_distance)
+                                               params)
         fast_pps, _ = _pairs_per_second(fast.search_source, inputs, sub, src,
-                                        params.min_pose_distance)
+                                        params)
         # one core, realistic load (20 sources against the whole pool): every cost vs the
         # exact top-k with early exit that the stage uses
         fast_full_pps, _ = _pairs_per_second(fast.search_source, inputs, pool, pool[:20],
-                                             params.min_pose_distance)
+                                             params)
         topk_pps, _ = _pairs_per_second(_top_k_as_pairs, inputs, pool, pool[:20],
-                                        params.min_pose_distance)
+                                        params)
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()
-            res = run_search(inputs, pool, pool, None, options(params), Path(tmp),
-                             progress=False)
+            res = run_search(inputs, pool, pool, None, params, Path(tmp), progress=False)
             wall = time.perf_counter() - t
         pairs = int(res.num_admissible[pool].sum())
         rows.append((n, pool.size, ref_pps, fast_pps, fast_full_pps, topk_pps, pairs, wall))
@@ -97,9 +95,10 @@ def main() -> None:
               f"| {tk / ff:.1f}x | {pairs:,} | {wall:.1f} s ({pairs / wall:,.0f} pairs/s) |")
 
 
-def _top_k_as_pairs(source, inputs, pool, min_dist):
+def _top_k_as_pairs(source, inputs, pool, min_dist, identity, mismatch_cost):
     """search_source_top_k with the (candidates, costs) shape _pairs_per_second counts."""
-    _, _, n_adm = fast.search_source_top_k(source, inputs, pool, min_dist)
+    _, _, n_adm = fast.search_source_top_k(source, inputs, pool, min_dist, identity,
+                                           mismatch_cost, SearchParams().top_k)
     return np.zeros(n_adm), None
 
 

@@ -9,16 +9,15 @@ once beforehand so that imports and the real-pose file parsing are not timed.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-import cv2  # noqa: E402
+import cv2
 
-from pipeline.config import SyntheticParams  # noqa: E402
-from pipeline.synthetic import generate  # noqa: E402
+from pipeline.config import SyntheticParams
+from pipeline.synthetic.dataset import generate
 
 POSES_PER_IDENTITY = 4
 #: (profile, height, width, real pose file, its frame height, width)
