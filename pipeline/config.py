@@ -435,10 +435,14 @@ def execution_keys(model: type[BaseModel] | None = None, prefix: str = "") -> se
     return keys
 
 
-def section_dict(section: BaseModel) -> dict:
+def section_dict(section: BaseModel, exclude: tuple[str, ...] = ()) -> dict:
     """Plain-dict form of a params section without its execution-only keys: what shaped an
-    artifact (recorded in its provenance attributes and in cache keys)."""
-    out = section.model_dump(mode="json")
+    artifact (recorded in its provenance attributes and in cache keys).
+
+    exclude: keys of the section left out too (those the stage does not read, e.g. ingest
+    leaves out ``synthetic``): the record holds only what the stage's DVC params list.
+    """
+    out = section.model_dump(mode="json", exclude=set(exclude))
     _drop_execution(type(section), out)
     return out
 

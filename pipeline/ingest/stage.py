@@ -34,6 +34,9 @@ MARKET_DISTRACTOR_IDS = ("-1", "0000")
 _DEEPFASHION_ID = re.compile(r"id\d+")
 _SYNTHETIC_ID = re.compile(r"^synth_(id\d+)_")
 
+#: Repeated annotation rows named one by one on the console; the rest are counted [choice].
+DUPLICATES_SHOWN = 10
+
 
 class IngestError(ValueError):
     """A dataset that cannot be ingested at all (the message names the file or folder)."""
@@ -51,6 +54,7 @@ class IngestReport:
     annotation_rows_without_image: list[str] = field(default_factory=list)
     annotation_rows_all_missing: list[str] = field(default_factory=list)
     annotation_duplicates: list[str] = field(default_factory=list)
+    annotation_duplicate_rows: list[str] = field(default_factory=list)
     images_without_annotation: list[str] = field(default_factory=list)
     pairs_dropped: dict[str, list[str]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
@@ -97,7 +101,7 @@ def _fraction_split(pid: str, fraction: float) -> int:
 def list_images(folder: Path) -> dict[str, Path]:
     """Image files under ``folder`` (recursive), by file name; duplicate names are an error."""
     if not folder.is_dir():
-        raise IngestError(f"{folder}: image folder not found (data.root / data.images)")
+        raise IngestError(f"{folder}: image folder not found (data.images)")
     found: dict[str, Path] = {}
     for path in sorted(folder.rglob("*")):
         if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file():
@@ -151,7 +155,8 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
     root = paths.dataset(data.root)
     if not root.is_dir():
         raise IngestError(f"{root}: dataset folder not found (data.root)")
-    with stage_output(paths, "images", params=section_dict(data), source=data.root,
+    with stage_output(paths, "images", params=section_dict(data, exclude=("synthetic",)),
+                      source=data.root,
                       description="Person images of the dataset, one row per image") as out:
         report = _ingest(data, root, out.file, progress)
         out.summary.update(report.to_dict())
@@ -175,6 +180,7 @@ def _ingest(params: DataParams, root: Path, f, progress: bool) -> IngestReport:
         annotated.update(ann.names)
         report.annotation_rows_all_missing += ann.all_missing
         report.annotation_duplicates += ann.duplicates
+        report.annotation_duplicate_rows += ann.duplicate_rows()
         report.annotation_rows_without_image += [n for n in ann.names if n not in files]
     if params.annotations:
         report.images_without_annotation = sorted(n for n in files if n not in annotated)
@@ -305,5 +311,12 @@ def summary_text(summary: dict) -> str:
             lines.append(f"{label}: {len(names)} (e.g. {names[0]})")
     for reason, pairs in summary["pairs_dropped"].items():
         lines.append(f"pairs dropped ({reason}): {len(pairs)}")
+    rows = summary["annotation_duplicate_rows"]
+    if rows:
+        lines.append(f"annotation rows repeating an image's earlier row (the first is kept): "
+                     f"{len(rows)}")
+        lines += [f"  {row}" for row in rows[:DUPLICATES_SHOWN]]
+        if len(rows) > DUPLICATES_SHOWN:
+            lines.append(f"  ... and {len(rows) - DUPLICATES_SHOWN} more")
     return "\n".join(lines)
 
