@@ -177,10 +177,13 @@ def _ingest(params: DataParams, root: Path, f, progress: bool) -> IngestReport:
     for rel in params.annotations:
         ann = read_keypoint_file(dataset_path(root, rel, "data.annotations"),
                                  key="data.annotations")
+        where = ann.where()
+        again = [n for n in ann.names if n in annotated]     # rows of an earlier file
         annotated.update(ann.names)
         report.annotation_rows_all_missing += ann.all_missing
-        report.annotation_duplicates += ann.duplicates
-        report.annotation_duplicate_rows += ann.duplicate_rows()
+        report.annotation_duplicates += ann.duplicates + again
+        report.annotation_duplicate_rows += ann.duplicate_rows() + [f"{where[n]}: {n}"
+                                                                    for n in again]
         report.annotation_rows_without_image += [n for n in ann.names if n not in files]
     if params.annotations:
         report.images_without_annotation = sorted(n for n in files if n not in annotated)

@@ -102,3 +102,28 @@ def test_person_ids():
     assert person_id("0161_c3s3_033053_04.jpg", "market") == "0161"
     assert person_id("synth_id00012_03front.png", "synthetic") == "id00012"
     assert person_id("alice_2.jpg", "folder") == "alice"
+
+
+def test_duplicate_rows_named_on_the_console(tmp_path: Path):
+    """issue 7: duplicates were only counted; each is named by file:line, up to a limit."""
+    from pipeline.ingest.stage import DUPLICATES_SHOWN, summary_text
+
+    root = tmp_path / "df"
+    _fashion_folder(root)
+    names = sorted(p.name for p in (root / "images").iterdir())
+    kp = np.zeros((1, 18, 2), np.float32)
+    # 12 repeats of the first image in one file (rows 3..14), one repeat in a second file
+    write_keypoint_file(root / "dup.csv", [names[0]] * 13, np.repeat(kp, 13, axis=0))
+    write_keypoint_file(root / "more.csv", [names[1], names[0]], np.repeat(kp, 2, axis=0))
+    summary = run(_params(root, source="deepfashion", annotations=["dup.csv", "more.csv"],
+                          pairs="pairs.csv", height=32, width=24), Paths(tmp_path),
+                  progress=False)
+    dup, more = root / "dup.csv", root / "more.csv"
+    rows = [f"{dup}:{line}: {names[0]}" for line in range(3, 15)] + [f"{more}:3: {names[0]}"]
+    assert summary["annotation_duplicate_rows"] == rows
+    assert summary["annotation_duplicates"] == [names[0]] * 13
+    text = summary_text(summary).splitlines()
+    assert "annotation rows repeating an image's earlier row (the first is kept): 13" in text
+    assert [f"  {r}" for r in rows[:DUPLICATES_SHOWN]] == [
+        line for line in text if line.startswith("  /")]
+    assert text[-1] == f"  ... and {13 - DUPLICATES_SHOWN} more"
