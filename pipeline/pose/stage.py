@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.annotations import read_keypoint_file
+from pipeline.annotations import AnnotationError, read_keypoint_file
 from pipeline.artifacts import Artifact, Paths, stage_output, write_array
 from pipeline.config import DataParams, Params, PoseParams, dataset_path, section_dict
 from pipeline.geometry import KEYPOINT_NAMES, NUM_KEYPOINTS, scale_keypoints, torso_valid
@@ -29,14 +29,28 @@ SRC_NONE, SRC_SYNTHETIC, SRC_ANNOTATION, SRC_DETECTOR = range(len(SOURCE_NAMES))
 #: Images per detector chunk (one joblib task).
 DETECT_CHUNK = 32
 
+#: Annotation rows with out-of-frame points named one by one on the console [choice].
+OUTSIDE_SHOWN = 10
+
 
 def _annotation_rows(data: DataParams, root: Path, names: list[str], original: np.ndarray,
-                     stored_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int]:
-    """Keypoints from annotation files, in the stored frame. Returns (kp, has_row, clipped)."""
+                     stored_hw: tuple[int, int]
+                     ) -> tuple[np.ndarray, np.ndarray, int, list[str]]:
+    """Keypoints from annotation files, in the stored frame.
+
+    An image's first row is used (ingest reports the repeated ones). Points outside the image
+    become missing. Returns (kp (N, 18, 2) float32, has_row (N,) bool, number of points
+    outside, one ``file:line: image: ...`` entry per row with points outside).
+    """
     rows: dict[str, np.ndarray] = {}
+    where: dict[str, str] = {}
     for rel in data.annotations:
-        path = dataset_path(root, rel, "data.annotations")
-        rows.update(read_keypoint_file(path, key="data.annotations").as_dict())
+        ann = read_keypoint_file(dataset_path(root, rel, "data.annotations"),
+                                 key="data.annotations")
+        for name, row in ann.as_dict().items():
+            rows.setdefault(name, row)
+        for name, location in ann.where().items():
+            where.setdefault(name, location)
     kp = np.full((len(names), NUM_KEYPOINTS, 2), -1, np.float32)
     has = np.zeros(len(names), bool)
     for i, name in enumerate(names):
@@ -46,7 +60,13 @@ def _annotation_rows(data: DataParams, root: Path, names: list[str], original: n
     h, w = stored_hw
     outside = (kp[..., 0] >= h) | (kp[..., 1] >= w)
     kp[outside] = -1
-    return kp, has, int(outside.sum())
+    entries = []
+    for i in np.flatnonzero(outside.any(axis=1)):
+        points = [KEYPOINT_NAMES[j] for j in np.flatnonzero(outside[i])]
+        oh, ow = (int(v) for v in original[i])
+        entries.append(f"{where[names[i]]}: {names[i]}: {len(points)} point(s) outside the "
+                       f"{oh}x{ow} image, set missing ({', '.join(points)})")
+    return kp, has, int(outside.sum()), entries
 
 
 def _detect_chunk(indices: np.ndarray, images_path: str, detector
@@ -112,11 +132,15 @@ def _estimate(params: PoseParams, data: DataParams, root: Path, images: Artifact
     if params.backend in ("annotations", "auto"):
         original = (images["original_size"][:] if "original_size" in images
                     else np.tile([h, w], (n, 1)))
-        ann, has, clipped = _annotation_rows(data, root, names, original, (h, w))
+        ann, has, clipped, outside = _annotation_rows(data, root, names, original, (h, w))
+        if params.backend == "annotations" and not has.any():
+            raise AnnotationError(f"{root}: no image has a row in the annotation files "
+                                  f"{', '.join(data.annotations)} (data.annotations)")
         kp[has] = ann[has]
         source[has] = SRC_ANNOTATION
         summary["without_annotation_row"] = [nm for nm, o in zip(names, has) if not o]
         summary["annotation_points_outside_frame"] = clipped
+        summary["annotation_rows_outside_frame"] = outside
     if params.backend in ("mediapipe", "auto"):
         todo = np.flatnonzero(source == SRC_NONE) if params.backend == "auto" else np.arange(n)
         no_person = []
@@ -141,7 +165,16 @@ def _estimate(params: PoseParams, data: DataParams, root: Path, images: Artifact
 
 
 def summary_text(summary: dict) -> str:
-    """One line for the stage's console output."""
-    return (f"pose ({summary['backend']}): {summary['images']} images, "
-            f"{summary['torso_valid']} with a full torso, {len(summary['all_missing'])} "
-            f"with no keypoint")
+    """The stage's console output: one line, then the annotation rows with points outside
+    their image (``file:line: image: ...``, up to :data:`OUTSIDE_SHOWN`)."""
+    lines = [f"pose ({summary['backend']}): {summary['images']} images, "
+             f"{summary['torso_valid']} with a full torso, {len(summary['all_missing'])} "
+             f"with no keypoint"]
+    outside = summary.get("annotation_rows_outside_frame", [])
+    if outside:
+        lines.append(f"warning: {summary['annotation_points_outside_frame']} annotation "
+                     f"point(s) outside their image in {len(outside)} row(s), set missing:")
+        lines += [f"  {entry}" for entry in outside[:OUTSIDE_SHOWN]]
+        if len(outside) > OUTSIDE_SHOWN:
+            lines.append(f"  ... and {len(outside) - OUTSIDE_SHOWN} more")
+    return "\n".join(lines)
