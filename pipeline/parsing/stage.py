@@ -28,6 +28,9 @@ LABEL_EXTENSIONS = (".png", ".npy")
 READ_CHUNK = 64
 COARSE_CHUNK = 32
 
+#: Unusable label maps named in the stage's error; the rest are counted [choice].
+BAD_MAPS_SHOWN = 20
+
 
 class ParsingError(ValueError):
     """A label map that is missing, unreadable, of the wrong size or outside its label set."""
@@ -54,25 +57,43 @@ def find_label_map(folder: Path, image_name: str) -> Path:
                        f"(looked for {stem}.png / {stem}.npy)")
 
 
+def _read_one(name: str, folder: Path, label_set: str, mapping: dict | None, height: int,
+              width: int, original: tuple[int, int], resize: bool) -> np.ndarray:
+    """The (height, width) uint8 10-label map of one image; ValueError naming the file."""
+    path = find_label_map(folder, name)
+    # spt10 maps go through the identity mapping: the same value check
+    lab = map_labels(read_label_map(path), label_set, mapping, source=path)
+    if lab.shape != (height, width):
+        if not (resize and lab.shape == tuple(original)):
+            raise ParsingError(f"{path}: label map is {lab.shape[0]}x{lab.shape[1]}, the "
+                               f"image is {height}x{width}")
+        lab = cv2.resize(lab.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST)
+    return lab
+
+
 def _read_chunk(names: list[str], folder: str, label_set: str, mapping: dict | None,
                 height: int, width: int, original: list[tuple[int, int]], resize: bool
-                ) -> np.ndarray:
+                ) -> tuple[np.ndarray, list[str]]:
+    """Label maps (len(names), height, width) uint8 and one message per unusable map (its
+    rows stay 0): every bad map of a run is reported, not only the first."""
     out = np.zeros((len(names), height, width), np.uint8)
+    errors = []
     for i, name in enumerate(names):
-        path = find_label_map(Path(folder), name)
-        try:   # spt10 maps go through the identity mapping: the same value check
-            lab = map_labels(read_label_map(path), label_set, mapping, source=path)
-        except ValueError as err:
-            raise ParsingError(str(err)) from None
-        if lab.shape != (height, width):
-            if resize and lab.shape == tuple(original[i]):
-                lab = cv2.resize(lab.astype(np.uint8), (width, height),
-                                 interpolation=cv2.INTER_NEAREST)
-            else:
-                raise ParsingError(f"{path}: label map is {lab.shape[0]}x{lab.shape[1]}, the "
-                                   f"image is {height}x{width}")
-        out[i] = lab
-    return out
+        try:
+            out[i] = _read_one(name, Path(folder), label_set, mapping, height, width,
+                               original[i], resize)
+        except (ValueError, OSError) as err:
+            errors.append(str(err))
+    return out, errors
+
+
+def _bad_maps_error(errors: list[str], n: int, folder: Path) -> ParsingError:
+    """One error naming the unusable label maps (up to :data:`BAD_MAPS_SHOWN`)."""
+    lines = [f"{folder}: {len(errors)} of {n} label maps unusable (parse.labels_dir):"]
+    lines += [f"  {e}" for e in errors[:BAD_MAPS_SHOWN]]
+    if len(errors) > BAD_MAPS_SHOWN:
+        lines.append(f"  ... and {len(errors) - BAD_MAPS_SHOWN} more")
+    return ParsingError("\n".join(lines))
 
 
 def _coarse_chunk(indices: np.ndarray, images_path: str, poses_path: str, parser
@@ -113,8 +134,7 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
             folder = dataset_path(paths.dataset(data.root), parse.labels_dir,
                                   "parse.labels_dir")
             if not folder.is_dir():
-                raise ParsingError(f"{folder}: label-map folder not found (data.root / "
-                                   f"parse.labels_dir)")
+                raise ParsingError(f"{folder}: label-map folder not found (parse.labels_dir)")
             label_set = "spt10" if parse.backend == "synthetic" else parse.label_set
             mapping = effective_mapping(parse) if parse.backend == "labels" else None
             original = (images["original_size"][:].tolist() if "original_size" in images
@@ -130,14 +150,20 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
                           "uint8 label index (attribute label_names)",
                           label_names=list(LABEL_NAMES))
         row = 0
+        errors: list[str] = []
         try:
             for lab in chunks:
+                if parser is None:                        # label maps: (maps, errors)
+                    lab, bad = lab
+                    errors += bad
                 ds[row:row + len(lab)] = lab
                 counts += np.bincount(lab.ravel(), minlength=len(LABEL_NAMES))[:len(LABEL_NAMES)]
                 row += len(lab)
         finally:
             if parser is not None:
                 parser.close()
+        if errors:
+            raise _bad_maps_error(errors, n, folder)
         out.summary.update({
             "images": n, "backend": parse.backend, "label_set": label_set,
             "pixel_share": {name: round(float(c / counts.sum()), 5)
@@ -151,6 +177,7 @@ def summary_text(summary: dict) -> str:
             f"pixel share {summary['pixel_share']}")
 
 
-def _read_items(items: list[tuple[str, tuple[int, int]]], **kw) -> np.ndarray:
+def _read_items(items: list[tuple[str, tuple[int, int]]], **kw
+                ) -> tuple[np.ndarray, list[str]]:
     """_read_chunk on (name, original size) items."""
     return _read_chunk([i[0] for i in items], original=[tuple(i[1]) for i in items], **kw)
