@@ -132,9 +132,10 @@ class DataParams(_Section):
     pairs: str = Field("pairs-test.csv", description="Test pairs `from,to` inside root ('' = none).")
     train_pairs: str = Field("", description="Training pairs `from,to` inside root ('' = none).")
     split_by: Literal["pairs", "folders", "fraction"] = Field(
-        "pairs", validate_default=True, description="pairs: identities in the test pairs are test; folders: images "
-                             "under a folder whose name contains 'test' are test (Pose-Transfer "
-                             "and Market-1501 layouts); fraction: `test_fraction` of identities.")
+        "pairs", validate_default=True,
+        description="pairs: identities in the test pairs are test; folders: images "
+                    "under a folder whose name contains 'test' are test (Pose-Transfer "
+                    "and Market-1501 layouts); fraction: `test_fraction` of identities.")
     test_fraction: float = Field(0.2, ge=0.0, lt=1.0,
                                  description="split_by=fraction: share of identities in test.")
     height: int = Field(256, ge=16, le=4096, description="Stored image height (px).")

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.annotations import write_keypoint_file, write_pairs_file
+from pipeline.annotations import AnnotationError, write_keypoint_file, write_pairs_file
 from pipeline.artifacts import Artifact, Paths
 from pipeline.config import validate
 from pipeline.ingest.stage import IngestError, person_id, run
@@ -127,3 +127,24 @@ def test_duplicate_rows_named_on_the_console(tmp_path: Path):
     assert [f"  {r}" for r in rows[:DUPLICATES_SHOWN]] == [
         line for line in text if line.startswith("  /")]
     assert text[-1] == f"  ... and {13 - DUPLICATES_SHOWN} more"
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"root": "nope"}, "nope: dataset folder not found (data.root)"),
+    ({"images": "imgs"}, "imgs: image folder not found (data.images)"),
+    ({"annotations": ["ann.csv", "gone.csv"]}, "gone.csv: annotation file not found "
+                                                "(data.annotations)"),
+    ({"pairs": "pairs-test.csv"}, "pairs-test.csv: pairs file not found (data.pairs)"),
+    ({"train_pairs": "train.csv"}, "train.csv: pairs file not found (data.train_pairs)"),
+])
+def test_every_path_error_names_its_key(tmp_path: Path, data: dict, message: str):
+    """issue 7: `.../pairs-test.csv: pairs file not found` did not say which key to fix."""
+    root = tmp_path / "df"
+    _fashion_folder(root)
+    raw = {"root": str(root), "source": "deepfashion", "annotations": "ann.csv",
+           "pairs": "pairs.csv", "height": 32, "width": 24, **data}
+    if data.get("root"):
+        raw["root"] = str(tmp_path / data["root"])
+    with pytest.raises((IngestError, AnnotationError)) as err:
+        run(_params(**raw), Paths(tmp_path), progress=False)
+    assert str(err.value).endswith(message) and "\n" not in str(err.value)
