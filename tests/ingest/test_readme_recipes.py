@@ -74,6 +74,15 @@ def test_plain_folder_recipe_ingests_as_printed(tmp_path: Path):
     assert [p.decode() for p in art["person_id"][:]] == ["astronaut", "hopper", "hopper"]
     assert summary["kept"] == 3 and len(summary["resized"]) == 3
     assert art["pairs/test"].shape == (0, 2)
+    # pose, as the recipe sets it: the offline detector finds both people
+    pytest.importorskip("mediapipe")
+    from pipeline.pose.stage import run as pose
+
+    poses = pose(params, Paths(tmp_path), progress=False)
+    assert poses["backend"] == "mediapipe" and poses["detector_found_no_person"] == []
+    assert poses["source_counts"]["detector"] == 3 and poses["all_missing"] == []
+    kp = Artifact(tmp_path / "data" / "prepared" / "poses.h5")["keypoints"][:]
+    assert (kp[:, [0, 2, 5]] >= 0).all()         # nose and both shoulders (portraits: no hips)
 
 
 @pytest.mark.parametrize("dropped,error,message", [
