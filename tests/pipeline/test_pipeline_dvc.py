@@ -1,8 +1,10 @@
-"""The pipeline itself: `dvc repro` in a temporary git repository on the tiny setting,
-then one `dvc exp run -S ...` that changes a parameter."""
+"""The pipeline itself: `dvc repro` in a temporary git repository on the tiny setting; a fresh
+clone reproduces it without changing dvc.lock; an execution-only setting reruns nothing; one
+`dvc exp run -S ...` changes a parameter; invalid params fail the experiment naming the key."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import pytest
 import yaml
 
 from pipeline.artifacts import Artifact
+from pipeline.synthetic.truth import read_truth
 from tests.helpers import REPO
 
 #: The tiny setting: a dataset small enough for the whole pipeline to run in seconds.
@@ -34,6 +37,23 @@ def _run(cmd: list[str], cwd: Path) -> str:
     return proc.stdout + proc.stderr
 
 
+_GIT = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+
+
+def _stages_run(output: str) -> set[str]:
+    """Names of the stages DVC ran (not skipped) according to its console output."""
+    return set(re.findall(r"Running stage '([\w-]+)'", output))
+
+
+def _failing_exp(project: Path, *settings: str) -> str:
+    """Run `dvc exp run -S ...`, expect it to fail, restore params.yaml; returns the output."""
+    cmd = ["dvc", "exp", "run"] + [a for s in settings for a in ("-S", s)]
+    proc = subprocess.run(cmd, cwd=project, env=_env(), capture_output=True, text=True)
+    subprocess.run(["git", "checkout", "-q", "--", "params.yaml"], cwd=project, check=True)
+    assert proc.returncode != 0, f"{' '.join(cmd)} succeeded:\n{proc.stdout}"
+    return proc.stdout + proc.stderr
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     dst = tmp_path_factory.mktemp("spt") / "repo"
@@ -49,8 +69,8 @@ def project(tmp_path_factory) -> Path:
     params["data"]["synthetic"].update(TINY)
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["git", "init", "-q"], dst)
-    _run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A"], dst)
-    _run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init"], dst)
+    _run(_GIT + ["add", "-A"], dst)
+    _run(_GIT + ["commit", "-qm", "init"], dst)
     return dst
 
 
@@ -63,24 +83,42 @@ def test_dvc_repro_runs_the_pipeline(project: Path):
     assert (images["split"][:] == 1).any() and (images["split"][:] == 0).any()
     assert images["pairs/test"].shape[0] > 0
     status = _run(["dvc", "status"], project)
-    assert "up to date" in status
+    assert "up to date" in status or set(status.split()) <= {"validate:", "always", "changed"}
+    _run(_GIT + ["add", "-A"], project)                   # dvc.lock and the git-tracked metric
+    _run(_GIT + ["commit", "-qm", "repro"], project)
+
+
+@pytest.mark.slow
+def test_fresh_clone_reproduces_dvc_lock(project: Path, tmp_path: Path):
+    """Every artifact is byte-identical when its inputs are: a fresh clone (other folder, no
+    cache, no outputs) reruns everything and leaves dvc.lock and the metric unchanged."""
+    clone = tmp_path / "clone"
+    _run(["git", "clone", "-q", str(project), str(clone)], tmp_path)
+    ran = _stages_run(_run(["dvc", "repro"], clone))
+    assert {"synthesize", "ingest", "pose", "parse", "masks", "search"} <= ran
+    # the metric is git-tracked and pseudo.h5 came out with the same bytes: nothing to redo
+    assert "search_report" not in ran
+    assert _run(["git", "status", "--porcelain"], clone).strip() == ""
+
+
+@pytest.mark.slow
+def test_execution_setting_reruns_nothing(project: Path):
+    out = _run(["dvc", "exp", "run", "-S", "search.workers=1", "-S", "pose.workers=1"], project)
+    assert _stages_run(out) == {"validate"}, out
+    subprocess.run(["git", "checkout", "-q", "--", "params.yaml"], cwd=project, check=True)
 
 
 @pytest.mark.slow
 def test_synthetic_backends_reproduce_ground_truth(project: Path):
     import cv2
-    import h5py
     import json
 
     prepared = project / "data/prepared"
     names = Artifact(prepared / "images.h5").names
     poses = Artifact(prepared / "poses.h5")["keypoints"][:]
     labels = Artifact(prepared / "parsing.h5")["labels"][:]
-    with h5py.File(project / "data/raw/synthetic/truth.h5") as f:
-        truth_kp = f["keypoints"][:]
-        truth_names = [n.decode() for n in f["names"][:]]
-    index = [truth_names.index(n) for n in names]
-    np.testing.assert_array_equal(poses, truth_kp[index])
+    truth = read_truth(project / "data/raw/synthetic")
+    np.testing.assert_array_equal(poses, truth.keypoints[truth.rows(names)])
     for i, n in enumerate(names):
         gt = cv2.imread(str(project / "data/raw/synthetic/parsing" / n), cv2.IMREAD_UNCHANGED)
         assert np.array_equal(labels[i], gt)
@@ -103,7 +141,11 @@ def test_dvc_exp_run_changes_a_parameter(project: Path):
 
 @pytest.mark.slow
 def test_bad_param_stops_the_stage_with_a_clear_message(project: Path):
-    proc = subprocess.run(["dvc", "exp", "run", "-S", "data.height=3", "-n", "bad"], cwd=project,
-                          env=_env(), capture_output=True, text=True)
-    assert proc.returncode != 0
-    assert "data.height = 3" in proc.stdout + proc.stderr
+    assert "data.height = 3" in _failing_exp(project, "data.height=3")
+
+
+@pytest.mark.slow
+def test_untracked_params_are_validated_on_every_run(project: Path):
+    """Keys no stage lists still fail the experiment that sets them (the `validate` stage)."""
+    out = _failing_exp(project, "pose.workers=abc", "+search.topk=3")
+    assert "pose.workers = 'abc'" in out and "search.topk: unknown key" in out
