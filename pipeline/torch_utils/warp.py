@@ -197,13 +197,15 @@ def warp_parts(x: torch.Tensor, theta: torch.Tensor, src_part_masks: torch.Tenso
             assert_shape(affines, (b, p, 2, 3), "affines")
         out = _gather_nearest(masked, affines, out_hw)
     elif mode == "bilinear":
-        # float64 stays float64; anything else samples in float32 (a no-point theta overflows
-        # float16, and autocast runs grid_sample in float32 anyway)
+        # float64 stays float64; anything else samples in float32, with autocast off: under
+        # bf16/fp16 autocast affine_grid's matrix product would run in 8 or 11 bit mantissas
+        # (sample positions off by ~0.1 px at 64 px) and a no-point theta overflows float16
         work = torch.float64 if x.dtype == torch.float64 else torch.float32
-        grid = F.affine_grid(theta.reshape(b * p, 2, 3).to(work), [b * p, c, *out_hw],
-                             align_corners=False)
-        out = F.grid_sample(masked.reshape(b * p, c, h, w).to(work), grid, mode="bilinear",
-                            padding_mode="zeros", align_corners=False)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            grid = F.affine_grid(theta.reshape(b * p, 2, 3).to(work), [b * p, c, *out_hw],
+                                 align_corners=False)
+            out = F.grid_sample(masked.reshape(b * p, c, h, w).to(work), grid,
+                                mode="bilinear", padding_mode="zeros", align_corners=False)
         out = out.view(b, p, c, *out_hw).to(x.dtype)
     else:
         raise ValueError(f"mode must be 'bilinear' or 'nearest', got {mode!r}")
