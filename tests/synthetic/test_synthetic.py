@@ -281,6 +281,16 @@ def test_interrupted_write_keeps_previous(tmp_path: Path, small, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["synthetic"]     # no temporary left
 
 
+def test_stale_temporaries_of_a_killed_write_are_removed(tmp_path: Path, small):
+    out = tmp_path / "synthetic"
+    for stale in (tmp_path / ".synthetic.tmp-abc123", tmp_path / ".synthetic.old-def456"):
+        (stale / "synthetic" / "images").mkdir(parents=True)      # as a SIGKILL leaves them
+        (stale / "synthetic" / "images" / "x.png").write_bytes(b"partial")
+    (tmp_path / ".other.tmp-keep").mkdir()                          # not this folder's
+    write_dataset(small, out, {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.tmp-keep", "synthetic"]
+
+
 def test_rewrite_replaces_folder(tmp_path: Path, small):
     out = tmp_path / "synthetic"
     write_dataset(small, out, {})
