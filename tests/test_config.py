@@ -61,3 +61,41 @@ def test_yaml_errors(tmp_path: Path):
 def test_single_annotation_string_accepted():
     assert validate({"data": {"annotations": "a.csv"}}).data.annotations == ["a.csv"]
     assert validate({"data": {"annotations": ""}}).data.annotations == []
+
+
+def test_execution_keys_come_from_the_schema():
+    from pipeline.config import execution_keys
+
+    keys = execution_keys()
+    assert {"data.workers", "pose.workers", "parse.workers", "masks.workers", "search.workers",
+            "search.backend", "search.scheduler", "search.block_size"} <= keys
+    assert not keys & {"search.top_k", "search.height", "data.root", "pose.backend"}
+
+
+def test_section_dict_records_only_result_shaping_keys():
+    from pipeline.config import section_dict
+
+    params = validate({"search": {"workers": 7, "backend": "threading", "top_k": 3}})
+    record = section_dict(params.search)
+    assert record["top_k"] == 3
+    assert not {"workers", "backend", "scheduler", "block_size"} & set(record)
+    assert section_dict(params.masks) == {}
+    assert "synthetic" not in section_dict(params.data, exclude=("synthetic",))
+    assert "workers" not in section_dict(params.data)
+
+
+def test_config_imports_no_stage_package():
+    """config.py is imported by every stage: it may import only leaf modules of the package
+    (a stage package imported here would make every stage depend on that stage's code)."""
+    import ast
+
+    import pipeline.config
+
+    tree = ast.parse(Path(pipeline.config.__file__).read_text())
+    local = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pipeline"):
+            local.add(node.module)
+        elif isinstance(node, ast.Import):
+            local |= {a.name for a in node.names if a.name.startswith("pipeline")}
+    assert local <= {"pipeline.label_sets", "pipeline.labels"}, local
