@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import SyntheticParams
+from pipeline.labels import NUM_KEYPOINTS
 from pipeline.synthetic.identity import Identity, sample_identity
 from pipeline.synthetic.prior import sample_skeleton
 from pipeline.synthetic.realpose import (RealPosePool, complete_skeleton, empty_pool,
@@ -108,8 +109,8 @@ def generate_identity(params: SyntheticParams, k: int, height: int, width: int,
     n = params.poses_per_identity
     images = np.empty((n, height, width, 3), np.uint8)
     labels = np.empty((n, height, width), np.uint8)
-    kps = np.empty((n, 18, 2), np.float32)
-    sks = np.empty((n, 18, 2), np.float32)
+    kps = np.empty((n, NUM_KEYPOINTS, 2), np.float32)
+    sks = np.empty((n, NUM_KEYPOINTS, 2), np.float32)
     views = np.empty(n, np.uint8)
     real = np.zeros(n, bool)
     names, sources = [], []

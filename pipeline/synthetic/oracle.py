@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pipeline.labels import NUM_KEYPOINTS
 from pipeline.synthetic.identity import Identity
 from pipeline.synthetic.realpose import complete_skeleton
 from pipeline.synthetic.render import Rendering, render_person
@@ -40,7 +41,7 @@ class Oracle:
         self.height, self.width = int(height), int(width)
         self.names = list(names) if names is not None else []
         self.skeletons = (np.asarray(skeletons, np.float32) if skeletons is not None
-                          else np.zeros((0, 18, 2), np.float32))
+                          else np.zeros((0, NUM_KEYPOINTS, 2), np.float32))
         if len(self.names) != len(self.skeletons):
             raise ValueError(f"{len(self.names)} names but {len(self.skeletons)} skeletons")
         self._row = {n: i for i, n in enumerate(self.names)}

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.labels import NUM_KEYPOINTS
 from pipeline.synthetic.identity import Body
 from pipeline.synthetic.skeleton import (
     LANK, LEAR, LELB, LEYE, LHIP, LKNE, LSHO, LWRI, NECK, NOSE, RANK, REAR, RELB, REYE, RHIP,
@@ -151,7 +152,7 @@ def _bend(d: np.ndarray, toward: np.ndarray, angle_deg: float) -> np.ndarray:
 
 def pose_3d(body: Body, ang: PoseAngles) -> np.ndarray:
     """3-D keypoints ``(18, 3)`` (X left, Y up, Z forward) in body units, before the yaw."""
-    p = np.zeros((18, 3))
+    p = np.zeros((NUM_KEYPOINTS, 3))
     rt = _rz(np.radians(ang.lean_side)) @ _rx(np.radians(ang.lean_forward))
     p[NECK] = rt @ np.array([0.0, body.torso_length, 0.0])
     for side, s, (sho, elb, wri) in (("R", -1.0, (RSHO, RELB, RWRI)),

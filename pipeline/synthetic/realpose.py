@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.annotations import read_keypoint_file
+from pipeline.labels import NUM_KEYPOINTS
 from pipeline.synthetic.identity import Body
 from pipeline.synthetic.skeleton import (
     ARM, HEAD_POINTS, LEAR, LEG, LEYE, NECK, NOSE, REAR, REYE, RHIP, LHIP, RSHO, LSHO,
@@ -73,7 +74,7 @@ def rescale_keypoints(kp: np.ndarray, src_h: int, src_w: int, height: int, width
 
 def empty_pool(path: str = "") -> RealPosePool:
     """A pool without poses (no file, or real poses switched off)."""
-    return RealPosePool(path, [], np.zeros((0, 18, 2), np.float32))
+    return RealPosePool(path, [], np.zeros((0, NUM_KEYPOINTS, 2), np.float32))
 
 
 def load_real_poses(path: str | Path, src_h: int, src_w: int, height: int, width: int
