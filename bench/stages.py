@@ -21,6 +21,8 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.artifacts import Paths
+
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("synthesize", "ingest", "pose", "parse", "masks", "search", "search_report")
 #: The search stage's console line with its loop's speed (timings are no DVC output).
@@ -61,7 +63,7 @@ def main() -> None:
             if stage == "search":
                 match = _PAIRS_PER_SECOND.search(proc.stderr)
                 loop_pps = float(match.group(1)) if match else float("nan")
-        search = json.loads((Path(tmp) / "data/prepared/pseudo.summary.json").read_text())
+        search = json.loads(Paths(Path(tmp)).summary("pseudo").read_text())
     print(f"\n{n} synthetic images at {args.size}x{args.size}, {os.cpu_count()} cores, "
           f"default params otherwise")
     print("| stage | seconds | images/s |\n|---|---|---|")

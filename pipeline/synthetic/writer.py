@@ -32,6 +32,7 @@ from pipeline.artifacts import atomic_h5, atomic_write_json, write_array, write_
 from pipeline.labels import KEYPOINT_NAMES, LABEL_NAMES
 from pipeline.synthetic.dataset import SyntheticDataset
 from pipeline.synthetic.skeleton import VIEW_NAMES
+from pipeline.synthetic.truth import truth_path
 
 SPLIT_NAMES = ("train", "test")
 
@@ -134,7 +135,7 @@ def write_dataset(ds: SyntheticDataset, out_dir: Path, params_dict: dict) -> dic
         write_images(ds, tmp)
         write_keypoint_file(tmp / "annotations.csv", ds.names, ds.keypoints)
         write_pairs_file(tmp / "pairs-test.csv", ds.test_pairs)
-        write_truth(ds, tmp / "truth.h5", params_dict)
+        write_truth(ds, truth_path(tmp), params_dict)
         atomic_write_json(tmp / "summary.json", info)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
