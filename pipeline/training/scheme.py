@@ -1,0 +1,79 @@
+"""The training-scheme template (CycleGAN-style): a scheme is four methods and its networks.
+
+    scheme.set_input(batch)          # a collated dataset batch -> tensors on the device
+    scheme.optimize_parameters()     # forward, losses, backward, optimiser steps -> losses
+    scheme.predict(batch)            # inference (no gradients, eval mode)
+    scheme.state_dict() / load_state_dict(state)   # networks, optimisers, scaler
+
+The training loop (:mod:`pipeline.training.loop`) only calls these, so the semantic scheme and
+the later appearance schemes (baseline, ts_pred, ts_gt, e2e) share one loop with device, AMP,
+DDP, resume, logging and sample grids. Each scheme receives only its own typed params section.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from pipeline.torch_utils.distributed import DistInfo
+
+
+class TrainingScheme:
+    """Base of every scheme. Subclasses fill :attr:`networks` (name -> module, unwrapped),
+    :attr:`optimizers` (name -> optimiser) and :attr:`scaler`, and implement the template."""
+
+    #: Registry-like name of the scheme (used in logs and model-file metadata).
+    name = "scheme"
+
+    def __init__(self, dist: DistInfo, amp: str = "off", channels_last: bool = False) -> None:
+        self.dist = dist
+        self.device = dist.device
+        self.amp = amp
+        self.channels_last = channels_last
+        self.networks: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.scaler: torch.amp.GradScaler | None = None
+
+    # ---------------------------------------------------------------- the template
+    def set_input(self, batch: dict[str, torch.Tensor]) -> None:
+        """Unpack a collated batch onto the device."""
+        raise NotImplementedError
+
+    def forward(self) -> None:
+        """Run the generator(s) on the current input."""
+        raise NotImplementedError
+
+    def optimize_parameters(self) -> dict[str, torch.Tensor]:
+        """One training step on the current input; returns detached scalar losses by name."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def predict(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The generator's output for a batch (eval mode, no gradients)."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- shared
+    def train(self, mode: bool = True) -> None:
+        for net in self.networks.values():
+            net.train(mode)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Networks (unwrapped), optimisers and scaler: plain tensors and values only."""
+        return {"networks": {k: v.state_dict() for k, v in self.networks.items()},
+                "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+                "scaler": self.scaler.state_dict() if self.scaler is not None else {}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for k, net in self.networks.items():
+            net.load_state_dict(state["networks"][k])
+        for k, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+
+
+def set_requires_grad(net: nn.Module, flag: bool) -> None:
+    """Freeze (False) or unfreeze (True) every parameter of ``net``."""
+    for p in net.parameters():
+        p.requires_grad_(flag)

@@ -1,0 +1,38 @@
+"""One rank of the 2-process DDP test (run by torchrun from tests/training/test_ddp.py).
+
+Trains the semantic scheme on FakePairs with the stage's own builder and loop; rank 0 writes
+the checkpoint; every rank saves its final weights and the items it drew to OUT/rank<r>.pt.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+from pipeline.torch_utils.distributed import cleanup, init_distributed
+from pipeline.torch_utils.misc import set_deterministic
+from pipeline.training.loop import LoopConfig, train
+from pipeline.training.stage import build_training
+from tests.training.fakes import FakePairs, tiny_params
+
+
+def main(out: Path) -> None:
+    torch.set_num_threads(1)
+    set_deterministic(True)
+    dist = init_distributed("cpu")
+    sp = tiny_params(batch_size=4, iterations=6, checkpoint_every=4)
+    tr = build_training(sp, dist, FakePairs(12))
+    seen = [int(i) for e in range(2) for i in tr.sampler.epoch_indices(e)]
+    res = train(tr.scheme, tr.loader, tr.sampler,
+                LoopConfig(iterations=sp.iterations, log_every=2, checkpoint_every=4,
+                           checkpoint=out / "checkpoint.pt", digest="ddp", progress=False))
+    torch.save({"generator": tr.scheme.generator.state_dict(),
+                "discriminator": tr.scheme.discriminator.state_dict(),
+                "items": seen, "history": res.history.values, "world": dist.world_size},
+               out / f"rank{dist.rank}.pt")
+    cleanup()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

@@ -1,0 +1,38 @@
+"""Two processes under torchrun (gloo on CPU): both ranks end with identical weights."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from pipeline.training.stage import build_training
+from pipeline.torch_utils.device import resolve_device
+from pipeline.torch_utils.distributed import DistInfo
+from tests.helpers import REPO
+from tests.training.fakes import FakePairs, tiny_params
+
+
+@pytest.mark.ddp
+def test_two_gloo_processes_end_with_identical_weights(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+           "2", "-m", "tests.training.ddp_worker", str(tmp_path)]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert r0["world"] == r1["world"] == 2
+    for net in ("generator", "discriminator"):
+        for k, v in r0[net].items():
+            assert torch.equal(v, r1[net][k]), f"{net}.{k} differs between ranks"
+    # the ranks drew disjoint items, and the weights moved away from their initial values
+    assert not set(r0["items"][:6]) & set(r1["items"][:6])
+    init = build_training(tiny_params(), DistInfo(0, 1, 0, resolve_device("cpu")),
+                          FakePairs(12)).scheme.generator.state_dict()
+    assert any(not torch.equal(v, init[k]) for k, v in r0["generator"].items())
+    assert r0["history"] == r1["history"]                  # losses averaged over the ranks
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt", "rank0.pt",
+                                                          "rank1.pt"]
