@@ -10,8 +10,8 @@ import numpy as np
 
 from pipeline.artifacts import Paths, create_array, stage_output, write_array
 from pipeline.config import Params, section_dict
-from pipeline.geometry import (NUM_PARTS, PART_NAMES, part_bitfield, part_valid, pose_mask,
-                               torso_size)
+from pipeline.geometry import (NUM_PARTS, PART_NAMES, TORSO, part_bitfield, part_valid,
+                               pose_mask, torso_size)
 from pipeline.parallel import map_chunks
 
 #: Poses per chunk (one joblib task).
@@ -72,8 +72,8 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
                     "(N, 10)", "bool", part_names=list(PART_NAMES))
         out.summary.update({
             "images": n,
-            "torso_valid": int(valid_all[:, 0].sum()),
-            "without_torso": [nm for nm, v in zip(images.names, valid_all[:, 0]) if not v],
+            "torso_valid": int(valid_all[:, TORSO].sum()),
+            "without_torso": [nm for nm, v in zip(images.names, valid_all[:, TORSO]) if not v],
             "part_valid_fraction": {name: float(valid_all[:, j].mean())
                                     for j, name in enumerate(PART_NAMES)},
         })
