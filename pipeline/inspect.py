@@ -2,8 +2,9 @@
 
 Without ``--index`` it prints the file's structure: every group and dataset with shape,
 dtype, attributes and summary statistics. With ``--index I --png OUT.png`` it renders
-item I (or items ``I,J,K``, one row each) as a picture: the image, and whatever the other artifacts beside the file hold
-for it (pose skeleton, parsing with a legend, part masks, pose mask, pseudo target).
+item I (or items ``I,J,K``, one row each) as a picture: the image, and whatever the other
+artifacts beside the file hold for it (pose skeleton, parsing with a legend, part masks, pose
+mask, pseudo target).
 """
 from __future__ import annotations
 

@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from pipeline.label_sets import (ATR_LABELS, CIHP_LABELS, DEFAULT_MAPPINGS, LABEL_SETS,  # noqa: F401
-                                 LIP_LABELS, NEAREST_ARM, NEAREST_LEG, SPECIAL_TARGETS,
-                                 SPT10_LABELS, TARGETS, _label_names, validate_mapping)
+# The tables live in the leaf pipeline.label_sets (config.py imports it); re-exported here.
+from pipeline.label_sets import (  # noqa: F401
+    ATR_LABELS, CIHP_LABELS, DEFAULT_MAPPINGS, LABEL_SETS, LIP_LABELS, NEAREST_ARM, NEAREST_LEG,
+    SPECIAL_TARGETS, SPT10_LABELS, TARGETS, _label_names, validate_mapping)
 from pipeline.labels import LABEL_NAMES
 
 
