@@ -6,5 +6,11 @@ from __future__ import annotations
 from pipeline.cli import run_stage
 from pipeline.config import DEFAULT_PARAMS, load_params
 
+
+def main() -> None:
+    load_params()
+    print(f"{DEFAULT_PARAMS}: valid")
+
+
 if __name__ == "__main__":
-    run_stage("validate", lambda: (load_params(), print(f"{DEFAULT_PARAMS}: valid")))
+    run_stage("validate", main)
