@@ -5,6 +5,7 @@ cost(s, c) = sum_j || B^j_{P_c} (x) S_c - f_j(B^j_{P_s} (x) S_s) ||^2, c* = argm
 Modules: :mod:`.inputs` (working-resolution maps of every image), :mod:`.admissible`
 (the pose-similarity exclusion), :mod:`.reference` (the literal pair-by-pair formula),
 :mod:`.kernel` (the compiled exact kernel) and :mod:`.fast` (the batched search over
-candidates), :mod:`.blocks` (resumable, parallel search over blocks of sources),
-:mod:`.report` (the searching-error report against the synthetic oracle).
+candidates), :mod:`.blocks` (resumable, parallel search over blocks of sources) and
+:mod:`.stage` (the stage library: pseudo.h5). The searching error against the synthetic
+oracle is measured by :mod:`pipeline.evaluation.search_report`, a stage of its own.
 """
