@@ -151,8 +151,9 @@ def real_pose_pool(params: SyntheticParams, height: int, width: int) -> RealPose
         return empty_pool(params.real_poses)
     path = Path(params.real_poses)
     if not path.is_file():
-        raise FileNotFoundError(f"data.synthetic.real_poses: {path} not found (set it to '' or "
-                                f"real_pose_fraction to 0 to sample every pose from the prior)")
+        raise FileNotFoundError(f"{path}: real-pose file not found (data.synthetic.real_poses; "
+                                f"set it to '' or data.synthetic.real_pose_fraction to 0 to "
+                                f"sample every pose from the prior)")
     return load_real_poses(path, params.real_poses_height, params.real_poses_width,
                            height, width)
 

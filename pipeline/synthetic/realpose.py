@@ -80,7 +80,7 @@ def empty_pool(path: str = "") -> RealPosePool:
 def load_real_poses(path: str | Path, src_h: int, src_w: int, height: int, width: int
                     ) -> RealPosePool:
     """Read an annotation file and keep the rows usable as pose sources (module docstring)."""
-    ann = read_keypoint_file(path)
+    ann = read_keypoint_file(path, key="data.synthetic.real_poses")
     kp = rescale_keypoints(ann.keypoints, src_h, src_w, height, width)
     keep, skipped = [], []
     for i, name in enumerate(ann.names):
