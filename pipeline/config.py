@@ -281,22 +281,22 @@ class SemanticParams(_Section):
     norm: Literal["instance", "batch", "none"] = Field("instance", description="Normalisation.")
     deformable_skips: bool = Field(False, description="Warp the source encoder's skips by the "
                                                       "10 part affines (Deformable GAN).")
-    disc_channels: int = Field(32, ge=1, le=1024, description="D_S width (PatchGAN ndf).")
+    disc_channels: int = Field(16, ge=1, le=1024, description="D_S width (PatchGAN ndf).")
     disc_layers: int = Field(3, ge=1, le=6, description="D_S stride-2 layers (PatchGAN).")
     adversarial: Literal["lsgan", "vanilla"] = Field("lsgan", description="GAN loss.")
     adv_weight: float = Field(0.1, ge=0.0, description="Weight of the adversarial loss "
                                                         "(0 = no discriminator).")
-    lr: float = Field(2e-3, gt=0.0, le=1.0, description="Adam learning rate of G_S.")
+    lr: float = Field(1e-3, gt=0.0, le=1.0, description="Adam learning rate of G_S.")
     disc_lr: float = Field(2e-4, gt=0.0, le=1.0, description="Adam learning rate of D_S.")
     beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam beta1.")
     beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam beta2.")
     batch_size: int = Field(8, ge=1, le=65536, description="Pairs per step, over all "
                                                            "processes together.")
-    iterations: int = Field(1200, ge=1, le=10_000_000, description="Optimiser steps.")
+    iterations: int = Field(1000, ge=1, le=10_000_000, description="Optimiser steps.")
     seed: int = Field(0, ge=0, description="Seed of initialisation and sampling.")
     flip: bool = Field(True, description="Random horizontal flips (left/right swapped).")
     log_every: int = Field(20, ge=1, description="Steps between points of the loss curves.")
-    sample_every: int = Field(400, ge=1, description="Steps between sample grids (PNG).")
+    sample_every: int = Field(250, ge=1, description="Steps between sample grids (PNG).")
     sample_count: int = Field(4, ge=1, le=64, description="Pairs per sample grid.")
     checkpoint_every: int = Field(200, ge=1, description="Steps between checkpoints (resume "
                                                          "gives the same weights: execution).",
@@ -307,12 +307,18 @@ class SemanticParams(_Section):
                                                 json_schema_extra=EXECUTION)
     channels_last: bool = Field(False, description="channels_last memory layout (CUDA).",
                                 json_schema_extra=EXECUTION)
-    workers: int = Field(0, ge=0, le=256, description="DataLoader worker processes.",
+    workers: int = Field(1, ge=0, le=256, description="DataLoader worker processes.",
                          json_schema_extra=EXECUTION)
-    threads: int = Field(2, ge=1, le=1024, description="CPU intra-op threads per process "
+    threads: int = Field(1, ge=1, le=1024, description="CPU intra-op threads per process "
                                                        "(bit-reproducible per torch build and "
                                                        "thread count).",
                          json_schema_extra=EXECUTION)
+
+    @field_validator("amp", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted `off` as false (DVC's `-S semantic.amp=off` writes it so)
+        return "off" if value is False else value
 
     @model_validator(mode="after")
     def _divisible(self) -> "SemanticParams":
