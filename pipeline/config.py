@@ -279,7 +279,7 @@ class SemanticParams(_Section):
     depth: int = Field(4, ge=1, le=8, description="Stride-2 downsamplings of the encoders.")
     max_channels: int = Field(128, ge=1, le=4096, description="Channel cap per scale.")
     norm: Literal["instance", "batch", "none"] = Field("instance", description="Normalisation.")
-    deformable_skips: bool = Field(False, description="Warp the source encoder's skips by the "
+    deformable_skips: bool = Field(True, description="Warp the source encoder's skips by the "
                                                       "10 part affines (Deformable GAN).")
     disc_channels: int = Field(16, ge=1, le=1024, description="D_S width (PatchGAN ndf).")
     disc_layers: int = Field(3, ge=1, le=6, description="D_S stride-2 layers (PatchGAN).")
@@ -292,13 +292,13 @@ class SemanticParams(_Section):
     beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam beta2.")
     batch_size: int = Field(8, ge=1, le=65536, description="Pairs per step, over all "
                                                            "processes together.")
-    iterations: int = Field(1000, ge=1, le=10_000_000, description="Optimiser steps.")
+    iterations: int = Field(500, ge=1, le=10_000_000, description="Optimiser steps.")
     seed: int = Field(0, ge=0, description="Seed of initialisation and sampling.")
     flip: bool = Field(True, description="Random horizontal flips (left/right swapped).")
     log_every: int = Field(20, ge=1, description="Steps between points of the loss curves.")
     sample_every: int = Field(250, ge=1, description="Steps between sample grids (PNG).")
     sample_count: int = Field(4, ge=1, le=64, description="Pairs per sample grid.")
-    checkpoint_every: int = Field(200, ge=1, description="Steps between checkpoints (resume "
+    checkpoint_every: int = Field(100, ge=1, description="Steps between checkpoints (resume "
                                                          "gives the same weights: execution).",
                                   json_schema_extra=EXECUTION)
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Compute device.",
