@@ -17,6 +17,7 @@ Tensors are written contiguous on CPU; the file bytes depend only on names, valu
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import random
 import zipfile
@@ -118,6 +119,9 @@ def save_model_file(path: Path | str, network: str, module: nn.Module, arch: dic
     header = {META_KEY: json.dumps(meta, sort_keys=True)}
     with atomic_path(path, suffix=".safetensors.tmp") as tmp:
         save_file(tensors, str(tmp), metadata=header)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)          # safetensors creates its file 0600
 
 
 def read_model_file(path: Path | str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -2,7 +2,7 @@
 
 Panels (label maps in the fixed label colours of :data:`pipeline.labels.LABEL_COLORS`,
 upscaled by nearest neighbour to at least :data:`MIN_PANEL` px high):
-    source map S_Ps with P_s | target pose P*_t (or P_t) | predicted S~_Pt with the target pose |
+    source map S_Ps with P_s | target pose P*_t (or P_t) | predicted S~_Pt |
     f(S_Ps) part-warped source | pseudo target S*_Pt (training pairs) or true map (test pairs)
 and a label legend on the right.
 """
@@ -47,7 +47,7 @@ def pair_row(src_labels: np.ndarray, src_kp: np.ndarray, tgt_kp: np.ndarray,
     panels = [
         ("source S_Ps", draw_skeleton(_upscale(colorize_labels(src_labels), f), s_kp)),
         ("target pose", pose),
-        ("predicted", draw_skeleton(_upscale(colorize_labels(pred), f), t_kp)),
+        ("predicted S~_Pt", _upscale(colorize_labels(pred), f)),
         ("f(S_Ps) warp", _upscale(colorize_labels(warped), f)),
         (target_title, _upscale(colorize_labels(target), f)),
     ]

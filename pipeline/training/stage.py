@@ -211,8 +211,7 @@ def _finish(params: Params, paths: Paths, scheme: SemanticScheme, samples: "_Sam
                                        seed=sp.seed)
         truth = oracle_truth_fn(root, train_eval.arts["images"].names, (sp.height, sp.width))
         metrics["train_oracle"] = evaluate_oracle(predict, train_eval, truth)
-    publish_eval(eval_dir(paths), result.history,
-                 {"final": result.history.last(), **metrics}, samples=samples.folder)
+    publish_eval(eval_dir(paths), result.history, metrics, samples=samples.folder)
     shutil.rmtree(wdir, ignore_errors=True)
     try:
         wdir.parent.rmdir()
