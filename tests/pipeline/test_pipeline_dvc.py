@@ -21,6 +21,10 @@ from tests.helpers import REPO
 #: The tiny setting: a dataset small enough for the whole pipeline to run in seconds.
 TINY = {"identities": 4, "poses_per_identity": 3, "pairs_per_identity": 2}
 TINY_SIZE = {"height": 64, "width": 64}
+#: A few steps of a narrow semantic network: the stage runs end to end, it does not learn.
+TINY_SEMANTIC = {"height": 32, "width": 32, "channels": 8, "depth": 3, "max_channels": 32,
+                 "iterations": 6, "batch_size": 4, "log_every": 2, "sample_every": 3,
+                 "sample_count": 2, "checkpoint_every": 3}
 
 
 def _env() -> dict[str, str]:
@@ -67,6 +71,7 @@ def project(tmp_path_factory) -> Path:
     params = yaml.safe_load((dst / "params.yaml").read_text())
     params["data"].update(TINY_SIZE)
     params["data"]["synthetic"].update(TINY)
+    params["semantic"].update(TINY_SEMANTIC)
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["git", "init", "-q"], dst)
     _run(_GIT + ["add", "-A"], dst)
