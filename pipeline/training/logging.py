@@ -74,7 +74,9 @@ class LossHistory:
 
 def publish_eval(out_dir: Path | str, history: LossHistory, metrics: dict[str, Any],
                  samples: Path | str | None = None, prefix: str = "train") -> Path:
-    """Write ``out_dir`` (see module docstring) from scratch and swap it into place.
+    """Write ``out_dir`` (see module docstring) from scratch and swap it into place. Entries
+    of an existing ``out_dir`` that this function does not write (e.g. the ``.gitignore`` DVC
+    keeps there) are moved over unchanged; the ones it writes are replaced.
 
     history: the loss curves (logged as ``<prefix>/<name>`` at their steps; the last values
     also go to metrics.json); metrics: nested dict of final numbers (no curves); samples: a
@@ -99,6 +101,9 @@ def publish_eval(out_dir: Path | str, history: LossHistory, metrics: dict[str, A
     if samples is not None and Path(samples).is_dir():
         shutil.copytree(samples, stage / "samples")
     if out_dir.exists():
+        for entry in out_dir.iterdir():       # keep what others put there (DVC's .gitignore)
+            if not (stage / entry.name).exists():
+                os.replace(entry, stage / entry.name)
         os.replace(out_dir, old)
     os.replace(stage, out_dir)
     shutil.rmtree(old, ignore_errors=True)
