@@ -11,7 +11,7 @@ import numpy as np
 
 from pipeline.artifacts import Artifact, artifact_path
 from pipeline.geometry import NUM_PARTS, bitfield_to_masks, part_affines, warp_labels
-from pipeline.synthetic.truth import read_truth, truth_path
+from pipeline.synthetic.truth import truth_path
 from pipeline.visualize import colorize_labels, draw_skeleton
 
 #: Order in which warped parts are laid over each other: limbs, then head, then torso last
@@ -77,9 +77,6 @@ def _oracle_labels(images: Artifact, row: int, target: int) -> np.ndarray | None
     root = Path(params.get("root", ""))
     if not truth_path(root).is_file():
         return None
-    from pipeline.synthetic.oracle import Oracle
+    from pipeline.synthetic.oracle import PoseSwap
 
-    truth = read_truth(root)
-    oracle = Oracle.from_truth(truth)
-    ident = int(truth.identity[truth.rows([images.names[row]])[0]])
-    return oracle.render(ident, oracle.skeleton(images.names[target])).labels
+    return PoseSwap.from_dir(root, images.names).labels(row, target)

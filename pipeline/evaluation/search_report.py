@@ -81,13 +81,9 @@ def _report(arts: dict, params: Params, paths: Paths, progress: bool, seed: int)
         report["oracle"] = "not available (real data has no ground truth in other poses)"
         return report
 
-    from pipeline.synthetic.oracle import Oracle
-    from pipeline.synthetic.truth import read_truth
+    from pipeline.synthetic.oracle import PoseSwap
 
-    truth = read_truth(root)
-    oracle = Oracle.from_truth(truth)
-    names = images.names
-    identity = truth.identity[truth.rows(names)]
+    swap = PoseSwap.from_dir(root, images.names)
     labels = pseudo["target_labels"]
     status = pseudo["status"][:]
     rng = np.random.default_rng(seed)
@@ -96,11 +92,10 @@ def _report(arts: dict, params: Params, paths: Paths, progress: bool, seed: int)
     acc = {"search": [np.zeros(k, np.int64), np.zeros(k, np.int64), []],
            "random_candidate": [np.zeros(k, np.int64), np.zeros(k, np.int64), []]}
     for s in tqdm(has, desc="search report (oracle)", disable=not progress):
-        ident = int(identity[s])
         c_rand = int(rng.choice(pool[pool != s])) if pool.size > 1 else int(target[s])
         for key, c, lab in (("search", int(target[s]), labels[s]),
                             ("random_candidate", c_rand, parsing["labels"][c_rand])):
-            true = oracle.render(ident, oracle.skeleton(names[c])).labels
+            true = swap.labels(s, c)
             inter, union = label_iou_counts(lab, true, k)
             acc[key][0] += inter
             acc[key][1] += union

@@ -91,3 +91,34 @@ class Oracle:
     def view(skeleton: np.ndarray) -> View:
         """View (front/back/side and facing) the renderer derives from a skeleton."""
         return derive_view(skeleton)
+
+
+class PoseSwap:
+    """Renders the person of one artifact row in the stored full skeleton of another.
+
+    This is the ground truth that no real dataset has: what source s looks like in the pose
+    of candidate (or target) c. Rows index ``names`` (an artifact's ``/names``, e.g.
+    images.h5's); each name must be an image of the synthetic dataset.
+
+    >>> swap = PoseSwap.from_dir("data/raw/synthetic", images.names)
+    >>> swap.labels(s, c)   # (H, W) uint8 at the dataset's frame size
+    """
+
+    def __init__(self, truth: SyntheticTruth, names: list[str]) -> None:
+        self.oracle = Oracle.from_truth(truth)
+        self.names = list(names)
+        self.identity = truth.identity[truth.rows(self.names)]
+
+    @classmethod
+    def from_dir(cls, root: Path | str, names: list[str]) -> "PoseSwap":
+        """From a synthetic dataset folder (reads its truth.h5 once)."""
+        return cls(read_truth(root), names)
+
+    def render(self, source_row: int, pose_row: int) -> Rendering:
+        """The rendering (image, labels, keypoints, view) of row s's person in row c's pose."""
+        return self.oracle.render(int(self.identity[source_row]),
+                                  self.oracle.skeleton(self.names[pose_row]))
+
+    def labels(self, source_row: int, pose_row: int) -> np.ndarray:
+        """(H, W) uint8: the true parsing of row s's person in row c's pose."""
+        return self.render(source_row, pose_row).labels

@@ -79,18 +79,12 @@ def oracle_truth_fn(data_root: Path, names: Sequence[str], map_hw: tuple[int, in
     renders the identity of images.h5 row ``s`` in the stored full skeleton of row ``c``
     (as the search report does), resized to ``map_hw`` by nearest neighbour."""
     from pipeline.datasets.transforms import resize_nearest
-    from pipeline.synthetic.oracle import Oracle
-    from pipeline.synthetic.truth import read_truth
+    from pipeline.synthetic.oracle import PoseSwap
 
-    truth = read_truth(data_root)
-    oracle = Oracle.from_truth(truth)
-    identity = truth.identity[truth.rows(list(names))]
+    swap = PoseSwap.from_dir(data_root, list(names))
 
     def truth_maps(src_rows: Sequence[int], tgt_rows: Sequence[int]) -> np.ndarray:
-        maps = []
-        for s, c in zip(src_rows, tgt_rows):
-            lab = oracle.render(int(identity[s]), oracle.skeleton(names[c])).labels
-            maps.append(resize_nearest(lab, map_hw))
-        return np.stack(maps)
+        return np.stack([resize_nearest(swap.labels(s, c), map_hw)
+                         for s, c in zip(src_rows, tgt_rows)])
 
     return truth_maps
