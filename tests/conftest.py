@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import ANNOTATIONS, REPO
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
@@ -14,6 +14,44 @@ os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 @pytest.fixture
 def repo_root() -> Path:
     return REPO
+
+
+#: The README's tiny setting (synthetic, 64x64, 4 identities x 3 poses), one worker everywhere.
+TINY_RAW = {"data": {"height": 64, "width": 64, "workers": 1,
+                     "synthetic": {"identities": 4, "poses_per_identity": 3,
+                                   "pairs_per_identity": 2,
+                                   "real_poses": str(ANNOTATIONS / "fasion-annotation-sample.csv")}},
+            "pose": {"workers": 1}, "parse": {"workers": 1}, "masks": {"workers": 1},
+            "search": {"workers": 1}}
+
+
+@pytest.fixture(scope="session")
+def tiny_project(tmp_path_factory) -> Path:
+    """Root of a project whose data/ holds the tiny synthetic dataset and its prepared
+    artifacts (images, poses, parsing, masks, pseudo .h5), built once per session by calling
+    the stage libraries in process (~2 s). Treat it as read-only; copy it to write."""
+    from pipeline.artifacts import Paths
+    from pipeline.config import validate
+    from pipeline.ingest.stage import run as ingest
+    from pipeline.masks.stage import run as masks
+    from pipeline.parsing.stage import run as parse
+    from pipeline.pose.stage import run as pose
+    from pipeline.search.stage import run as search
+    from pipeline.synthetic.stage import run as synthesize
+
+    params = validate(TINY_RAW)
+    paths = Paths(tmp_path_factory.mktemp("tiny_project"))
+    for stage in (synthesize, ingest, pose, parse, masks, search):
+        stage(params, paths, progress=False)
+    return paths.root
+
+
+@pytest.fixture(scope="session")
+def tiny_prepared(tiny_project: Path) -> Path:
+    """data/prepared of :func:`tiny_project`."""
+    from pipeline.artifacts import Paths
+
+    return Paths(tiny_project).prepared
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

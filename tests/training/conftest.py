@@ -1,5 +1,4 @@
-"""A tiny prepared project (synthetic, 64x64, 4 identities x 3 poses) for the stage tests,
-built once per session by calling the stage libraries in process (as tests/datasets does)."""
+"""Training fixtures on top of the session's tiny project (tests/conftest.py)."""
 from __future__ import annotations
 
 import shutil
@@ -9,33 +8,6 @@ import pytest
 import torch
 
 from pipeline.artifacts import Paths
-from pipeline.config import validate
-from tests.helpers import ANNOTATIONS
-
-#: The README's tiny setting, one worker everywhere.
-TINY_RAW = {"data": {"height": 64, "width": 64, "workers": 1,
-                     "synthetic": {"identities": 4, "poses_per_identity": 3,
-                                   "pairs_per_identity": 2,
-                                   "real_poses": str(ANNOTATIONS / "fasion-annotation-sample.csv")}},
-            "pose": {"workers": 1}, "parse": {"workers": 1}, "masks": {"workers": 1},
-            "search": {"workers": 1}}
-
-
-@pytest.fixture(scope="session")
-def tiny_project(tmp_path_factory) -> Path:
-    """Root of a project whose data/ holds the synthetic dataset and the prepared artifacts."""
-    from pipeline.ingest.stage import run as ingest
-    from pipeline.masks.stage import run as masks
-    from pipeline.parsing.stage import run as parse
-    from pipeline.pose.stage import run as pose
-    from pipeline.search.stage import run as search
-    from pipeline.synthetic.stage import run as synthesize
-
-    params = validate(TINY_RAW)
-    paths = Paths(tmp_path_factory.mktemp("tiny_project"))
-    for stage in (synthesize, ingest, pose, parse, masks, search):
-        stage(params, paths, progress=False)
-    return paths.root
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pipeline.config import ParamsError, validate
 from pipeline.datasets.pairs import DatasetError
 from pipeline.training.checkpoint import load_model_file
 from pipeline.training.stage import eval_dir, model_path, run, summary_text
-from tests.training.conftest import TINY_RAW
+from tests.conftest import TINY_RAW
 from tests.training.fakes import TINY_SEMANTIC
 
 
