@@ -114,6 +114,16 @@ def test_execution_setting_reruns_nothing(project: Path):
 
 
 @pytest.mark.slow
+def test_semantic_param_reruns_only_its_stage(project: Path):
+    """A width of the semantic network reruns train_semantic alone (execution keys set in the
+    same call change nothing more)."""
+    out = _run(["dvc", "exp", "run", "-S", "semantic.channels=4", "-S", "semantic.workers=0",
+                "-S", "semantic.device=cpu"], project)
+    assert _stages_run(out) == {"validate", "train_semantic"}, out
+    subprocess.run(["git", "checkout", "-q", "--", "params.yaml"], cwd=project, check=True)
+
+
+@pytest.mark.slow
 def test_synthetic_backends_reproduce_ground_truth(project: Path):
     import cv2
     import json
