@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pipeline.annotations import AnnotationError
 from pipeline.artifacts import ArtifactError
@@ -28,3 +28,11 @@ def run_stage(name: str, main: Callable[[], None],
             raise
         print(f"{name}: error: {err}", file=sys.stderr)
         sys.exit(1)
+
+
+def capped_lines(items: Sequence[str], limit: int, indent: str = "  ") -> list[str]:
+    """Console lines naming ``items``: the first ``limit``, indented, then "... and N more"."""
+    lines = [f"{indent}{item}" for item in items[:limit]]
+    if len(items) > limit:
+        lines.append(f"{indent}... and {len(items) - limit} more")
+    return lines

@@ -22,6 +22,7 @@ import numpy as np
 from pipeline.annotations import read_keypoint_file, read_pairs_file
 from pipeline.artifacts import (SPLIT_NAMES, SPLIT_TEST, SPLIT_TRAIN, Paths, stage_output,
                                 write_array, write_names, write_strings)
+from pipeline.cli import capped_lines
 from pipeline.config import DataParams, Params, dataset_path, section_dict
 from pipeline.labels import NUM_KEYPOINTS
 from pipeline.parallel import map_chunks
@@ -318,8 +319,6 @@ def summary_text(summary: dict) -> str:
     if rows:
         lines.append(f"annotation rows repeating an image's earlier row (the first is kept): "
                      f"{len(rows)}")
-        lines += [f"  {row}" for row in rows[:DUPLICATES_SHOWN]]
-        if len(rows) > DUPLICATES_SHOWN:
-            lines.append(f"  ... and {len(rows) - DUPLICATES_SHOWN} more")
+        lines += capped_lines(rows, DUPLICATES_SHOWN)
     return "\n".join(lines)
 

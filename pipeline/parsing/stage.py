@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from pipeline.artifacts import Artifact, Paths, create_array, stage_output
+from pipeline.cli import capped_lines
 from pipeline.config import Params, ParseParams, dataset_path, section_dict
 from pipeline.labels import LABEL_NAMES
 from pipeline.parallel import map_chunks
@@ -90,9 +91,7 @@ def _read_chunk(names: list[str], folder: str, label_set: str, mapping: dict | N
 def _bad_maps_error(errors: list[str], n: int, folder: Path) -> ParsingError:
     """One error naming the unusable label maps (up to :data:`BAD_MAPS_SHOWN`)."""
     lines = [f"{folder}: {len(errors)} of {n} label maps unusable (parse.labels_dir):"]
-    lines += [f"  {e}" for e in errors[:BAD_MAPS_SHOWN]]
-    if len(errors) > BAD_MAPS_SHOWN:
-        lines.append(f"  ... and {len(errors) - BAD_MAPS_SHOWN} more")
+    lines += capped_lines(errors, BAD_MAPS_SHOWN)
     return ParsingError("\n".join(lines))
 
 

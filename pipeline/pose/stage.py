@@ -17,6 +17,7 @@ import numpy as np
 
 from pipeline.annotations import AnnotationError, read_keypoint_file
 from pipeline.artifacts import Artifact, Paths, stage_output, write_array
+from pipeline.cli import capped_lines
 from pipeline.config import DataParams, Params, PoseParams, dataset_path, section_dict
 from pipeline.geometry import KEYPOINT_NAMES, NUM_KEYPOINTS, scale_keypoints, torso_valid
 from pipeline.parallel import map_chunks
@@ -174,7 +175,5 @@ def summary_text(summary: dict) -> str:
     if outside:
         lines.append(f"warning: {summary['annotation_points_outside_frame']} annotation "
                      f"point(s) outside their image in {len(outside)} row(s), set missing:")
-        lines += [f"  {entry}" for entry in outside[:OUTSIDE_SHOWN]]
-        if len(outside) > OUTSIDE_SHOWN:
-            lines.append(f"  ... and {len(outside) - OUTSIDE_SHOWN} more")
+        lines += capped_lines(outside, OUTSIDE_SHOWN)
     return "\n".join(lines)
