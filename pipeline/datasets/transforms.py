@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 import torch
 
-from pipeline.geometry import flip_horizontal, pose_heatmaps, scale_keypoints, sigma_for
+from pipeline.geometry import (flip_horizontal, pose_heatmaps, resize_nearest, scale_keypoints,
+                               sigma_for)
 from pipeline.labels import KEYPOINT_MIRROR, LABEL_MIRROR, PART_MIRROR
 
 #: The mirror tables of pipeline.labels as int64 tensors (for indexing tensors).
@@ -30,24 +31,6 @@ def pose_inputs(kp: np.ndarray, height: int, width: int, sigma: float | None = N
     channel). sigma: pixels; default ``6 * height / 256`` (SPEC 1: 6 px at 256 px).
     """
     return pose_heatmaps(kp, height, width, sigma_for(height) if sigma is None else sigma)
-
-
-def resize_nearest(maps: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize of ``(..., H, W)`` label maps, masks or bit fields.
-
-    Output pixel (i, j) takes input pixel ``(floor((i + 0.5) H / h), floor((j + 0.5) W / w))``:
-    the input pixel whose area holds the output pixel's centre (edges to edges, the convention
-    of ``scale_keypoints`` and of the search's working-resolution labels). Same dtype; the
-    input itself when the size already matches.
-    """
-    arr = np.asarray(maps)
-    src_h, src_w = arr.shape[-2:]
-    h, w = int(hw[0]), int(hw[1])
-    if (src_h, src_w) == (h, w):
-        return arr
-    rows = np.minimum(((np.arange(h) + 0.5) * src_h / h).astype(np.int64), src_h - 1)
-    cols = np.minimum(((np.arange(w) + 0.5) * src_w / w).astype(np.int64), src_w - 1)
-    return arr[..., rows[:, None], cols[None, :]]
 
 
 def image_to_tensor(image: np.ndarray, hw: tuple[int, int] | None = None) -> torch.Tensor:

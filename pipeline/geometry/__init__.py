@@ -37,7 +37,8 @@ from pipeline.geometry.parts import (
     part_masks, part_valid)
 from pipeline.geometry.pose_mask import POSE_MASK_LIMBS, POSE_MASK_RADIUS, pose_mask
 from pipeline.geometry.warp import (
-    max_aggregate, sample_coords, warp_image, warp_image_by_parts, warp_labels, warp_parts)
+    max_aggregate, resize_nearest, sample_coords, warp_image, warp_image_by_parts, warp_labels,
+    warp_parts)
 
 __all__ = [
     "DEGENERATE_RATIO", "HEAD", "HEAD_POINTS", "KEYPOINT_NAMES", "KP", "LIMB_ENDPOINTS",
@@ -48,7 +49,8 @@ __all__ = [
     "apply_affine", "bitfield_to_masks", "fit_affine", "fit_affine_batch", "flip_horizontal",
     "head_box", "invert_affine", "limb_rectangle", "max_aggregate", "mirror_lr",
     "part_affines", "part_affines_batch", "part_affines_lstsq", "part_bitfield", "part_masks", "part_valid",
-    "pose_heatmaps", "pose_mask", "rescale_affine", "sample_coords", "scale_keypoints",
+    "pose_heatmaps", "pose_mask", "rescale_affine", "resize_nearest", "sample_coords",
+    "scale_keypoints",
     "sigma_for", "torso_size", "torso_valid", "visible", "warp_image", "warp_image_by_parts",
     "warp_labels", "warp_parts",
 ]

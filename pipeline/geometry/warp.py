@@ -15,6 +15,25 @@ import numpy as np
 COORD_CLIP: float = 2.0 ** 31
 
 
+def resize_nearest(maps: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize of ``(..., H, W)`` label maps, masks or bit fields.
+
+    Output pixel (i, j) takes input pixel ``(floor((i + 0.5) H / h), floor((j + 0.5) W / w))``:
+    the input pixel whose area holds the output pixel's centre (edges to edges, the convention
+    of :func:`pipeline.geometry.scale_keypoints`; the search's working-resolution labels and the
+    networks' maps both use it). Same dtype; the
+    input itself when the size already matches.
+    """
+    arr = np.asarray(maps)
+    src_h, src_w = arr.shape[-2:]
+    h, w = int(hw[0]), int(hw[1])
+    if (src_h, src_w) == (h, w):
+        return arr
+    rows = np.minimum(((np.arange(h) + 0.5) * src_h / h).astype(np.int64), src_h - 1)
+    cols = np.minimum(((np.arange(w) + 0.5) * src_w / w).astype(np.int64), src_w - 1)
+    return arr[..., rows[:, None], cols[None, :]]
+
+
 def sample_coords(affine: np.ndarray, out_h: int, out_w: int) -> tuple[np.ndarray, np.ndarray]:
     """Nearest-neighbour source indices of every output pixel, bit-exact and documented.
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.geometry import NUM_PARTS, part_bitfield, scale_keypoints, torso_size, torso_valid
+from pipeline.geometry import (NUM_PARTS, part_bitfield, resize_nearest, scale_keypoints,
+                               torso_size, torso_valid)
 
 
 @dataclass
@@ -41,19 +42,6 @@ class SearchInputs:
         return len(self.keypoints)
 
 
-def resize_labels_nearest(labels: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Nearest-neighbour resampling of (..., H, W) label maps to (..., height, width).
-
-    Output pixel (i, j) takes input pixel (floor((i + 0.5) H / height), floor((j + 0.5) W /
-    width)): the input pixel whose area holds the output pixel's centre (same edge-to-edge
-    convention as :func:`pipeline.geometry.scale_keypoints`).
-    """
-    src_h, src_w = labels.shape[-2:]
-    rows = np.minimum(((np.arange(height) + 0.5) * src_h / height).astype(np.int64), src_h - 1)
-    cols = np.minimum(((np.arange(width) + 0.5) * src_w / width).astype(np.int64), src_w - 1)
-    return labels[..., rows[:, None], cols[None, :]]
-
-
 def part_label_bboxes(labels: np.ndarray, parts: np.ndarray) -> np.ndarray:
     """(h, w) labels + (h, w) bitfield -> (10, 4) int64 boxes of person pixels per part."""
     out = np.empty((NUM_PARTS, 4), np.int64)
@@ -78,7 +66,7 @@ def build_inputs(keypoints: np.ndarray, labels: np.ndarray, image_hw: tuple[int,
     """
     h, w = work_hw
     kp = scale_keypoints(np.asarray(keypoints, np.float64), image_hw, work_hw)
-    lab = np.ascontiguousarray(resize_labels_nearest(np.asarray(labels, np.uint8), h, w))
+    lab = np.ascontiguousarray(resize_nearest(np.asarray(labels, np.uint8), (h, w)))
     ok = np.asarray(torso_valid(kp), dtype=bool).reshape(len(kp))
     parts = np.zeros((len(kp), h, w), np.uint16)
     bbox = np.empty((len(kp), NUM_PARTS, 4), np.int64)

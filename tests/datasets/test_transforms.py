@@ -7,10 +7,8 @@ import pytest
 import torch
 
 from pipeline import geometry as G
-from pipeline.datasets.transforms import (flip_pair, flip_theta, image_to_tensor, pose_inputs,
-                                          resize_nearest)
+from pipeline.datasets.transforms import flip_pair, flip_theta, image_to_tensor, pose_inputs
 from pipeline.labels import KEYPOINT_MIRROR, LABEL_MIRROR, PART_MIRROR
-from pipeline.search.inputs import resize_labels_nearest
 from pipeline.torch_utils.warp import affines_to_theta
 from tests.helpers import hand_pose
 
@@ -28,18 +26,6 @@ def test_pose_inputs_sigma_scales_with_map_height():
     one = pose_inputs(kp2, 64, 32)[0]
     assert one[y, x] == pytest.approx(1.0)
     assert one[y + 3, x] == pytest.approx(np.exp(-9 / (2 * sigma ** 2)), rel=1e-5)
-
-
-def test_resize_nearest_is_the_search_convention():
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 10, (2, 256, 192)).astype(np.uint8)
-    for hw in ((64, 64), (128, 64), (300, 200)):
-        np.testing.assert_array_equal(resize_nearest(labels, hw),
-                                      resize_labels_nearest(labels, *hw))
-    assert resize_nearest(labels, (256, 192)) is labels
-    # the centre pixel of each 4x4 block: rows 2, 6, ... (edges map to edges)
-    np.testing.assert_array_equal(resize_nearest(labels[0], (64, 48)),
-                                  labels[0][2::4, 2::4])
 
 
 def test_image_to_tensor_range_and_size():

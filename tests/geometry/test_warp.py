@@ -97,3 +97,19 @@ def test_warp_parts_identity_and_no_point() -> None:
     assert not W.max_aggregate(warped, valid=np.zeros(10, bool)).any()
     with pytest.raises(ValueError):
         W.warp_parts(labels, aff, masks, mode="cubic")
+
+
+def test_resize_nearest_takes_the_pixel_holding_each_centre():
+    """One nearest resize for the search's working maps and the networks' maps: output pixel
+    (i, j) takes input pixel (floor((i + 0.5) H / h), floor((j + 0.5) W / w))."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, (2, 256, 192)).astype(np.uint8)
+    for h, w in ((64, 64), (128, 64), (300, 200)):
+        expected = np.empty((2, h, w), np.uint8)
+        for i in range(h):
+            for j in range(w):
+                expected[:, i, j] = labels[:, int((i + 0.5) * 256 / h), int((j + 0.5) * 192 / w)]
+        np.testing.assert_array_equal(W.resize_nearest(labels, (h, w)), expected)
+    assert W.resize_nearest(labels, (256, 192)) is labels
+    # the centre pixel of each 4x4 block: rows 2, 6, ... (edges map to edges)
+    np.testing.assert_array_equal(W.resize_nearest(labels[0], (64, 48)), labels[0][2::4, 2::4])
