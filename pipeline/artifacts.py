@@ -23,6 +23,7 @@ Every path comes from :class:`Paths`; every stage library writes its artifact th
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -124,6 +125,19 @@ class Paths:
     def metric(self, name: str) -> Path:
         """eval/<name>.json: a DVC metric."""
         return self.eval / f"{name}.json"
+
+
+def source_digest(*packages: str) -> str:
+    """sha256 (hex) of the Python sources of ``pipeline.<package>`` folders, recursively, with
+    their relative paths: the code part of a cache key, so that a saved block or checkpoint
+    of other code is never reused."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- atomic files

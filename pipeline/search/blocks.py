@@ -22,7 +22,7 @@ import numpy as np
 from joblib import Parallel, delayed, parallel_config
 from tqdm import tqdm
 
-from pipeline.artifacts import atomic_path
+from pipeline.artifacts import atomic_path, source_digest
 from pipeline.config import SearchParams, section_dict
 from pipeline.search import fast, reference
 from pipeline.search.inputs import SearchInputs
@@ -66,18 +66,9 @@ def _search_block(sources: np.ndarray, inputs: SearchInputs, pool: np.ndarray,
     return out
 
 
-#: Code whose change invalidates saved blocks: the search and the geometry it calls.
-_CODE_DIRS = (Path(__file__).resolve().parent, Path(__file__).resolve().parents[1] / "geometry")
-
-
 def code_digest() -> str:
-    """Digest of the source files of the search and the geometry (stale-code guard)."""
-    h = hashlib.sha256()
-    for folder in _CODE_DIRS:
-        for path in sorted(folder.glob("*.py")):
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
+    """Digest of the source files of the search and the geometry it calls (stale-code guard)."""
+    return source_digest("search", "geometry")
 
 
 def cache_key(inputs: SearchInputs, pool: np.ndarray, identity: np.ndarray | None,

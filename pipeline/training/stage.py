@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts import Paths, source_digest
 from pipeline.config import Params, SemanticParams, section_dict
 from pipeline.datasets.pairs import DatasetError, PseudoPairDataset, TestPairDataset
 from pipeline.models.semantic import ArchitectureError, SemanticArch
@@ -58,7 +58,7 @@ INPUTS = ("images", "poses", "parsing", "masks", "pseudo")
 #: Errors caused by the user's inputs or settings: the stage script prints them as one line.
 USER_ERRORS = (TrainingError, CheckpointError, DatasetError, ArchitectureError)
 #: Code whose change makes a checkpoint stale (besides params and inputs).
-_CODE_DIRS = ("models", "losses", "training", "datasets", "torch_utils", "geometry")
+_CODE_PACKAGES = ("models", "losses", "training", "datasets", "torch_utils", "geometry")
 
 
 def model_path(paths: Paths) -> Path:
@@ -79,11 +79,7 @@ def run_digest(params: SemanticParams, paths: Paths) -> str:
         with open(paths.artifact(kind), "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 22), b""):
                 h.update(chunk)
-    root = Path(__file__).resolve().parents[1]
-    for sub in _CODE_DIRS:
-        for path in sorted((root / sub).rglob("*.py")):
-            h.update(str(path.relative_to(root)).encode())
-            h.update(path.read_bytes())
+    h.update(source_digest(*_CODE_PACKAGES).encode())
     return h.hexdigest()
 
 
