@@ -18,7 +18,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from pipeline.artifacts import atomic_write_json
 
 
 class LossHistory:
@@ -124,7 +123,3 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, float | 
             out.append((key, str(v)))
     return out
 
-
-def write_summary(path: Path | str, summary: dict[str, Any]) -> None:
-    """The stage summary as JSON, atomically."""
-    atomic_write_json(path, summary)
