@@ -1,7 +1,12 @@
-"""Two processes under torchrun (gloo on CPU): both ranks end with identical weights."""
+"""Two processes under torchrun (gloo on CPU): both ranks end with identical weights.
+
+torchrun runs with the static rendezvous on 127.0.0.1: ``--standalone`` advertises the machine's
+hostname to the workers, which hangs where the hostname does not resolve (as on CI machines).
+"""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 
@@ -18,9 +23,18 @@ from tests.training.fakes import FakePairs, tiny_params
 @pytest.mark.ddp
 def test_two_gloo_processes_end_with_identical_weights(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
-           "2", "-m", "tests.training.ddp_worker", str(tmp_path)]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node",
+           "2", "--master-addr", "127.0.0.1", "--master-port", str(port),
+           "-m", "tests.training.ddp_worker", str(tmp_path)]
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=180)
+    except subprocess.TimeoutExpired as exc:
+        out = (exc.stdout or b"")[-2000:], (exc.stderr or b"")[-2000:]
+        pytest.fail(f"torchrun did not finish in 180 s; stdout/stderr tails: {out}")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
