@@ -23,7 +23,7 @@ from pipeline.torch_utils.distributed import init_distributed
 from pipeline.torch_utils.misc import set_deterministic
 from pipeline.training.loop import LoopConfig, train
 from pipeline.training.semantic import PROFILES
-from pipeline.training.stage import build_training, training_dataset
+from pipeline.training.semantic_stage import build_training, training_dataset
 
 
 def _sync(device: torch.device) -> None:

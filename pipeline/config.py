@@ -264,7 +264,46 @@ class SearchParams(_Section):
 
 
 # --------------------------------------------------------------------------- training
-class SemanticParams(_Section):
+class _TrainingExecution(_Section):
+    """Execution-only keys shared by the training stages: how a run is executed, never what it
+    produces (changing them never reruns a stage)."""
+
+    checkpoint_every: int = Field(100, ge=1, description="Steps between checkpoints (resume "
+                                                         "gives the same weights: execution).",
+                                  json_schema_extra=EXECUTION)
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Compute device.",
+                                                   json_schema_extra=EXECUTION)
+    amp: Literal["off", "bf16", "fp16"] = Field("off", description="Mixed precision.",
+                                                json_schema_extra=EXECUTION)
+    channels_last: bool = Field(False, description="channels_last memory layout (CUDA).",
+                                json_schema_extra=EXECUTION)
+    workers: int = Field(1, ge=0, le=256, description="DataLoader worker processes.",
+                         json_schema_extra=EXECUTION)
+    threads: int = Field(1, ge=1, le=1024, description="CPU intra-op threads per process "
+                                                       "(bit-reproducible per torch build and "
+                                                       "thread count).",
+                         json_schema_extra=EXECUTION)
+
+    @field_validator("amp", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted `off` as false (DVC's `-S semantic.amp=off` writes it so)
+        return "off" if value is False else value
+
+
+def _check_depth(section: str, height: int, width: int, depth: int) -> None:
+    """ValueError unless ``depth`` halvings of height x width give integer sides >= 2 px."""
+    f = 2 ** depth
+    if height % f or width % f:
+        raise ValueError(
+            f"{section}.height x {section}.width = {height} x {width} is not divisible by "
+            f"2**{section}.depth = {f}: use multiples of {f} or a smaller depth")
+    if min(height, width) // f < 2:
+        raise ValueError(f"{section}.depth = {depth} leaves less than 2 px at "
+                         f"{height} x {width}: lower {section}.depth")
+
+
+class SemanticParams(_TrainingExecution):
     """Stage `train_semantic`: the semantic generative network (SPEC 5) -> models/semantic.*.
 
     Architecture, loss, optimiser and schedule shape the model file; the keys marked
@@ -298,39 +337,114 @@ class SemanticParams(_Section):
     log_every: int = Field(20, ge=1, description="Steps between points of the loss curves.")
     sample_every: int = Field(250, ge=1, description="Steps between sample grids (PNG).")
     sample_count: int = Field(4, ge=1, le=64, description="Pairs per sample grid.")
-    checkpoint_every: int = Field(100, ge=1, description="Steps between checkpoints (resume "
-                                                         "gives the same weights: execution).",
-                                  json_schema_extra=EXECUTION)
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Compute device.",
-                                                   json_schema_extra=EXECUTION)
-    amp: Literal["off", "bf16", "fp16"] = Field("off", description="Mixed precision.",
-                                                json_schema_extra=EXECUTION)
-    channels_last: bool = Field(False, description="channels_last memory layout (CUDA).",
-                                json_schema_extra=EXECUTION)
-    workers: int = Field(1, ge=0, le=256, description="DataLoader worker processes.",
-                         json_schema_extra=EXECUTION)
-    threads: int = Field(1, ge=1, le=1024, description="CPU intra-op threads per process "
-                                                       "(bit-reproducible per torch build and "
-                                                       "thread count).",
-                         json_schema_extra=EXECUTION)
-
-    @field_validator("amp", mode="before")
-    @classmethod
-    def _yaml_off(cls, value: Any) -> Any:
-        # YAML 1.1 reads an unquoted `off` as false (DVC's `-S semantic.amp=off` writes it so)
-        return "off" if value is False else value
-
     @model_validator(mode="after")
     def _divisible(self) -> "SemanticParams":
-        f = 2 ** self.depth
-        if self.height % f or self.width % f:
-            raise ValueError(
-                f"semantic.height x semantic.width = {self.height} x {self.width} is not "
-                f"divisible by 2**semantic.depth = {f}: use multiples of {f} or a smaller depth")
-        if min(self.height, self.width) // f < 2:
-            raise ValueError(f"semantic.depth = {self.depth} leaves less than 2 px at "
-                             f"{self.height} x {self.width}: lower semantic.depth")
+        _check_depth("semantic", self.height, self.width, self.depth)
         return self
+
+
+class PosenetParams(_TrainingExecution):
+    """Stage `train_posenet`: the pose detector of the pose loss and of PCKh (SPEC 5) ->
+    models/posenet.safetensors. A ResNet generator (3 -> 18 heatmaps) [code, SPT: 9 blocks,
+    64 base channels]; trained on the training images and their keypoints, then frozen."""
+
+    height: int = Field(64, ge=8, le=1024, description="Input image size (px).")
+    width: int = Field(64, ge=8, le=1024, description="Input image size (px).")
+    channels: int = Field(16, ge=1, le=1024, description="Base width (ResNet generator ngf).")
+    blocks: int = Field(6, ge=1, le=32, description="Residual blocks [code: 9].")
+    downsamplings: int = Field(2, ge=0, le=5, description="Stride-2 convolutions before the "
+                                                          "residual blocks [code: 2].")
+    norm: Literal["instance", "batch", "none"] = Field("instance", description="Normalisation.")
+    lr: float = Field(1e-3, gt=0.0, le=1.0, description="Adam learning rate.")
+    beta1: float = Field(0.9, ge=0.0, lt=1.0, description="Adam beta1.")
+    beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam beta2.")
+    batch_size: int = Field(16, ge=1, le=65536, description="Images per step, over all "
+                                                            "processes together.")
+    iterations: int = Field(600, ge=1, le=10_000_000, description="Optimiser steps.")
+    seed: int = Field(0, ge=0, description="Seed of initialisation and sampling.")
+    flip: bool = Field(True, description="Random horizontal flips (keypoints mirrored).")
+    peak_threshold: float = Field(0.1, ge=0.0, le=1.0, description="A heatmap whose peak is "
+                                                                   "lower is a missing point.")
+    log_every: int = Field(20, ge=1, description="Steps between points of the loss curves.")
+    sample_every: int = Field(300, ge=1, description="Steps between sample grids (PNG).")
+    sample_count: int = Field(4, ge=1, le=64, description="Images per sample grid.")
+
+    @model_validator(mode="after")
+    def _divisible(self) -> "PosenetParams":
+        _check_depth("posenet", self.height, self.width, self.downsamplings)
+        return self
+
+
+class TrainParams(_TrainingExecution):
+    """Stage `train_appearance`: the appearance generative network G_A (with E_A, E'_S), its
+    discriminators D_A and D_F, and the training scheme (SPEC 5) -> models/appearance/."""
+
+    scheme: Literal["baseline", "ts_pred", "ts_gt", "e2e"] = Field(
+        "e2e", description="baseline | ts_pred | ts_gt | e2e [paper, section 4.4].")
+    height: int = Field(64, ge=8, le=1024, description="Image resolution (px) of G_A.")
+    width: int = Field(64, ge=8, le=1024, description="Image resolution (px) of G_A.")
+    channels: int = Field(16, ge=1, le=1024, description="Base width of G_A [code: 64].")
+    depth: int = Field(4, ge=1, le=8, description="Stride-2 downsamplings of E_A and E'_S.")
+    max_channels: int = Field(128, ge=1, le=4096, description="Channel cap per scale "
+                                                              "[code: 512].")
+    norm: Literal["instance", "batch", "none"] = Field("instance", description="Normalisation.")
+    deformable_skips: bool = Field(True, description="Warp E_A's skips by the 10 part "
+                                                     "affines [code, SPT demo].")
+    dropout: float = Field(0.5, ge=0.0, lt=1.0, description="Dropout of the first decoder "
+                                                            "blocks [code: 0.5 in three].")
+    disc_channels: int = Field(16, ge=1, le=1024, description="D_A width [code: ndf 64].")
+    disc_layers: int = Field(3, ge=1, le=6, description="D_A stride-2 layers [code: 3].")
+    face_size: int = Field(16, ge=8, le=256, description="Side (px) of the face crop of D_F.")
+    lr: float = Field(2e-4, gt=0.0, le=1.0, description="Adam learning rate of G_A.")
+    disc_lr: float = Field(2e-4, gt=0.0, le=1.0, description="Adam learning rate of D_A, D_F.")
+    semantic_lr: float = Field(1e-4, gt=0.0, le=1.0, description="Adam learning rate of G_S "
+                                                                 "in the joint phase (e2e).")
+    beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam beta1.")
+    beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam beta2.")
+    batch_size: int = Field(8, ge=1, le=65536, description="Pairs per step, over all "
+                                                           "processes together.")
+    iterations: int = Field(800, ge=1, le=10_000_000, description="Optimiser steps in all.")
+    joint_iterations: int = Field(200, ge=0, le=10_000_000, description="e2e: the last steps, "
+                                  "where G_S and G_A are optimised jointly (the first ones "
+                                  "train G_A on G_S's predictions, as ts_pred).")
+    seed: int = Field(0, ge=0, description="Seed of initialisation and sampling.")
+    flip: bool = Field(True, description="Random horizontal flips (left/right swapped).")
+    log_every: int = Field(20, ge=1, description="Steps between points of the loss curves.")
+    sample_every: int = Field(400, ge=1, description="Steps between sample grids (PNG).")
+    sample_count: int = Field(4, ge=1, le=64, description="Pairs per sample grid.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TrainParams":
+        _check_depth("train", self.height, self.width, self.depth)
+        if self.joint_iterations > self.iterations:
+            raise ValueError(f"train.joint_iterations = {self.joint_iterations} exceeds "
+                             f"train.iterations = {self.iterations}")
+        return self
+
+
+class LossParams(_Section):
+    """Loss weights and variants of the appearance stage, defaulting to the authors' values
+    [code, SPT demo / paper, SPEC 5]."""
+
+    adversarial: Literal["lsgan", "vanilla"] = Field("lsgan", description="GAN loss [code].")
+    adv: float = Field(1.0, ge=0.0, description="Adversarial loss of D_A on both generated "
+                                                "images of the cycle [code: 1].")
+    face: bool = Field(True, description="Face adversarial loss with D_F on the head box "
+                                         "[code: on; paper: off for Market-1501].")
+    face_weight: float = Field(1.0, ge=0.0, description="Weight of the face loss [code: 1].")
+    pose: float = Field(700.0, ge=0.0, description="Pose loss: MSE of the frozen detector's "
+                                                   "heatmaps, per generated image [code: 700].")
+    content: float = Field(0.03, ge=0.0, description="Content loss: MSE of VGG16 relu2_1 "
+                                                      "features of I~_Ps and I_s [code: 0.03].")
+    style: Literal["semantic", "mask", "patch"] = Field(
+        "semantic", description="Style loss regions: semantic | mask | patch [paper].")
+    style_weight: float = Field(1.0, ge=0.0, description="Weight of the style loss [code: 1].")
+    patch_size: float = Field(0.125, gt=0.0, le=1.0, description="style=patch: patch side as "
+                                                                 "a share of the image height.")
+    semantic_ce: float = Field(1.0, ge=0.0, description="e2e joint phase: weight of G_S's "
+                                                        "pose-weighted cross-entropy.")
+    vgg_weights: str = Field("", description="Local ImageNet VGG16 state dict in torchvision's "
+                                             "format ('' = the offline default, README).")
 
 
 # --------------------------------------------------------------------------- top level
@@ -343,6 +457,9 @@ class Params(_Section):
     masks: MasksParams = MasksParams()
     search: SearchParams = SearchParams()
     semantic: SemanticParams = SemanticParams()
+    posenet: PosenetParams = PosenetParams()
+    train: TrainParams = TrainParams()
+    loss: LossParams = LossParams()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Params":

@@ -9,7 +9,7 @@ from pipeline.artifacts import Paths
 from pipeline.cli import run_stage
 from pipeline.config import load_params
 from pipeline.torch_utils.distributed import print0
-from pipeline.training.stage import USER_ERRORS, run, summary_text
+from pipeline.training.semantic_stage import USER_ERRORS, run, summary_text
 
 if __name__ == "__main__":
     run_stage("train_semantic", lambda: print0(summary_text(run(load_params(), Paths()))),

@@ -13,7 +13,7 @@ import torch
 from pipeline.torch_utils.distributed import cleanup, init_distributed
 from pipeline.torch_utils.misc import set_deterministic
 from pipeline.training.loop import LoopConfig, train
-from pipeline.training.stage import build_training
+from pipeline.training.semantic_stage import build_training
 from tests.training.fakes import FakePairs, tiny_params
 
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 import torch
 
-from pipeline.training.stage import build_training
+from pipeline.training.semantic_stage import build_training
 from pipeline.torch_utils.device import resolve_device
 from pipeline.torch_utils.distributed import DistInfo
 from tests.helpers import REPO

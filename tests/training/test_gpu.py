@@ -36,7 +36,7 @@ def test_cuda_steps_reduce_the_loss(amp, channels_last):
 
 def test_stage_runs_on_cuda_and_the_model_loads_on_cpu(project_copy):
     from tests.training.test_stage import _params
-    from pipeline.training.stage import eval_dir, model_path, run
+    from pipeline.training.semantic_stage import eval_dir, model_path, run
 
     paths = project_copy("cuda")
     summary = run(_params(device="cuda", amp="bf16", channels_last=True), paths,

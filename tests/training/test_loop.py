@@ -16,7 +16,7 @@ from pipeline.torch_utils.device import resolve_device
 from pipeline.torch_utils.distributed import DistInfo
 from pipeline.torch_utils.misc import set_deterministic
 from pipeline.training.loop import LoopConfig, TrainingError, train
-from pipeline.training.stage import build_training
+from pipeline.training.semantic_stage import build_training
 from tests.helpers import REPO
 from tests.training.fakes import FakePairs, tiny_params
 
@@ -107,7 +107,7 @@ from pipeline.torch_utils.device import resolve_device
 from pipeline.torch_utils.distributed import DistInfo
 from pipeline.torch_utils.misc import set_deterministic
 from pipeline.training.loop import LoopConfig, train
-from pipeline.training.stage import build_training
+from pipeline.training.semantic_stage import build_training
 from tests.training.fakes import FakePairs, tiny_params
 
 torch.set_num_threads(1)

@@ -14,7 +14,7 @@ from pipeline.artifacts import STATUS_NO_CANDIDATE
 from pipeline.config import ParamsError, validate
 from pipeline.datasets.pairs import DatasetError
 from pipeline.training.checkpoint import load_model_file
-from pipeline.training.stage import eval_dir, model_path, run, summary_text
+from pipeline.training.semantic_stage import eval_dir, model_path, run, summary_text
 from tests.conftest import TINY_RAW
 from tests.training.fakes import TINY_SEMANTIC
 
