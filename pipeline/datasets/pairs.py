@@ -20,6 +20,14 @@ An item is a dict of tensors (H, W = ``map_hw``; h, w = ``image_hw``)::
     src_image     (3, h, w) f32     in [-1, 1]           (only with image_hw)
     tgt_image     (3, h, w) f32     test pairs only       (only with image_hw)
     src_index, tgt_index  () int64  rows of images.h5
+
+With ``cycle=True`` (the appearance network's way back, I~_Pt -> P_s) also::
+
+    tgt_parts        (10, H, W) f32  part masks of the target pose (masks.h5 /parts of the
+                                     target row: the candidate c* or the test target)
+    back_theta       (10, 2, 3) f32  part affines tgt -> src (sample the target frame, write
+    back_affines     (10, 2, 3) f64  the source frame): part_affines(P_t, P_s)
+    back_part_valid  (10,) bool
 """
 from __future__ import annotations
 
@@ -68,8 +76,10 @@ class _PairBase(Dataset):
     """Shared reading of one side (source or target) of a pair."""
 
     def __init__(self, prepared: Path | str, map_hw: tuple[int, int],
-                 image_hw: tuple[int, int] | None, kinds: tuple[str, ...]) -> None:
+                 image_hw: tuple[int, int] | None, kinds: tuple[str, ...],
+                 cycle: bool = False) -> None:
         self.prepared = Path(prepared)
+        self.cycle = bool(cycle)
         self.map_hw = _hw(map_hw, "map_hw")
         self.image_hw = _hw(image_hw, "image_hw")
         self.arts = _open(self.prepared, kinds)
@@ -105,6 +115,13 @@ class _PairBase(Dataset):
         item["theta"] = affines_to_theta(affines, self.map_hw).float()
         item["affines"] = torch.from_numpy(np.ascontiguousarray(affines, np.float64))
         item["part_valid"] = torch.from_numpy(np.asarray(valid, bool))
+        if self.cycle:
+            tgt_parts = resize_nearest(arts["masks"]["parts"][tgt], self.map_hw)
+            item["tgt_parts"] = torch.from_numpy(bitfield_to_masks(tgt_parts).astype(np.float32))
+            back, back_valid = part_affines(kp_tgt_map, kp_src_map, *self.map_hw)
+            item["back_theta"] = affines_to_theta(back, self.map_hw).float()
+            item["back_affines"] = torch.from_numpy(np.ascontiguousarray(back, np.float64))
+            item["back_part_valid"] = torch.from_numpy(np.asarray(back_valid, bool))
         if self.image_hw is not None:
             item["src_image"] = image_to_tensor(arts["images"]["images"][src], self.image_hw)
         item["src_index"] = torch.tensor(src, dtype=torch.int64)
@@ -130,8 +147,9 @@ class PseudoPairDataset(_PairBase):
 
     def __init__(self, prepared: Path | str, map_hw: tuple[int, int],
                  image_hw: tuple[int, int] | None = None, flip: bool = False,
-                 seed: int = 0) -> None:
-        super().__init__(prepared, map_hw, image_hw, ("poses", "parsing", "masks", "pseudo"))
+                 seed: int = 0, cycle: bool = False) -> None:
+        super().__init__(prepared, map_hw, image_hw, ("poses", "parsing", "masks", "pseudo"),
+                         cycle)
         pseudo = self.arts["pseudo"]
         status = pseudo["status"][:]
         self.rows = np.flatnonzero(status == STATUS_OK).astype(np.int64)
@@ -183,8 +201,8 @@ class TestPairDataset(_PairBase):
     __test__ = False   # not a pytest test class
 
     def __init__(self, prepared: Path | str, map_hw: tuple[int, int],
-                 image_hw: tuple[int, int] | None = None) -> None:
-        super().__init__(prepared, map_hw, image_hw, ("poses", "parsing", "masks"))
+                 image_hw: tuple[int, int] | None = None, cycle: bool = False) -> None:
+        super().__init__(prepared, map_hw, image_hw, ("poses", "parsing", "masks"), cycle)
         images = self.arts["images"]
         pairs = images["pairs/test"][:] if "pairs/test" in images else np.zeros((0, 2))
         self.pairs = np.asarray(pairs, np.int64).reshape(-1, 2)

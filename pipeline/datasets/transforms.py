@@ -85,13 +85,14 @@ def flip_pair(item: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     (a missing point stays -1; in float32 ``w-1-(w-1-x)`` may differ from x by one ulp);
     ``*_parts`` (10, H, W): flipped, parts mirrored (PART_MIRROR); ``*_pose_mask``,
     ``*_image``: flipped; ``theta``: :func:`flip_theta`; ``part_valid``: mirrored;
-    ``affines``: the flipped pixel affines; ``*_index``: unchanged. An unknown key is an error
+    ``affines``: the flipped pixel affines; ``back_*``: as ``theta`` / ``affines`` /
+    ``part_valid``; ``*_index``: unchanged. An unknown key is an error
     (a new field must say how it flips). Returns a new dict.
     """
     width = int(item["src_labels"].shape[-1])
     out: dict[str, torch.Tensor] = {}
     for key, value in item.items():
-        kind = key.split("_", 1)[1] if key.startswith(("src_", "tgt_")) else key
+        kind = key.split("_", 1)[1] if key.startswith(("src_", "tgt_", "back_")) else key
         if kind == "labels":
             out[key] = _LABEL_MIRROR.to(value.device)[value.flip(-1)]
         elif kind == "heatmaps":

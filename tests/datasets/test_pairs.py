@@ -156,3 +156,32 @@ def test_no_test_pairs_is_a_one_line_error(tiny_prepared, tmp_path):
     with pytest.raises(DatasetError, match="holds no test pairs.*set data.pairs") as err:
         TestPairDataset(out, MAP)
     assert "\n" not in str(err.value)
+
+
+def test_cycle_items_hold_the_way_back(tiny_prepared):
+    """cycle=True adds the target's part masks and the part affines tgt -> src; flips keep them
+    consistent (flipping twice gives the item back)."""
+    ds = PseudoPairDataset(tiny_prepared, MAP, cycle=True)
+    masks = Artifact(tiny_prepared / "masks.h5")["parts"]
+    expected = _expected_shapes(*MAP)
+    expected.update(tgt_parts=((10, *MAP), torch.float32),
+                    back_theta=((10, 2, 3), torch.float32),
+                    back_affines=((10, 2, 3), torch.float64),
+                    back_part_valid=((10,), torch.bool))
+    for i in range(min(len(ds), 6)):
+        item = ds[i]
+        _check(item, expected)
+        tgt = int(item["tgt_index"])
+        np.testing.assert_array_equal(
+            item["tgt_parts"].numpy(),
+            G.bitfield_to_masks(resize_nearest(masks[tgt], MAP)).astype(np.float32))
+        ks, kt = item["src_keypoints"].numpy(), item["tgt_keypoints"].numpy()
+        back, valid = G.part_affines(kt, ks, *MAP)
+        np.testing.assert_array_equal(item["back_affines"].numpy(), back)
+        assert torch.equal(item["back_part_valid"], torch.from_numpy(valid))
+        twice = flip_pair(flip_pair(item))
+        for key in ("back_theta", "back_part_valid", "tgt_parts"):
+            assert torch.equal(twice[key], item[key]), key
+        np.testing.assert_allclose(twice["back_affines"].numpy(), back, atol=1e-9)
+    test = TestPairDataset(tiny_prepared, MAP, IMG, cycle=True)
+    assert {"tgt_parts", "back_theta", "tgt_image"} <= set(test[0])
