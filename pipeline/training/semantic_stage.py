@@ -24,9 +24,7 @@ dvc.lock on the same software).
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,19 +33,20 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from pipeline.artifacts import Paths, source_digest
+from pipeline.artifacts import Paths
 from pipeline.config import Params, SemanticParams, section_dict
 from pipeline.datasets.pairs import DatasetError, PseudoPairDataset, TestPairDataset
 from pipeline.models.semantic import ArchitectureError, SemanticArch
-from pipeline.torch_utils.distributed import DistInfo, barrier, cleanup, init_distributed
-from pipeline.torch_utils.misc import (ResumableSampler, derive_seed, seed_everything,
-                                       set_deterministic, worker_init_fn)
+from pipeline.torch_utils.distributed import DistInfo, barrier
+from pipeline.torch_utils.misc import ResumableSampler, derive_seed, seed_everything
 from pipeline.training.checkpoint import CheckpointError, save_model_file
 from pipeline.training.evaluate import (evaluate_oracle, evaluate_test_pairs, oracle_truth_fn,
                                         part_warp)
 from pipeline.training.grids import pair_row, sample_grid
 from pipeline.training.logging import LossHistory, publish_eval
-from pipeline.training.loop import LoopConfig, LoopResult, TrainingError, train
+from pipeline.training.loop import LoopConfig, TrainingError, train
+from pipeline.training.runner import (build_loader, remove_work_dir, run_digest, summary_base,
+                                      training_process, work_dir)
 from pipeline.training.semantic import SemanticScheme, arch_of
 from pipeline.visualize import save_png
 
@@ -57,8 +56,6 @@ STAGE = "train_semantic"
 INPUTS = ("images", "poses", "parsing", "masks", "pseudo")
 #: Errors caused by the user's inputs or settings: the stage script prints them as one line.
 USER_ERRORS = (TrainingError, CheckpointError, DatasetError, ArchitectureError)
-#: Code whose change makes a checkpoint stale (besides params and inputs).
-_CODE_PACKAGES = ("models", "losses", "training", "datasets", "torch_utils", "geometry")
 
 
 def model_path(paths: Paths) -> Path:
@@ -71,21 +68,10 @@ def eval_dir(paths: Paths) -> Path:
     return paths.eval / "semantic"
 
 
-def run_digest(params: SemanticParams, paths: Paths) -> str:
-    """sha256 of the result-shaping params, the input artifacts' bytes and the training code."""
-    h = hashlib.sha256()
-    h.update(json.dumps(section_dict(params), sort_keys=True).encode())
-    for kind in INPUTS:
-        with open(paths.artifact(kind), "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 22), b""):
-                h.update(chunk)
-    h.update(source_digest(*_CODE_PACKAGES).encode())
-    return h.hexdigest()
-
-
-def work_dir(paths: Paths, digest: str) -> Path:
-    """data/cache/train_semantic/<digest[:16]>: checkpoint and grids of the run in progress."""
-    return paths.cache / STAGE / digest[:16]
+def semantic_digest(params: SemanticParams, paths: Paths) -> str:
+    """Identity of a run: the result-shaping params, the input artifacts and the code."""
+    return run_digest({"semantic": section_dict(params)},
+                      [paths.artifact(kind) for kind in INPUTS])
 
 
 def run(params: Params, paths: Paths, progress: bool = True,
@@ -97,20 +83,8 @@ def run(params: Params, paths: Paths, progress: bool = True,
     """
     sp = params.semantic
     arch = arch_of(sp)                              # resolution / depth errors before any work
-    torch.set_num_threads(sp.threads)
-    dist = init_distributed(sp.device)
-    was_deterministic = torch.are_deterministic_algorithms_enabled()
-    set_deterministic(dist.device.type == "cpu")
-    # no NaN-filling of every new tensor: a debugging aid that costs bandwidth, and no op of
-    # this network reads uninitialised memory (the bit-reproducibility test guards that)
-    fill = torch.utils.deterministic.fill_uninitialized_memory
-    torch.utils.deterministic.fill_uninitialized_memory = False
-    try:
+    with training_process(sp.device, sp.threads) as dist:
         return _run(params, paths, progress, stop_after, dist, arch)
-    finally:
-        torch.utils.deterministic.fill_uninitialized_memory = fill
-        set_deterministic(was_deterministic)
-        cleanup()
 
 
 @dataclass
@@ -132,21 +106,7 @@ def build_training(sp: SemanticParams, dist: DistInfo, dataset: Dataset) -> Trai
     """Resumable sampler, DataLoader and scheme of a run over ``dataset`` (items keyed by
     ``(index, epoch)``); seeded: identical initial weights on every rank, then per-rank RNG
     streams."""
-    if sp.batch_size % dist.world_size:
-        raise TrainingError(f"semantic.batch_size = {sp.batch_size} cannot be split over "
-                            f"{dist.world_size} processes: use a multiple of {dist.world_size}")
-    per_rank = sp.batch_size // dist.world_size
-    try:
-        sampler = ResumableSampler(len(dataset), per_rank, seed=sp.seed, rank=dist.rank,
-                                   world_size=dist.world_size, shuffle=True, drop_last=True,
-                                   with_epoch=True)
-    except ValueError as err:
-        raise TrainingError(f"{len(dataset)} training pairs: {err} "
-                            f"(semantic.batch_size)") from None
-    loader = DataLoader(dataset, batch_size=per_rank, sampler=sampler, num_workers=sp.workers,
-                        pin_memory=dist.device.type == "cuda",
-                        persistent_workers=sp.workers > 0, worker_init_fn=worker_init_fn,
-                        generator=torch.Generator().manual_seed(sp.seed))
+    sampler, loader = build_loader(dataset, sp, dist, "semantic")
     torch.manual_seed(derive_seed(sp.seed, 0x5E))    # same initial weights on every rank
     scheme = SemanticScheme(sp, dist)
     seed_everything(sp.seed, dist.rank)
@@ -158,8 +118,8 @@ def _run(params: Params, paths: Paths, progress: bool, stop_after: int | None,
     sp = params.semantic
     t0 = time.perf_counter()
     tr = build_training(sp, dist, training_dataset(sp, paths))
-    digest = run_digest(sp, paths)
-    wdir = work_dir(paths, digest)
+    digest = semantic_digest(sp, paths)
+    wdir = work_dir(paths, STAGE, digest)
     samples = _Samples(tr.scheme, paths, (sp.height, sp.width), sp.sample_count,
                        wdir / "samples")
     cfg = LoopConfig(iterations=sp.iterations, log_every=sp.log_every,
@@ -172,7 +132,7 @@ def _run(params: Params, paths: Paths, progress: bool, stop_after: int | None,
     result = train(tr.scheme, tr.loader, tr.sampler, cfg, on_sample=samples,
                    history=LossHistory())
     t1 = time.perf_counter()
-    summary = _summary_base(dist, len(tr.dataset), result)
+    summary = summary_base(STAGE, dist, len(tr.dataset), result)
     if not result.finished:
         return summary
     if dist.is_main:
@@ -180,15 +140,6 @@ def _run(params: Params, paths: Paths, progress: bool, stop_after: int | None,
     barrier()
     summary["seconds"] = {"train": round(t1 - t0, 2), "total": round(time.perf_counter() - t0, 2)}
     return summary
-
-
-def _summary_base(dist: DistInfo, n_train: int, result: LoopResult) -> dict:
-    return {"stage": STAGE, "training_pairs": n_train, "iterations": result.iteration,
-            "finished": result.finished, "resumed_from": result.resumed_from,
-            "processes": dist.world_size, "device": str(dist.device),
-            "data_wait_share": round(result.data_seconds / max(result.step_seconds, 1e-9), 4),
-            "iterations_per_second": round(result.steps_timed / max(result.step_seconds, 1e-9),
-                                           2)}
 
 
 def _finish(params: Params, paths: Paths, scheme: SemanticScheme, samples: "_Samples",
@@ -208,11 +159,7 @@ def _finish(params: Params, paths: Paths, scheme: SemanticScheme, samples: "_Sam
         truth = oracle_truth_fn(root, train_eval.arts["images"].names, (sp.height, sp.width))
         metrics["train_oracle"] = evaluate_oracle(predict, train_eval, truth)
     publish_eval(eval_dir(paths), result.history, metrics, samples=samples.folder)
-    shutil.rmtree(wdir, ignore_errors=True)
-    try:
-        wdir.parent.rmdir()
-    except OSError:
-        pass
+    remove_work_dir(wdir)
     return {"model": str(model_path(paths)), "test": {k: {"miou": v["miou"],
                                                           "pixel_accuracy": v["pixel_accuracy"]}
                                                       for k, v in test.items() if k != "pairs"},
@@ -260,7 +207,7 @@ def summary_text(summary: dict) -> str:
         return (f"{STAGE}: stopped at iteration {summary['iterations']} (checkpoint kept; "
                 f"rerun to resume)")
     t = summary.get("test", {})
-    lines = [f"{STAGE}: {summary['iterations']} iterations on {summary['training_pairs']} "
+    lines = [f"{STAGE}: {summary['iterations']} iterations on {summary['training_items']} "
              f"pseudo pairs ({summary['device']}, {summary['processes']} process(es), "
              f"{summary['iterations_per_second']} it/s, data wait "
              f"{100 * summary['data_wait_share']:.1f}%)"]
