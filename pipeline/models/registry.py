@@ -10,6 +10,7 @@ so :func:`pipeline.training.checkpoint.load_model_file` can rebuild a network fr
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -31,8 +32,16 @@ def register(name: str) -> Callable[[T], T]:
     return deco
 
 
+#: Modules that register the project's own networks, imported only when a name is not yet
+#: registered (a stage imports its networks' modules itself, so a model file of another stage's
+#: network never pulls that code into its dependencies).
+BUILTIN_MODULES: tuple[str, ...] = ("pipeline.models.semantic", "pipeline.models.appearance",
+                                    "pipeline.models.posenet")
+
+
 def _load_builtin() -> None:
-    import pipeline.models.semantic  # noqa: F401  (registers its networks)
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
 
 
 def names() -> list[str]:
@@ -43,7 +52,8 @@ def names() -> list[str]:
 
 def get(name: str) -> type[nn.Module]:
     """The network class registered as ``name`` (KeyError naming the known ones)."""
-    _load_builtin()
+    if name not in _REGISTRY:
+        _load_builtin()
     if name not in _REGISTRY:
         raise KeyError(f"unknown network {name!r}; known: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
