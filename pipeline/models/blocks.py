@@ -85,3 +85,24 @@ def to_memory_format(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
     if channels_last and x.dim() == 4:
         return x.contiguous(memory_format=torch.channels_last)
     return x
+
+
+def patch_discriminator(c_in: int, channels: int, layers: int,
+                        norm: NormName = "instance") -> nn.Sequential:
+    """A PatchGAN trunk [code, pix2pix NLayerDiscriminator: ndf, n_layers, width doubling
+    capped at 8 ndf, no norm on the first layer, LeakyReLU(0.2)]: ``layers`` blocks conv 4x4 /
+    stride 2, then conv 3x3 -> norm -> LeakyReLU and a 3x3 conv to one score per patch.
+
+    (B, c_in, H, W) -> (B, 1, H // 2**layers, W // 2**layers) raw scores. The stride-1 convs
+    are 3x3 ('same' size) where pix2pix uses 4x4 with padding 1 (which trims a pixel each), the
+    layout of :class:`pipeline.models.semantic.SemanticDiscriminator`.
+    """
+    c = channels
+    body: list[nn.Module] = [ConvBlock(c_in, c, 4, 2, norm="none")]
+    for _ in range(1, layers):
+        c_next = min(c * 2, 8 * channels)
+        body.append(ConvBlock(c, c_next, 4, 2, norm))
+        c = c_next
+    c_next = min(c * 2, 8 * channels)
+    body += [ConvBlock(c, c_next, 3, 1, norm), nn.Conv2d(c_next, 1, 3, 1, 1)]
+    return nn.Sequential(*body)

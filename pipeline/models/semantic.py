@@ -27,14 +27,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from pipeline.labels import NUM_KEYPOINTS, NUM_LABELS
 from pipeline.models.blocks import ConvBlock, NormName, UpBlock, channel_plan, init_weights
+from pipeline.models.deformable import deform_features
 from pipeline.models.registry import register
 from pipeline.torch_utils.misc import assert_shape
-from pipeline.torch_utils.warp import warp_by_parts
 
 #: Number of body parts whose affines warp the deformable skips (SPEC 3).
 NUM_PARTS = 10
@@ -164,22 +163,6 @@ class SemanticGenerator(nn.Module):
             i = a.depth - 1 - k
             x = torch.cat([up(x), src[i], pose[i]], 1)
         return self.head(x)
-
-
-def deform_features(feats: list[torch.Tensor], theta: torch.Tensor, src_parts: torch.Tensor,
-                    part_valid: torch.Tensor) -> list[torch.Tensor]:
-    """Deformable skips: every scale's features warped by the part affines, max over parts.
-
-    feats: scale i is (B, C_i, H / 2**i, W / 2**i); theta (B, 10, 2, 3) is valid at every scale
-    (edges map to edges); src_parts (B, 10, H, W) is max-pooled to each scale (a feature pixel
-    belongs to a part when any of its full-resolution pixels does).
-    """
-    out = []
-    theta = theta.to(feats[0].dtype)
-    for i, f in enumerate(feats):
-        masks = src_parts if i == 0 else F.max_pool2d(src_parts, 2 ** i)
-        out.append(warp_by_parts(f, theta, masks.to(f.dtype), part_valid))
-    return out
 
 
 @register("semantic_discriminator")

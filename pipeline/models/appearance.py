@@ -1,0 +1,276 @@
+"""The appearance generative network of SPT (SPEC 5): G_A with its encoders E_A and E'_S, the
+image discriminator D_A and the face discriminator D_F.
+
+    I~_Pt = G_A( E_A(I_Ps, P_s, S_Ps), E'_S(P_t, S~_Pt) )          [paper; code, SPT demo]
+
+Generator (after the authors' ``Global_Generator`` [code, SPT demo
+``models/GlobalLocalPRDemo_models.py``], itself Deformable GAN's): two encoders, E_A on the
+source image, its pose and its parsing, E'_S on the target pose and the (predicted) target
+parsing; each is a 3x3 stem then ``depth`` blocks conv 4x4 / stride 2 -> norm -> LeakyReLU(0.2)
+(:class:`pipeline.models.semantic.Encoder`), widths ``channel_plan(channels, depth,
+max_channels)`` [code: 64, 128, 256, 512, 512, 512 at 128 px]. A U-Net-like decoder of
+transposed convolutions doubles the resolution ``depth`` times; at every scale it concatenates
+the skips of both encoders. As in the authors' decoder, the block that outputs scale i has the
+width of encoder scale i + 1 [code: decoder 512, 512, 512, 256, 128 against encoder 512, 512,
+256, 128, 64], the first ``dropout_blocks`` blocks apply channel dropout [code: ``Dropout2d`` in
+the first three], and a 3x3 convolution and tanh give the image.
+
+Deformable skips [code, SPT demo / Deformable GAN ``concatenate_skips``: ``if i < 4``]: E_A's
+skips at the :data:`WARPED_SKIPS` finest scales are warped part by part by the 10 part affines
+from the source to the target pose and max-aggregated
+(:func:`pipeline.models.deformable.deform_features`); the coarser scales go to the decoder as
+they are. That max is a union only for non-negative features (it drops negative values), so E_A's
+skips at those scales enter the decoder through a ReLU in BOTH modes [choice]: with identity
+affines and the whole-frame torso part, deformable skips change nothing (tested), and
+``deformable_skips`` is a pure "warp or not" switch.
+
+``use_maps = False`` is the paper's Baseline scheme: no semantic map anywhere (E_A gets the
+image and P_s, E'_S only P_t, D_A is conditioned on the target pose instead of the parsing).
+
+Not reproduced [choice]: the authors' 256 px model fades a local enhancer (a 256 px encoder and
+decoder pair of half width) in over a 128 px global generator; here ONE generator runs at the
+configured resolution (any multiple of ``2**depth``, e.g. 256 x 256 with depth 6 and
+channels 32 has the authors' widths at every scale: 32 at 256 px up to 512). The authors'
+normalisation (one mean and variance per sample over all channels, Keras style) is the project's
+instance norm (:func:`pipeline.models.blocks.make_norm`), as in every network here.
+
+Tensors (B = batch, H x W = image resolution, 18 keypoints, 10 labels, 10 parts):
+    src_image    (B, 3, H, W)   float32 in [-1, 1]  I_Ps
+    src_heatmaps (B, 18, H, W)  float32 in [0, 1]   P_s
+    tgt_heatmaps (B, 18, H, W)  float32 in [0, 1]   P_t
+    src_maps     (B, 10, H, W)  float32 soft/one-hot S_Ps (use_maps only; background = 0)
+    tgt_maps     (B, 10, H, W)  float32 softmax S~_Pt or one-hot map (use_maps only)
+    theta        (B, 10, 2, 3)  float32 affine_grid thetas target -> source (deformable only)
+    src_parts    (B, 10, H, W)  float32 source part masks in {0, 1} (deformable only)
+    part_valid   (B, 10)        bool                                 (deformable only)
+    returns      (B, 3, H, W)   image in (-1, 1) (tanh)
+D_A: image (B, 3, H, W) + cond (B, 10, H, W) soft map (use_maps) or (B, 18, H, W) heatmaps
+    -> (B, 1, H / 2**disc_layers, W / 2**disc_layers) raw patch scores.
+D_F: face crops (B, 3, face_size, face_size) -> (B, 1, face_size / 2**face_layers, ...) scores.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pipeline.labels import NUM_KEYPOINTS, NUM_LABELS, NUM_PARTS
+from pipeline.models.blocks import (NormName, UpBlock, channel_plan, init_weights,
+                                    patch_discriminator)
+from pipeline.models.deformable import deform_features
+from pipeline.models.registry import register
+from pipeline.models.semantic import MIN_BOTTLENECK, ArchitectureError, Encoder, check_resolution
+from pipeline.torch_utils.misc import assert_shape
+
+#: Image channels (RGB).
+IMAGE_CHANNELS = 3
+#: Number of the finest scales whose E_A skips are warped [code, SPT demo
+#: ``Global_Generator.concatenate_skips`` and Deformable GAN: ``if i < 4``].
+WARPED_SKIPS = 4
+#: Decoder blocks with dropout by default [code, SPT demo ``decoder``: the first three].
+DROPOUT_BLOCKS = 3
+
+
+def max_stride2_layers(side: int) -> int:
+    """The most stride-2 (4x4, padding 1) layers that leave ``side`` at least
+    :data:`MIN_BOTTLENECK` px (each halves it, rounding down); 0 when even one does not."""
+    n = 0
+    while side // 2 ** (n + 1) >= MIN_BOTTLENECK:
+        n += 1
+    return n
+
+
+@dataclass(frozen=True)
+class AppearanceArch:
+    """Everything needed to rebuild G_A, D_A and D_F (stored in the model files).
+
+    height, width: image resolution (px); channels: base width (full resolution); depth:
+    stride-2 downsamplings of E_A and E'_S; max_channels: cap per scale; norm: normalisation;
+    deformable_skips: warp E_A's skips by the part affines; use_maps: semantic maps in E_A,
+    E'_S and D_A (False = the Baseline scheme); dropout: channel dropout probability of the first
+    ``dropout_blocks`` decoder blocks (train mode only; blocks beyond ``depth`` are ignored);
+    disc_channels / disc_layers: width and stride-2 layers of D_A [code: ndf 64, 3 layers];
+    face_size: side (px) of D_F's square face crop; face_layers: stride-2 layers of D_F
+    (None: ``min(disc_layers, most that leave >= 2 px)``, filled in at construction so that
+    :meth:`to_dict` stores the number). Invalid shapes raise a one-line
+    :class:`ArchitectureError` naming the ``train.*`` key.
+    """
+
+    height: int = 64
+    width: int = 64
+    channels: int = 16
+    depth: int = 4
+    max_channels: int = 128
+    norm: NormName = "instance"
+    deformable_skips: bool = True
+    use_maps: bool = True
+    dropout: float = 0.5
+    dropout_blocks: int = DROPOUT_BLOCKS
+    disc_channels: int = 16
+    disc_layers: int = 3
+    face_size: int = 16
+    face_layers: int | None = None
+
+    def __post_init__(self) -> None:
+        check_resolution(self.height, self.width, self.depth, prefix="train")
+        for key in ("channels", "max_channels", "disc_channels"):
+            if getattr(self, key) < 1:
+                raise ArchitectureError(f"train.{key} = {getattr(self, key)} must be >= 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ArchitectureError(f"train.dropout = {self.dropout} must be in [0, 1)")
+        if self.dropout_blocks < 0:
+            raise ArchitectureError(f"train.dropout_blocks = {self.dropout_blocks} must be >= 0")
+        fit = max_stride2_layers(min(self.height, self.width))
+        if not 1 <= self.disc_layers <= fit:
+            raise ArchitectureError(
+                f"train.disc_layers = {self.disc_layers} does not fit {self.height} x "
+                f"{self.width}: D_A needs 1 to {fit} stride-2 layers to leave >= "
+                f"{MIN_BOTTLENECK} px")
+        face_fit = max_stride2_layers(self.face_size)
+        if face_fit < 1:
+            raise ArchitectureError(f"train.face_size = {self.face_size} is too small for D_F: "
+                                    f"use at least {2 * MIN_BOTTLENECK} px")
+        if self.face_layers is None:
+            object.__setattr__(self, "face_layers", min(self.disc_layers, face_fit))
+        elif not 1 <= self.face_layers <= face_fit:
+            raise ArchitectureError(
+                f"face_layers = {self.face_layers} does not fit train.face_size = "
+                f"{self.face_size}: D_F needs 1 to {face_fit} stride-2 layers to leave >= "
+                f"{MIN_BOTTLENECK} px")
+
+    @property
+    def map_channels(self) -> int:
+        """Channels of one semantic map input: 10 with use_maps, else 0."""
+        return NUM_LABELS if self.use_maps else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@register("appearance_generator")
+class AppearanceGenerator(nn.Module):
+    """G_A with E_A (``appearance_encoder``) and E'_S (``target_encoder``); one generator at
+    any resolution (no local enhancer, see the module docstring, which lists the tensors).
+
+    forward(src_image, src_heatmaps, tgt_heatmaps, src_maps=None, tgt_maps=None, theta=None,
+    src_parts=None, part_valid=None) -> (B, 3, H, W) in (-1, 1). The maps must be given iff
+    ``arch.use_maps``; theta, src_parts and part_valid are needed with ``deformable_skips``
+    (and ignored without).
+    """
+
+    ARCH = AppearanceArch
+
+    def __init__(self, arch: AppearanceArch) -> None:
+        super().__init__()
+        self.arch = arch
+        ch = channel_plan(arch.channels, arch.depth, arch.max_channels)
+        self.appearance_encoder = Encoder(IMAGE_CHANNELS + NUM_KEYPOINTS + arch.map_channels,
+                                          ch, arch.norm)                          # E_A
+        self.target_encoder = Encoder(NUM_KEYPOINTS + arch.map_channels, ch, arch.norm)  # E'_S
+        ups, drops = [], []
+        c_in = 2 * ch[arch.depth]
+        for k in range(arch.depth):
+            i = arch.depth - 1 - k                     # the scale this block outputs
+            ups.append(UpBlock(c_in, ch[i + 1], arch.norm))
+            dropped = k < arch.dropout_blocks and arch.dropout > 0
+            drops.append(nn.Dropout2d(arch.dropout) if dropped else nn.Identity())
+            c_in = ch[i + 1] + 2 * ch[i]               # upsampled + E_A skip + E'_S skip
+        self.ups = nn.ModuleList(ups)
+        self.drops = nn.ModuleList(drops)
+        self.head = nn.Conv2d(c_in, IMAGE_CHANNELS, 3, 1, 1)
+        init_weights(self)
+
+    def forward(self, src_image: torch.Tensor, src_heatmaps: torch.Tensor,
+                tgt_heatmaps: torch.Tensor, src_maps: torch.Tensor | None = None,
+                tgt_maps: torch.Tensor | None = None, theta: torch.Tensor | None = None,
+                src_parts: torch.Tensor | None = None,
+                part_valid: torch.Tensor | None = None) -> torch.Tensor:
+        a = self.arch
+        b, hw = src_image.shape[0], (a.height, a.width)
+        assert_shape(src_image, (b, IMAGE_CHANNELS, *hw), "src_image")
+        assert_shape(src_heatmaps, (b, NUM_KEYPOINTS, *hw), "src_heatmaps")
+        assert_shape(tgt_heatmaps, (b, NUM_KEYPOINTS, *hw), "tgt_heatmaps")
+        src_in, tgt_in = [src_image, src_heatmaps], [tgt_heatmaps]
+        if a.use_maps:
+            if src_maps is None or tgt_maps is None:
+                raise ValueError("G_A with use_maps needs src_maps (S_Ps) and tgt_maps (S~_Pt)")
+            assert_shape(src_maps, (b, NUM_LABELS, *hw), "src_maps")
+            assert_shape(tgt_maps, (b, NUM_LABELS, *hw), "tgt_maps")
+            src_in.append(src_maps)
+            tgt_in.append(tgt_maps)
+        elif src_maps is not None or tgt_maps is not None:
+            raise ValueError("G_A without use_maps (baseline) takes no src_maps / tgt_maps")
+        app = self.appearance_encoder(torch.cat(src_in, 1))
+        tgt = self.target_encoder(torch.cat(tgt_in, 1))
+        n = min(WARPED_SKIPS, len(app))
+        warped = [F.relu(f) for f in app[:n]]
+        if a.deformable_skips:
+            if theta is None or src_parts is None or part_valid is None:
+                raise ValueError("deformable_skips needs theta, src_parts and part_valid")
+            assert_shape(theta, (b, NUM_PARTS, 2, 3), "theta")
+            assert_shape(src_parts, (b, NUM_PARTS, *hw), "src_parts")
+            assert_shape(part_valid, (b, NUM_PARTS), "part_valid")
+            warped = deform_features(warped, theta, src_parts, part_valid)
+        app = warped + app[n:]
+        x = torch.cat([app[-1], tgt[-1]], 1)
+        for k, (up, drop) in enumerate(zip(self.ups, self.drops)):
+            i = a.depth - 1 - k
+            x = torch.cat([drop(up(x)), app[i], tgt[i]], 1)
+        return torch.tanh(self.head(x))
+
+
+@register("appearance_discriminator")
+class ImageDiscriminator(nn.Module):
+    """D_A: a PatchGAN on (image, condition) [code, SPT demo: pix2pix NLayerDiscriminator on
+    image + parsing; ndf ``disc_channels``, ``disc_layers`` stride-2 layers, instance norm].
+
+    forward(image (B, 3, H, W), cond) -> (B, 1, H / 2**disc_layers, W / 2**disc_layers) raw
+    scores (the adversarial loss decides how to read them). cond: (B, 10, H, W) soft or one-hot
+    parsing when ``use_maps``, else (B, 18, H, W) pose heatmaps (Baseline).
+    """
+
+    ARCH = AppearanceArch
+
+    def __init__(self, arch: AppearanceArch) -> None:
+        super().__init__()
+        self.arch = arch
+        self.cond_channels = NUM_LABELS if arch.use_maps else NUM_KEYPOINTS
+        self.net = patch_discriminator(IMAGE_CHANNELS + self.cond_channels, arch.disc_channels,
+                                       arch.disc_layers, arch.norm)
+        init_weights(self)
+
+    def forward(self, image: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        b, hw = image.shape[0], (self.arch.height, self.arch.width)
+        assert_shape(image, (b, IMAGE_CHANNELS, *hw), "image")
+        assert_shape(cond, (b, self.cond_channels, *hw),
+                     "cond (parsing map)" if self.arch.use_maps else "cond (pose heatmaps)")
+        return self.net(torch.cat([image, cond], 1))
+
+
+@register("face_discriminator")
+class FaceDiscriminator(nn.Module):
+    """D_F: a small PatchGAN on face crops [code, SPT demo ``netD_face``: the same
+    NLayerDiscriminator on the 3-channel crop of the head box]; ``face_layers`` stride-2 layers
+    of width ``disc_channels``.
+
+    forward(face (B, 3, face_size, face_size) in [-1, 1]) -> (B, 1, face_size / 2**face_layers,
+    face_size / 2**face_layers) raw scores.
+    """
+
+    ARCH = AppearanceArch
+
+    def __init__(self, arch: AppearanceArch) -> None:
+        super().__init__()
+        self.arch = arch
+        assert arch.face_layers is not None            # filled in by AppearanceArch
+        self.net = patch_discriminator(IMAGE_CHANNELS, arch.disc_channels, arch.face_layers,
+                                       arch.norm)
+        init_weights(self)
+
+    def forward(self, face: torch.Tensor) -> torch.Tensor:
+        s = self.arch.face_size
+        assert_shape(face, (face.shape[0], IMAGE_CHANNELS, s, s), "face")
+        return self.net(face)
