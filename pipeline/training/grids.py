@@ -5,6 +5,10 @@ upscaled by nearest neighbour to at least :data:`MIN_PANEL` px high):
     source map S_Ps with P_s | target pose P*_t (or P_t) | predicted S~_Pt |
     f(S_Ps) part-warped source | pseudo target S*_Pt (training pairs) or true map (test pairs)
 and a label legend on the right.
+
+Sample grids of the appearance network (:func:`image_pair_row`): source image I_Ps | target
+pose P_t | predicted map S~_Pt (when the scheme has one) | generated I~_Pt | cycle
+reconstruction I~_Ps | true target I_Pt (test pairs); images upscaled by nearest neighbour.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from pipeline.geometry import scale_keypoints
 from pipeline.visualize import (colorize_labels, draw_skeleton, hstack_panels, label_legend,
                                 titled, vstack_panels)
 
@@ -51,6 +56,49 @@ def pair_row(src_labels: np.ndarray, src_kp: np.ndarray, tgt_kp: np.ndarray,
         ("f(S_Ps) warp", _upscale(colorize_labels(warped), f)),
         (target_title, _upscale(colorize_labels(target), f)),
     ]
+    return hstack_panels([titled(p, t) for t, p in panels])
+
+
+def _check_image(img: np.ndarray, hw: tuple[int, int], name: str) -> np.ndarray:
+    img = np.asarray(img)
+    if img.dtype != np.uint8 or img.shape != (*hw, 3):
+        raise ValueError(f"{name} must be {hw[0]}x{hw[1]}x3 uint8 like the source image, got "
+                         f"{img.shape} {img.dtype}")
+    return img
+
+
+def image_pair_row(src_image: np.ndarray, tgt_kp: np.ndarray, kp_hw: tuple[int, int],
+                   generated: np.ndarray, *, pred_labels: np.ndarray | None = None,
+                   cycle: np.ndarray | None = None, target: np.ndarray | None = None,
+                   target_title: str = "true I_Pt") -> np.ndarray:
+    """One row of an appearance sample grid: source image I_Ps | target pose P_t (skeleton on
+    black) | predicted map S~_Pt (label colours; left out when None) | generated I~_Pt |
+    cycle reconstruction I~_Ps (left out when None) | ``target`` (left out when None).
+
+    Images: (h, w, 3) uint8 RGB, all of the source image's size (e.g.
+    :func:`pipeline.metrics.images.to_uint8`). tgt_kp: (18, 2) (y, x) pixels of a ``kp_hw``
+    frame (the dataset's map frame), -1 = missing. pred_labels: (H, W) labels 0..9 at any
+    resolution. Every panel is shown at the image size times ``ceil(MIN_PANEL / h)`` (nearest
+    neighbour, maps stretched edge to edge). Returns (H', W', 3) uint8.
+    """
+    src = np.asarray(src_image)
+    if src.ndim != 3 or src.shape[2] != 3 or src.dtype != np.uint8:
+        raise ValueError(f"source image must be (h, w, 3) uint8, got {src.shape} {src.dtype}")
+    hw = src.shape[:2]
+    f = max(1, -(-MIN_PANEL // hw[0]))
+    panel_hw = (hw[0] * f, hw[1] * f)
+    kp = scale_keypoints(np.asarray(tgt_kp, np.float32), tuple(kp_hw), panel_hw)
+    panels = [("source I_Ps", _upscale(src, f)),
+              ("target pose P_t", draw_skeleton(np.zeros((*panel_hw, 3), np.uint8), kp))]
+    if pred_labels is not None:
+        panels.append(("predicted S~_Pt", cv2.resize(
+            colorize_labels(np.asarray(pred_labels)), (panel_hw[1], panel_hw[0]),
+            interpolation=cv2.INTER_NEAREST)))
+    panels.append(("generated I~_Pt", _upscale(_check_image(generated, hw, "generated"), f)))
+    if cycle is not None:
+        panels.append(("cycle I~_Ps", _upscale(_check_image(cycle, hw, "cycle"), f)))
+    if target is not None:
+        panels.append((target_title, _upscale(_check_image(target, hw, "target"), f)))
     return hstack_panels([titled(p, t) for t, p in panels])
 
 
