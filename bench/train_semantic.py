@@ -5,7 +5,7 @@
 
 Runs the stage's own code (dataset, resumable sampler, DataLoader, SemanticScheme, loop) on
 data/prepared (run `dvc repro` first) for each profile of
-:data:`pipeline.training.semantic.PROFILES`, and prints a Markdown table: iterations/s,
+:data:`pipeline.profiles.PROFILES` (their ``semantic`` section), and prints a Markdown table: iterations/s,
 images/s (pairs/s), seconds per step, and the share of step time spent waiting for the next
 batch (target: < 10 %). Warm-up steps are not timed. Nothing is written.
 """
@@ -22,7 +22,7 @@ from pipeline.config import load_params
 from pipeline.torch_utils.distributed import init_distributed
 from pipeline.torch_utils.misc import set_deterministic
 from pipeline.training.loop import LoopConfig, train
-from pipeline.training.semantic import PROFILES
+from pipeline.profiles import PROFILES
 from pipeline.training.semantic_stage import build_training, training_dataset
 
 
@@ -33,7 +33,7 @@ def _sync(device: torch.device) -> None:
 
 def bench_profile(name: str, args: argparse.Namespace) -> dict:
     params = load_params(args.params)
-    over = dict(PROFILES[name])
+    over = dict(PROFILES[name].get("semantic", {}))
     over.update(device=args.device, amp=args.amp, channels_last=args.channels_last)
     if args.workers is not None:
         over["workers"] = args.workers

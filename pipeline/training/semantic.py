@@ -32,18 +32,6 @@ from pipeline.torch_utils.device import autocast, grad_scaler
 from pipeline.torch_utils.distributed import DistInfo
 from pipeline.training.scheme import TrainingScheme, set_requires_grad
 
-#: Named settings of the ``semantic`` section (overrides of params.yaml; bench and README).
-#: default: the CPU default of params.yaml. deepfashion / market: the paper's map sizes
-#: [paper: 128x128 maps upsampled on DeepFashion, 128x64 on Market-1501; batch 4 / 16] with a
-#: Deformable-GAN-sized generator [code, Deformable GAN: 64 base channels, up to 512].
-PROFILES: dict[str, dict[str, Any]] = {
-    "default": {},
-    "deepfashion": {"height": 128, "width": 128, "channels": 64, "max_channels": 512,
-                    "depth": 5, "batch_size": 4, "deformable_skips": True},
-    "market": {"height": 128, "width": 64, "channels": 64, "max_channels": 512,
-               "depth": 4, "batch_size": 16, "deformable_skips": True},
-}
-
 #: Batch keys the scheme moves to the device.
 INPUT_KEYS = ("src_labels", "src_heatmaps", "src_pose_mask", "tgt_heatmaps", "tgt_pose_mask",
               "tgt_labels", "theta", "src_parts", "part_valid")

@@ -7,7 +7,8 @@ import torch
 
 from pipeline.torch_utils.device import resolve_device
 from pipeline.torch_utils.distributed import DistInfo
-from pipeline.training.semantic import PROFILES, SemanticScheme
+from pipeline.profiles import PROFILES
+from pipeline.training.semantic import SemanticScheme
 from tests.training.fakes import FakePairs, tiny_params
 
 CPU = DistInfo(0, 1, 0, resolve_device("cpu"))
@@ -49,4 +50,4 @@ def test_discriminator_is_frozen_during_the_generator_step():
 
 def test_profiles_validate():
     for name, over in PROFILES.items():
-        tiny_params(**{k: v for k, v in over.items()})
+        tiny_params(**over["semantic"])

@@ -1,0 +1,17 @@
+"""DVC stage `train_appearance`: pseudo pairs + G_S + pose detector -> models/appearance/ +
+eval/appearance/ (the scheme is `train.scheme`: baseline | ts_pred | ts_gt | e2e).
+
+One process: ``python -m stages.train_appearance``; several: ``torchrun --nproc_per_node N -m
+stages.train_appearance`` (DDP; only rank 0 prints and writes).
+"""
+from __future__ import annotations
+
+from pipeline.artifacts import Paths
+from pipeline.cli import run_stage
+from pipeline.config import load_params
+from pipeline.torch_utils.distributed import print0
+from pipeline.training.appearance_stage import USER_ERRORS, run, summary_text
+
+if __name__ == "__main__":
+    run_stage("train_appearance", lambda: print0(summary_text(run(load_params(), Paths()))),
+              extra_errors=USER_ERRORS)
