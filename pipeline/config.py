@@ -401,16 +401,16 @@ class TrainParams(_TrainingExecution):
                                                                  "in the joint phase (e2e).")
     beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam beta1.")
     beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam beta2.")
-    batch_size: int = Field(8, ge=1, le=65536, description="Pairs per step, over all "
+    batch_size: int = Field(4, ge=1, le=65536, description="Pairs per step, over all "
                                                            "processes together.")
-    iterations: int = Field(800, ge=1, le=10_000_000, description="Optimiser steps in all.")
-    joint_iterations: int = Field(200, ge=0, le=10_000_000, description="e2e: the last steps, "
+    iterations: int = Field(600, ge=1, le=10_000_000, description="Optimiser steps in all.")
+    joint_iterations: int = Field(150, ge=0, le=10_000_000, description="e2e: the last steps, "
                                   "where G_S and G_A are optimised jointly (the first ones "
                                   "train G_A on G_S's predictions, as ts_pred).")
     seed: int = Field(0, ge=0, description="Seed of initialisation and sampling.")
     flip: bool = Field(True, description="Random horizontal flips (left/right swapped).")
     log_every: int = Field(20, ge=1, description="Steps between points of the loss curves.")
-    sample_every: int = Field(400, ge=1, description="Steps between sample grids (PNG).")
+    sample_every: int = Field(300, ge=1, description="Steps between sample grids (PNG).")
     sample_count: int = Field(4, ge=1, le=64, description="Pairs per sample grid.")
 
     @model_validator(mode="after")

@@ -56,8 +56,8 @@ from pipeline.torch_utils.crop import crop, head_boxes
 from pipeline.torch_utils.device import autocast, grad_scaler
 from pipeline.torch_utils.distributed import DistInfo
 from pipeline.training.scheme import TrainingScheme, set_requires_grad
-from pipeline.training.semantic import INPUT_KEYS as SEMANTIC_KEYS
-from pipeline.training.semantic import one_hot_maps
+from pipeline.training.semantic_inputs import (SEMANTIC_INPUT_KEYS, one_hot_maps,
+                                               semantic_logits)
 
 #: The schemes [paper, section 4.4] and whether each feeds semantic maps to G_A / uses G_S.
 SCHEMES: tuple[str, ...] = ("baseline", "ts_pred", "ts_gt", "e2e")
@@ -189,7 +189,7 @@ class AppearanceScheme(TrainingScheme):
                              if k in batch}
         if "sem" in batch:
             x["sem"] = {k: batch["sem"][k].to(self.device, non_blocking=nb)
-                        for k in SEMANTIC_KEYS if k in batch["sem"]}
+                        for k in SEMANTIC_INPUT_KEYS if k in batch["sem"]}
         return x
 
     def set_input(self, batch: dict[str, Any]) -> None:
@@ -197,16 +197,9 @@ class AppearanceScheme(TrainingScheme):
 
     # ---------------------------------------------------------------- forward
     def _semantic_logits(self, sem: dict[str, torch.Tensor], net: nn.Module) -> torch.Tensor:
-        cl = self.channels_last
-        args = [to_memory_format(t, cl) for t in (
-            one_hot_maps(sem["src_labels"]), sem["src_heatmaps"], sem["src_pose_mask"],
-            sem["tgt_heatmaps"], sem["tgt_pose_mask"])]
         g = self.frozen.semantic
         assert g is not None
-        if g.arch.deformable_skips:
-            return net(*args, theta=sem["theta"], src_parts=sem["src_parts"],
-                       part_valid=sem["part_valid"])
-        return net(*args)
+        return semantic_logits(net, sem, g.arch.deformable_skips, self.channels_last)
 
     def target_maps(self, x: dict[str, Any], train_semantic: bool
                     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:

@@ -18,12 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from pipeline.config import SemanticParams
-from pipeline.labels import NUM_LABELS
 from pipeline.losses.adversarial import AdversarialLoss
 from pipeline.losses.semantic_ce import pose_weighted_ce
 from pipeline.models.blocks import to_memory_format
@@ -31,11 +29,8 @@ from pipeline.models.semantic import SemanticArch, SemanticDiscriminator, Semant
 from pipeline.torch_utils.device import autocast, grad_scaler
 from pipeline.torch_utils.distributed import DistInfo
 from pipeline.training.scheme import TrainingScheme, set_requires_grad
-
-#: Batch keys the scheme moves to the device.
-INPUT_KEYS = ("src_labels", "src_heatmaps", "src_pose_mask", "tgt_heatmaps", "tgt_pose_mask",
-              "tgt_labels", "theta", "src_parts", "part_valid")
-
+from pipeline.training.semantic_inputs import (SEMANTIC_INPUT_KEYS as INPUT_KEYS, one_hot_maps,
+                                               semantic_logits)
 
 def arch_of(params: SemanticParams) -> SemanticArch:
     """The network architecture of a ``semantic`` params section."""
@@ -43,11 +38,6 @@ def arch_of(params: SemanticParams) -> SemanticArch:
                         depth=params.depth, max_channels=params.max_channels, norm=params.norm,
                         deformable_skips=params.deformable_skips,
                         disc_channels=params.disc_channels, disc_layers=params.disc_layers)
-
-
-def one_hot_maps(labels: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """(B, H, W) int64 labels -> (B, 10, H, W) one-hot of ``dtype``."""
-    return F.one_hot(labels, NUM_LABELS).permute(0, 3, 1, 2).to(dtype)
 
 
 class SemanticScheme(TrainingScheme):
@@ -101,14 +91,7 @@ class SemanticScheme(TrainingScheme):
                       if k in batch}
 
     def _g_args(self, x: dict[str, torch.Tensor], net: nn.Module) -> torch.Tensor:
-        cl = self.channels_last
-        args = [to_memory_format(t, cl) for t in (
-            one_hot_maps(x["src_labels"]), x["src_heatmaps"], x["src_pose_mask"],
-            x["tgt_heatmaps"], x["tgt_pose_mask"])]
-        if self.arch.deformable_skips:
-            return net(*args, theta=x["theta"], src_parts=x["src_parts"],
-                       part_valid=x["part_valid"])
-        return net(*args)
+        return semantic_logits(net, x, self.arch.deformable_skips, self.channels_last)
 
     def forward(self) -> None:
         with autocast(self.device, self.amp):
