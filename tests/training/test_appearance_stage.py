@@ -1,0 +1,164 @@
+"""The appearance schemes and the train_appearance stage on a tiny prepared project: every
+scheme trains, the target image is never used, G_S is frozen or trained as its scheme says,
+outputs and metrics, exact resume, bad inputs."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from pipeline.config import validate
+from pipeline.models.posenet import PoseNet, PosenetArch
+from pipeline.models.semantic import SemanticArch, SemanticGenerator
+from pipeline.torch_utils.device import resolve_device
+from pipeline.torch_utils.distributed import DistInfo
+from pipeline.training.appearance import AppearanceScheme, style_kind
+from pipeline.training.appearance_stage import (eval_dir, load_frozen, model_dir,
+                                                pair_datasets, posenet_model, run,
+                                                semantic_model, sem_hw_of, summary_text)
+from pipeline.training.checkpoint import CheckpointError, load_model_file, save_model_file
+from tests.conftest import TINY_RAW
+
+#: Tiny appearance setting: 32x32 images, width 4, two scales.
+TINY_TRAIN = dict(height=32, width=32, channels=4, depth=2, max_channels=8, disc_channels=4,
+                  disc_layers=2, face_size=8, batch_size=2, iterations=4, joint_iterations=2,
+                  log_every=2, sample_every=2, checkpoint_every=1, sample_count=2,
+                  device="cpu", threads=1, workers=0)
+#: G_S of the tests: 16x16 maps (not the image size: the maps are upsampled).
+SEM_ARCH = SemanticArch(height=16, width=16, channels=4, depth=2, max_channels=8,
+                        deformable_skips=True, disc_channels=4, disc_layers=2)
+CPU = DistInfo(0, 1, 0, resolve_device("cpu"))
+
+
+def _params(train: dict | None = None, loss: dict | None = None):
+    raw = json.loads(json.dumps(TINY_RAW))
+    raw["train"] = dict(TINY_TRAIN, **(train or {}))
+    raw["loss"] = dict(loss or {})
+    return validate(raw)
+
+
+@pytest.fixture
+def project(project_copy):
+    """A tiny project with model files of G_S and of the pose detector (random weights)."""
+    def make(name: str):
+        paths = project_copy(name)
+        paths.models.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(0)
+        g = SemanticGenerator(SEM_ARCH)
+        save_model_file(semantic_model(paths), "semantic_generator", g, SEM_ARCH.to_dict())
+        arch = PosenetArch(height=32, width=32, channels=4, blocks=1, downsamplings=1)
+        save_model_file(posenet_model(paths), "posenet", PoseNet(arch), arch.to_dict())
+        return paths
+    return make
+
+
+def _scheme(params, paths) -> tuple[AppearanceScheme, dict]:
+    frozen = load_frozen(params, paths)
+    ds = pair_datasets(params, paths, sem_hw_of(frozen), True)
+    torch.manual_seed(0)
+    scheme = AppearanceScheme(params.train, params.loss, CPU, frozen)
+    batch = next(iter(DataLoader(ds, batch_size=2)))
+    return scheme, batch
+
+
+@pytest.mark.parametrize("name", ["baseline", "ts_pred", "ts_gt", "e2e"])
+def test_every_scheme_trains_without_the_target_image(project, name):
+    paths = project(name)
+    params = _params({"scheme": name})
+    scheme, batch = _scheme(params, paths)
+    assert "tgt_image" not in batch                      # training pairs carry no target photo
+    assert ("sem" in batch) == (name in ("ts_pred", "e2e"))
+    if "sem" in batch:
+        assert tuple(batch["sem"]["src_labels"].shape[-2:]) == (16, 16)
+    g_s = scheme.frozen.semantic
+    before = {k: v.clone() for k, v in g_s.state_dict().items()} if g_s is not None else {}
+    seen = set()
+    for _ in range(4):
+        scheme.set_input(batch)
+        losses = scheme.optimize_parameters()
+        assert all(torch.isfinite(v) for v in losses.values()), losses
+        seen |= set(losses)
+    expected = {"loss_d", "loss_d_face", "loss_g", "loss_g_adv", "loss_g_face", "loss_pose",
+                "loss_content", "loss_style"}
+    if name == "e2e":
+        expected.add("loss_semantic_ce")                  # the joint phase: last 2 steps
+    assert seen == expected
+    if name == "ts_pred":
+        assert all(torch.equal(v, before[k]) for k, v in g_s.state_dict().items())
+    if name == "e2e":
+        assert any(not torch.equal(v, before[k]) for k, v in g_s.state_dict().items())
+    out = scheme.generate(batch, back=True)
+    assert out.fake_t.shape == out.fake_s.shape == (2, 3, 32, 32)
+    assert (out.tgt_maps is None) == (name == "baseline")
+
+
+def test_e2e_trains_g_s_only_in_the_joint_phase(project):
+    paths = project("joint")
+    params = _params({"scheme": "e2e", "iterations": 4, "joint_iterations": 2})
+    scheme, batch = _scheme(params, paths)
+    g_s = scheme.frozen.semantic
+    snapshots = []
+    for _ in range(4):
+        snapshots.append({k: v.clone() for k, v in g_s.state_dict().items()})
+        scheme.set_input(batch)
+        scheme.optimize_parameters()
+    snapshots.append(g_s.state_dict())
+    changed = [any(not torch.equal(a[k], b[k]) for k in a)
+               for a, b in zip(snapshots, snapshots[1:])]
+    assert changed == [False, False, True, True]
+
+
+def test_style_regions_and_face_switch(project):
+    assert style_kind("baseline", "semantic") == "mask"
+    assert style_kind("baseline", "patch") == "patch"
+    assert style_kind("e2e", "patch") == "patch"
+    paths = project("face")
+    scheme, batch = _scheme(_params({"scheme": "ts_gt"}, {"face": False, "style": "patch",
+                                                         "pose": 0.0}), paths)
+    assert "face_discriminator" not in scheme.networks and scheme.frozen.posenet is None
+    scheme.set_input(batch)
+    losses = scheme.optimize_parameters()
+    assert "loss_g_face" not in losses and "loss_pose" not in losses
+    assert losses["loss_style"] > 0
+
+
+def test_stage_writes_models_metrics_and_grids(project):
+    paths = project("stage")
+    summary = run(_params(), paths, progress=False)
+    assert summary["finished"] and summary["scheme"] == "e2e"
+    assert "SSIM" in summary_text(summary)
+    files = sorted(p.name for p in model_dir(paths).iterdir())
+    assert files == ["generator.safetensors", "semantic.safetensors"]    # e2e: G_S too
+    g = load_model_file(model_dir(paths) / "generator.safetensors")
+    assert g.arch.height == 32 and g.arch.use_maps
+    metrics = json.loads((eval_dir(paths) / "metrics.json").read_text())
+    for ref in ("model", "source", "part_warp"):
+        assert 0 <= metrics["test"][ref]["ssim"] <= 1 and metrics["test"][ref]["l1"] >= 0
+    assert metrics["test"]["model"] != metrics["test"]["source"]
+    grids = sorted(p.name for p in (eval_dir(paths) / "samples").iterdir())
+    assert grids == ["test_000002.png", "test_000004.png", "train_000002.png",
+                     "train_000004.png"]
+    assert not (paths.cache / "train_appearance").exists()
+
+
+def test_resume_gives_the_weights_of_an_uninterrupted_run(project):
+    a, b = project("a"), project("b")
+    params = _params({"scheme": "e2e", "iterations": 4, "joint_iterations": 2})
+    run(params, a, progress=False)
+    stopped = run(params, b, progress=False, stop_after=3)     # killed inside the joint phase
+    assert not stopped["finished"]
+    resumed = run(params, b, progress=False)
+    assert resumed["resumed_from"] == 3
+    for name in ("generator.safetensors", "semantic.safetensors"):
+        ga, gb = (load_model_file(model_dir(p) / name).state_dict() for p in (a, b))
+        assert all(torch.equal(v, gb[k]) for k, v in ga.items()), name
+
+
+def test_missing_model_files_are_one_line_errors(project_copy):
+    paths = project_copy("none")
+    with pytest.raises(CheckpointError, match="run `dvc repro train_posenet` first"):
+        run(_params(), paths, progress=False)
+    with pytest.raises(CheckpointError, match="run `dvc repro train_semantic` first"):
+        run(_params(loss={"pose": 0.0}), paths, progress=False)
