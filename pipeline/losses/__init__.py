@@ -2,4 +2,7 @@
 
 - :mod:`.semantic_ce`: the pose-mask-weighted cross-entropy L_ce of the semantic network (SPEC 5).
 - :mod:`.adversarial`: GAN losses (LSGAN default, vanilla) for generators and discriminators.
+- :mod:`.content`: MSE of VGG16 features (relu2_1) of the cycle's reconstruction and the source.
+- :mod:`.style`: Gram matrices per region (semantic | mask | patch) and their MSE.
+- :mod:`.pose`: MSE of a frozen pose detector's heatmaps against the wanted pose.
 """
