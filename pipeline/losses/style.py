@@ -73,9 +73,11 @@ def region_grams(feat: torch.Tensor, regions: torch.Tensor) -> torch.Tensor:
     b, c, h, w = feat.shape
     assert_shape(feat, (b, c, h, w), "feat")
     assert_shape(regions, (b, None, None, None), "regions")
-    m = resize_regions(regions, (h, w)).reshape(b, -1, 1, h * w)          # (B, R, 1, P)
-    masked = m * feat.float().reshape(b, 1, c, h * w)                     # (B, R, C, P)
-    return masked @ masked.transpose(-1, -2) / (h * w)
+    # float32 even under autocast: a bf16 Gram sums h*w products with ~3 significant digits
+    with torch.autocast(device_type=feat.device.type, enabled=False):
+        m = resize_regions(regions, (h, w)).reshape(b, -1, 1, h * w)      # (B, R, 1, P)
+        masked = m * feat.float().reshape(b, 1, c, h * w)                 # (B, R, C, P)
+        return masked @ masked.transpose(-1, -2) / (h * w)
 
 
 def _style_one(feat_a: torch.Tensor, regions_a: torch.Tensor,

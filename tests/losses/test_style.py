@@ -127,3 +127,14 @@ def test_registry_and_dispatch():
         build_regions("patch", hw=(16, 16), side_px=2)
     with pytest.raises(ValueError, match="loss.style = 'gram'"):
         build_regions("gram", maps=torch.zeros(1, 10, 2, 2))
+
+
+def test_grams_stay_float32_under_autocast():
+    g = torch.Generator().manual_seed(3)
+    feat = torch.rand(2, 16, 8, 8, generator=g)
+    regions = (torch.rand(2, 3, 16, 16, generator=g) > 0.3).float()
+    want = region_grams(feat, regions)
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        got = region_grams(feat, regions)
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
