@@ -1,0 +1,39 @@
+"""One rank of the 2-process DDP test of the appearance scheme (run by torchrun from
+tests/training/test_ddp.py): the e2e scheme through its joint phase (G_A called twice per step
+by the cycle, G_S joining), with the stage's own builder and loop; every rank saves its final
+weights to OUT/rank<r>.pt."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+from pipeline.artifacts import Paths
+from pipeline.torch_utils.distributed import cleanup, init_distributed
+from pipeline.torch_utils.misc import set_deterministic
+from pipeline.training.appearance_stage import (build_training, load_frozen, pair_datasets,
+                                                sem_hw_of)
+from pipeline.training.loop import LoopConfig, train
+from tests.training.test_appearance_stage import _params
+
+
+def main(root: Path, out: Path) -> None:
+    torch.set_num_threads(1)
+    set_deterministic(True)
+    dist = init_distributed("cpu")
+    params = _params({"scheme": "e2e", "iterations": 4, "joint_iterations": 2,
+                      "batch_size": 4})
+    paths = Paths(root)
+    frozen = load_frozen(params, paths)
+    tr = build_training(params, dist, frozen,
+                        pair_datasets(params, paths, sem_hw_of(frozen), True))
+    res = train(tr.scheme, tr.loader, tr.sampler,
+                LoopConfig(iterations=4, log_every=2, progress=False))
+    torch.save({k: net.state_dict() for k, net in tr.scheme.networks.items()}
+               | {"history": res.history.values}, out / f"rank{dist.rank}.pt")
+    cleanup()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
