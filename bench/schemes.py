@@ -1,0 +1,132 @@
+"""The four training schemes and the three style losses, each trained on the default data and
+scored on the held-out test pairs beside the two references that need no learning.
+
+    python bench/schemes.py                      # all variants, 2 at a time, params.yaml settings
+    python bench/schemes.py --variants e2e,baseline --jobs 1 --iterations 300
+
+Each variant runs the train_appearance stage library (`pipeline.training.appearance_stage.run`)
+with params.yaml's settings plus its own override, in a scratch root that links this
+repository's data/prepared and models/ (run `dvc repro train_posenet train_semantic` first).
+Nothing in the repository is written. Prints a Markdown table: SSIM, mask-SSIM and L1 of the
+generated test images against the true targets, and of the unchanged source and the part warp
+(the same in every row: they do not depend on the variant).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+#: name -> (train overrides, loss overrides).
+VARIANTS: dict[str, tuple[dict, dict]] = {
+    "e2e": ({"scheme": "e2e"}, {"style": "semantic"}),
+    "ts_pred": ({"scheme": "ts_pred"}, {"style": "semantic"}),
+    "ts_gt": ({"scheme": "ts_gt"}, {"style": "semantic"}),
+    "baseline": ({"scheme": "baseline"}, {"style": "semantic"}),     # mask style (no maps)
+    "e2e+mask": ({"scheme": "e2e"}, {"style": "mask"}),
+    "e2e+patch": ({"scheme": "e2e"}, {"style": "patch"}),
+}
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _one(variant: str, root: Path, iterations: int | None) -> dict:
+    """Train one variant in ``root`` (a child process: runs of several variants overlap)."""
+    from pipeline.artifacts import Paths
+    from pipeline.config import load_params
+    from pipeline.training.appearance_stage import run
+
+    params = load_params(REPO / "params.yaml")
+    train, loss = VARIANTS[variant]
+    train = dict(train, **({"iterations": iterations} if iterations else {}))
+    if iterations:
+        train["joint_iterations"] = min(params.train.joint_iterations, iterations // 4)
+    params = params.model_copy(update={
+        "train": params.train.model_copy(update=dict(train, device="cpu")),
+        "loss": params.loss.model_copy(update=loss)})
+    t0 = time.perf_counter()
+    summary = run(params, Paths(root), progress=False)
+    summary["wall_seconds"] = round(time.perf_counter() - t0, 1)
+    return summary
+
+
+def _scratch(base: Path, variant: str) -> Path:
+    root = base / variant.replace("+", "_")
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "prepared").symlink_to(REPO / "data" / "prepared")
+    (root / "models").mkdir()
+    for name in ("semantic.safetensors", "posenet.safetensors"):
+        src = REPO / "models" / name
+        if not src.is_file():
+            sys.exit(f"{src}: missing; run `dvc repro train_semantic train_posenet` first")
+        (root / "models" / name).symlink_to(src)
+    return root
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--variants", default=",".join(VARIANTS),
+                    help=f"comma-separated, of: {', '.join(VARIANTS)}")
+    ap.add_argument("--jobs", type=int, default=2, help="variants trained at the same time")
+    ap.add_argument("--iterations", type=int, default=None,
+                    help="override train.iterations (joint phase: a quarter)")
+    ap.add_argument("--json", default=None, help="also write the results to this file")
+    ap.add_argument("--one", nargs=2, metavar=("VARIANT", "ROOT"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(_one(args.one[0], Path(args.one[1]), args.iterations)))
+        return
+    names = [v for v in args.variants.split(",") if v]
+    unknown = [v for v in names if v not in VARIANTS]
+    if unknown:
+        sys.exit(f"unknown variant(s) {unknown}; known: {', '.join(VARIANTS)}")
+    base = Path(tempfile.mkdtemp(prefix="spt-schemes-"))
+    results: dict[str, dict] = {}
+    try:
+        pending = list(names)
+        running: dict[str, subprocess.Popen] = {}
+        while pending or running:
+            while pending and len(running) < args.jobs:
+                v = pending.pop(0)
+                cmd = [sys.executable, __file__, "--one", v, str(_scratch(base, v))]
+                if args.iterations:
+                    cmd += ["--iterations", str(args.iterations)]
+                running[v] = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+                print(f"started {v}", file=sys.stderr)
+            for v, proc in list(running.items()):
+                if proc.poll() is not None:
+                    out = proc.stdout.read() if proc.stdout else ""
+                    if proc.returncode != 0:
+                        sys.exit(f"variant {v} failed (exit {proc.returncode})")
+                    results[v] = json.loads(out.strip().splitlines()[-1])
+                    print(f"finished {v} in {results[v]['wall_seconds']} s", file=sys.stderr)
+                    del running[v]
+            time.sleep(1.0)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    _table(names, results)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2, sort_keys=True))
+
+
+def _table(names: list[str], results: dict[str, dict]) -> None:
+    print("| variant | style | steps | SSIM | mask-SSIM | L1 | minutes |")
+    print("|---|---|---|---|---|---|---|")
+    for v in names:
+        r = results[v]
+        m = r["test"]["model"]
+        print(f"| {v} | {r['style']} | {r['iterations']} | {m['ssim']:.4f} | "
+              f"{m['mask_ssim']:.4f} | {m['l1']:.4f} | {r['wall_seconds'] / 60:.1f} |")
+    ref = results[names[0]]["test"]
+    for k, label in (("source", "source image unchanged"), ("part_warp", "part warp")):
+        print(f"| {label} | – | – | {ref[k]['ssim']:.4f} | {ref[k]['mask_ssim']:.4f} | "
+              f"{ref[k]['l1']:.4f} | – |")
+
+
+if __name__ == "__main__":
+    main()
