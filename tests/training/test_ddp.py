@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -30,12 +31,17 @@ def _torchrun(module: str, *args: str) -> subprocess.CompletedProcess:
         port = s.getsockname()[1]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node",
            "2", "--master-addr", "127.0.0.1", "--master-port", str(port), "-m", module, *args]
+    # a session of its own: on a timeout the whole group (torchrun and its workers) is killed
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
-                              timeout=180)
-    except subprocess.TimeoutExpired as exc:
-        out = (exc.stdout or b"")[-2000:], (exc.stderr or b"")[-2000:]
-        pytest.fail(f"torchrun did not finish in 180 s; stdout/stderr tails: {out}")
+        out, err = proc.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"torchrun did not finish in 180 s; stdout/stderr tails: "
+                    f"{out[-2000:]!r} {err[-2000:]!r}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 @pytest.mark.ddp
