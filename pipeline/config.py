@@ -358,8 +358,8 @@ class PosenetParams(_TrainingExecution):
     lr: float = Field(1e-3, gt=0.0, le=1.0, description="Adam learning rate.")
     beta1: float = Field(0.9, ge=0.0, lt=1.0, description="Adam beta1.")
     beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam beta2.")
-    batch_size: int = Field(16, ge=1, le=65536, description="Images per step, over all "
-                                                            "processes together.")
+    batch_size: int = Field(8, ge=1, le=65536, description="Images per step, over all "
+                                                           "processes together.")
     iterations: int = Field(600, ge=1, le=10_000_000, description="Optimiser steps.")
     seed: int = Field(0, ge=0, description="Seed of initialisation and sampling.")
     flip: bool = Field(True, description="Random horizontal flips (keypoints mirrored).")
