@@ -96,3 +96,32 @@ def pckh(pred: np.ndarray, true: np.ndarray, alpha: float = DEFAULT_ALPHA) -> di
 def per_joint_by_name(result: dict) -> dict[str, float | None]:
     """The ``per_joint`` list of a :func:`pckh` result keyed by keypoint name (metrics files)."""
     return dict(zip(KEYPOINT_NAMES, result["per_joint"]))
+
+
+class PckhScores:
+    """Accumulates keypoints over batches and scores them at the end (the ``update`` /
+    ``result`` shape of :data:`pipeline.metrics.METRICS`): ``result()`` is :func:`pckh` of
+    everything added, so counts are pooled over batches as over images.
+
+    >>> s = PckhScores(); s.update(pred, true); s.result()["pckh"]
+    """
+
+    def __init__(self, alpha: float = DEFAULT_ALPHA) -> None:
+        self.alpha = float(alpha)
+        self._pred: list[np.ndarray] = []
+        self._true: list[np.ndarray] = []
+
+    def update(self, pred: np.ndarray, true: np.ndarray) -> None:
+        """Add (B, 18, 2) predicted and true keypoints (y, x) of the same frame, -1 = missing."""
+        p, t = _check("pred", pred), _check("true", true)
+        if p.shape != t.shape:
+            raise ValueError(f"pckh: pred {p.shape} and true {t.shape} differ in shape")
+        self._pred.append(p)
+        self._true.append(t)
+
+    def result(self) -> dict:
+        """:func:`pckh` of every keypoint added so far."""
+        empty = np.zeros((0, NUM_KEYPOINTS, 2))
+        pred = np.concatenate(self._pred) if self._pred else empty
+        true = np.concatenate(self._true) if self._true else empty
+        return pckh(pred, true, self.alpha)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from pipeline.labels import KEYPOINT_NAMES
-from pipeline.metrics.pckh import head_sizes, pckh, per_joint_by_name
+from pipeline.metrics.pckh import PckhScores, head_sizes, pckh, per_joint_by_name
 
 K = {name: i for i, name in enumerate(KEYPOINT_NAMES)}
 
@@ -77,3 +77,12 @@ def test_bad_shapes_are_errors():
         pckh(np.zeros((2, 18, 2)), np.zeros((3, 18, 2)))
     with pytest.raises(ValueError, match="alpha"):
         pckh(TRUE_A[None], TRUE_A[None], alpha=0)
+
+
+def test_accumulator_pools_batches_like_one_call():
+    scores = PckhScores()
+    assert scores.result()["pckh"] is None
+    scores.update(PRED_A[None], TRUE_A[None])
+    scores.update(PRED_B[None], TRUE_B[None])
+    one = pckh(np.stack([PRED_A, PRED_B]), np.stack([TRUE_A, TRUE_B]))
+    assert scores.result() == one

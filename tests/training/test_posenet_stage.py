@@ -127,3 +127,17 @@ def test_the_heatmap_loss_falls(project_copy):
     losses = [float(r.split("\t")[1]) for r in rows.splitlines()[1:]]
     assert losses[-1] < 0.5 * losses[0]
     assert np.isfinite(losses).all()
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("amp", ["off", "bf16", "fp16"])
+def test_stage_runs_on_cuda(project_copy, amp):
+    """The stage on CUDA with each precision and channels_last (run by bench/gpu_check.sh's
+    `pytest -m gpu tests/training`): it finishes, and the detector it saves loads and scores."""
+    paths = project_copy(f"cuda_{amp}")
+    summary = run(_params(device="cuda", amp=amp, channels_last=True, iterations=4,
+                          sample_every=2), paths, progress=False)
+    assert summary["finished"] and summary["device"].startswith("cuda")
+    assert isinstance(load_model_file(model_path(paths)), PoseNet)
+    test = json.loads((eval_dir(paths) / "metrics.json").read_text())["test"]
+    assert test["posenet"]["counted"] > 0 and 0 <= test["posenet"]["pckh"] <= 1
