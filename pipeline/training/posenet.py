@@ -36,15 +36,14 @@ from pipeline.training.scheme import TrainingScheme
 #: default: the CPU default of params.yaml. deepfashion / market: the authors' detector
 #: [code, SPT: ResNet generator, 9 blocks, ngf 64, 2 downsamplings] at the datasets' image
 #: sizes [paper: 256x256 DeepFashion images (256x176 in the field's crops, padded here to the
-#: stored 256x256 frame), 128x64 Market-1501]; batch sizes [choice] sized like the paper's
-#: appearance batches (4 on DeepFashion, 16 on Market-1501), doubled since the detector alone
-#: is lighter than a GAN step.
+#: stored 256x256 frame), 128x64 Market-1501]; batch sizes [choice] 8 and 16, the
+#: ``posenet`` values of :data:`pipeline.profiles.PROFILES` (which also sets iterations).
 PROFILES: dict[str, dict[str, Any]] = {
     "default": {},
     "deepfashion": {"height": 256, "width": 256, "channels": 64, "blocks": 9,
                     "downsamplings": 2, "batch_size": 8},
     "market": {"height": 128, "width": 64, "channels": 64, "blocks": 9,
-               "downsamplings": 2, "batch_size": 32},
+               "downsamplings": 2, "batch_size": 16},
 }
 
 #: Batch keys the scheme moves to the device.
