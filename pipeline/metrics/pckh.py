@@ -100,7 +100,7 @@ def per_joint_by_name(result: dict) -> dict[str, float | None]:
 
 class PckhScores:
     """Accumulates keypoints over batches and scores them at the end (the ``update`` /
-    ``result`` shape of :data:`pipeline.metrics.METRICS`): ``result()`` is :func:`pckh` of
+    ``result`` shape of the registry :data:`pipeline.metrics.METRICS`): ``result()`` is :func:`pckh` of
     everything added, so counts are pooled over batches as over images.
 
     >>> s = PckhScores(); s.update(pred, true); s.result()["pckh"]

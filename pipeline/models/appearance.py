@@ -62,7 +62,8 @@ from pipeline.models.blocks import (NormName, UpBlock, channel_plan, init_weight
                                     patch_discriminator)
 from pipeline.models.deformable import deform_features
 from pipeline.models.registry import register
-from pipeline.models.semantic import MIN_BOTTLENECK, ArchitectureError, Encoder, check_resolution
+from pipeline.models.blocks import MIN_BOTTLENECK, ArchitectureError, check_resolution
+from pipeline.models.semantic import Encoder
 from pipeline.torch_utils.misc import assert_shape
 
 #: Image channels (RGB).

@@ -15,6 +15,13 @@ from torch import nn
 LEAKY_SLOPE = 0.2
 
 NormName = Literal["instance", "batch", "none"]
+#: Smallest bottleneck side: instance norm needs more than one pixel per channel.
+MIN_BOTTLENECK = 2
+
+
+class ArchitectureError(ValueError):
+    """A network shape that cannot work (the message says which parameter to change)."""
+
 NORMS: tuple[str, ...] = ("instance", "batch", "none")
 
 
@@ -106,3 +113,19 @@ def patch_discriminator(c_in: int, channels: int, layers: int,
     c_next = min(c * 2, 8 * channels)
     body += [ConvBlock(c, c_next, 3, 1, norm), nn.Conv2d(c_next, 1, 3, 1, 1)]
     return nn.Sequential(*body)
+
+
+def check_resolution(height: int, width: int, depth: int, prefix: str = "semantic") -> None:
+    """Raise :class:`ArchitectureError` (one line, naming the keys) unless ``depth`` halvings
+    of height x width give integer sides of at least :data:`MIN_BOTTLENECK` px."""
+    f = 2 ** depth
+    if height % f or width % f:
+        raise ArchitectureError(
+            f"{prefix}.height x {prefix}.width = {height} x {width} is not divisible by "
+            f"2**{prefix}.depth = {f}: use a resolution that is a multiple of {f} "
+            f"(e.g. {max(f, height // f * f)} x {max(f, width // f * f)}) or a smaller depth")
+    if min(height, width) // f < MIN_BOTTLENECK:
+        raise ArchitectureError(
+            f"{prefix}.depth = {depth} leaves a {height // f} x {width // f} bottleneck at "
+            f"{height} x {width}; lower {prefix}.depth to at most "
+            f"{max(0, (min(height, width) // MIN_BOTTLENECK).bit_length() - 1)}")

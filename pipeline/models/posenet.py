@@ -41,7 +41,7 @@ from torch import nn
 from pipeline.labels import NUM_KEYPOINTS
 from pipeline.models.blocks import NormName, init_weights, make_norm
 from pipeline.models.registry import register
-from pipeline.models.semantic import ArchitectureError
+from pipeline.models.blocks import ArchitectureError
 from pipeline.torch_utils.misc import assert_shape
 
 #: Image channels of the input (RGB).

@@ -30,7 +30,8 @@ import torch
 from torch import nn
 
 from pipeline.labels import NUM_KEYPOINTS, NUM_LABELS
-from pipeline.models.blocks import ConvBlock, NormName, UpBlock, channel_plan, init_weights
+from pipeline.models.blocks import (MIN_BOTTLENECK, ArchitectureError, ConvBlock, NormName,
+                                    UpBlock, channel_plan, check_resolution, init_weights)
 from pipeline.models.deformable import deform_features
 from pipeline.models.registry import register
 from pipeline.torch_utils.misc import assert_shape
@@ -40,14 +41,6 @@ NUM_PARTS = 10
 #: Input channels: E_S gets one-hot S_Ps (10), P_s (18), M_Ps (1); E_P gets P_t (18), M_Pt (1).
 SOURCE_CHANNELS = NUM_LABELS + NUM_KEYPOINTS + 1
 POSE_CHANNELS = NUM_KEYPOINTS + 1
-#: Smallest bottleneck side: instance norm needs more than one pixel per channel.
-MIN_BOTTLENECK = 2
-
-
-class ArchitectureError(ValueError):
-    """A network shape that cannot work (the message says which parameter to change)."""
-
-
 @dataclass(frozen=True)
 class SemanticArch:
     """Everything needed to rebuild the semantic networks (stored in the model file).
@@ -78,22 +71,6 @@ class SemanticArch:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def check_resolution(height: int, width: int, depth: int, prefix: str = "semantic") -> None:
-    """Raise :class:`ArchitectureError` (one line, naming the keys) unless ``depth`` halvings
-    of height x width give integer sides of at least :data:`MIN_BOTTLENECK` px."""
-    f = 2 ** depth
-    if height % f or width % f:
-        raise ArchitectureError(
-            f"{prefix}.height x {prefix}.width = {height} x {width} is not divisible by "
-            f"2**{prefix}.depth = {f}: use a resolution that is a multiple of {f} "
-            f"(e.g. {max(f, height // f * f)} x {max(f, width // f * f)}) or a smaller depth")
-    if min(height, width) // f < MIN_BOTTLENECK:
-        raise ArchitectureError(
-            f"{prefix}.depth = {depth} leaves a {height // f} x {width // f} bottleneck at "
-            f"{height} x {width}; lower {prefix}.depth to at most "
-            f"{max(0, (min(height, width) // MIN_BOTTLENECK).bit_length() - 1)}")
 
 
 class Encoder(nn.Module):

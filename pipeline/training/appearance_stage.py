@@ -35,7 +35,8 @@ from pipeline.artifacts import Paths
 from pipeline.config import Params, section_dict
 from pipeline.datasets.pairs import DatasetError, PseudoPairDataset, TestPairDataset
 from pipeline.models.appearance import AppearanceArch
-from pipeline.models.semantic import ArchitectureError, SemanticGenerator
+from pipeline.models.blocks import ArchitectureError
+from pipeline.models.semantic import SemanticGenerator
 from pipeline.models.vgg import VGGFeatures, VGGWeightsError, vgg_source
 from pipeline.torch_utils.distributed import DistInfo, barrier
 from pipeline.torch_utils.misc import ResumableSampler, derive_seed, seed_everything

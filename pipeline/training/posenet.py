@@ -4,7 +4,7 @@ One step: H~ = PoseNet(image) and the foreground-weighted MSE against the target
 (the Gaussians of the true keypoints, all zero for a missing point)
 [code, SPT: a ResNet generator 3 -> 18 trained beforehand to regress heatmaps]; Adam:
 
-    L = mean over B x 18 x H x W of (1 + FOREGROUND_WEIGHT * H) * (H~ - H)^2
+    L = mean over B x 18 x H x W of (1 + w * H) * (H~ - H)^2,  w = posenet.foreground_weight
 
 [choice] The weight: at the default 64 px input a keypoint's Gaussian (sigma 1.5 px) covers
 about 0.35% of its channel, so with the plain MSE (weight 0) the all-zero output is a deep
@@ -32,28 +32,12 @@ from pipeline.torch_utils.device import autocast, grad_scaler
 from pipeline.torch_utils.distributed import DistInfo
 from pipeline.training.scheme import TrainingScheme
 
-#: Named settings of the ``posenet`` section (overrides of params.yaml; README and bench).
-#: default: the CPU default of params.yaml. deepfashion / market: the authors' detector
-#: [code, SPT: ResNet generator, 9 blocks, ngf 64, 2 downsamplings] at the datasets' image
-#: sizes [paper: 256x256 DeepFashion images (256x176 in the field's crops, padded here to the
-#: stored 256x256 frame), 128x64 Market-1501]; batch sizes [choice] 8 and 16, the
-#: ``posenet`` values of :data:`pipeline.profiles.PROFILES` (which also sets iterations).
-PROFILES: dict[str, dict[str, Any]] = {
-    "default": {},
-    "deepfashion": {"height": 256, "width": 256, "channels": 64, "blocks": 9,
-                    "downsamplings": 2, "batch_size": 8},
-    "market": {"height": 128, "width": 64, "channels": 64, "blocks": 9,
-               "downsamplings": 2, "batch_size": 16},
-}
-
 #: Batch keys the scheme moves to the device.
 INPUT_KEYS = ("image", "heatmaps")
-#: Extra weight of the heatmap MSE on keypoint pixels (see the module docstring) [choice].
-FOREGROUND_WEIGHT = 50.0
 
 
 def heatmap_loss(pred: torch.Tensor, target: torch.Tensor,
-                 foreground_weight: float = FOREGROUND_WEIGHT) -> torch.Tensor:
+                 foreground_weight: float) -> torch.Tensor:
     """Foreground-weighted MSE of heatmaps (B, 18, H, W): mean of (1 + w * target) *
     (pred - target)^2, in float32; w = 0 gives the plain MSE."""
     pred, target = pred.float(), target.float()
@@ -112,7 +96,8 @@ class PosenetScheme(TrainingScheme):
     def optimize_parameters(self) -> dict[str, torch.Tensor]:
         self.forward()
         assert self.output is not None
-        loss = heatmap_loss(self.output, self.input["heatmaps"])
+        loss = heatmap_loss(self.output, self.input["heatmaps"],
+                                self.params.foreground_weight)
         opt = self.optimizers["posenet"]
         opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()

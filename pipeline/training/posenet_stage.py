@@ -43,7 +43,7 @@ from pipeline.datasets.pairs import DatasetError
 from pipeline.geometry import scale_keypoints
 from pipeline.metrics.pckh import pckh, per_joint_by_name
 from pipeline.models.posenet import heatmaps_to_keypoints
-from pipeline.models.semantic import ArchitectureError
+from pipeline.models.blocks import ArchitectureError
 from pipeline.torch_utils.distributed import DistInfo, barrier
 from pipeline.torch_utils.misc import ResumableSampler, derive_seed, seed_everything
 from pipeline.training.checkpoint import CheckpointError, save_model_file

@@ -36,7 +36,8 @@ from torch.utils.data import DataLoader, Dataset
 from pipeline.artifacts import Paths
 from pipeline.config import Params, SemanticParams, section_dict
 from pipeline.datasets.pairs import DatasetError, PseudoPairDataset, TestPairDataset
-from pipeline.models.semantic import ArchitectureError, SemanticArch
+from pipeline.models.blocks import ArchitectureError
+from pipeline.models.semantic import SemanticArch
 from pipeline.torch_utils.distributed import DistInfo, barrier
 from pipeline.torch_utils.misc import ResumableSampler, derive_seed, seed_everything
 from pipeline.training.checkpoint import CheckpointError, save_model_file

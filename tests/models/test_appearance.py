@@ -8,7 +8,7 @@ import torch
 from pipeline.models import registry
 from pipeline.models.appearance import (WARPED_SKIPS, AppearanceArch, AppearanceGenerator,
                                         FaceDiscriminator, ImageDiscriminator)
-from pipeline.models.semantic import ArchitectureError
+from pipeline.models.blocks import ArchitectureError
 from pipeline.training.checkpoint import load_model_file, save_model_file
 
 

@@ -8,7 +8,7 @@ import torch
 from pipeline.geometry import pose_heatmaps
 from pipeline.models.posenet import PoseNet, PosenetArch, heatmaps_to_keypoints
 from pipeline.models.registry import build, names
-from pipeline.models.semantic import ArchitectureError
+from pipeline.models.blocks import ArchitectureError
 
 
 def _tiny(**kw) -> PosenetArch:

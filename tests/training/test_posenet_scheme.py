@@ -7,7 +7,8 @@ import torch.nn.functional as F
 
 from pipeline.config import PosenetParams
 from pipeline.torch_utils.distributed import DistInfo
-from pipeline.training.posenet import PROFILES, PosenetScheme, arch_of, heatmap_loss
+from pipeline.profiles import PROFILES
+from pipeline.training.posenet import PosenetScheme, arch_of, heatmap_loss
 
 
 def test_heatmap_loss_by_hand():
@@ -36,5 +37,5 @@ def test_a_step_returns_the_loss_and_predict_gives_heatmaps():
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_profiles_are_valid_params(name):
-    params = PosenetParams(**PROFILES[name])
+    params = PosenetParams(**PROFILES[name]["posenet"])
     assert arch_of(params).height == params.height
