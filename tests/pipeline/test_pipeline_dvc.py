@@ -25,6 +25,14 @@ TINY_SIZE = {"height": 64, "width": 64}
 TINY_SEMANTIC = {"height": 32, "width": 32, "channels": 8, "depth": 3, "max_channels": 32,
                  "iterations": 6, "batch_size": 4, "log_every": 2, "sample_every": 3,
                  "sample_count": 2, "checkpoint_every": 3}
+#: Likewise for the pose detector and the appearance network.
+TINY_POSENET = {"height": 32, "width": 32, "channels": 4, "blocks": 1, "iterations": 6,
+                "batch_size": 4, "log_every": 2, "sample_every": 3, "sample_count": 2,
+                "checkpoint_every": 3}
+TINY_TRAIN = {"height": 32, "width": 32, "channels": 4, "depth": 2, "max_channels": 8,
+              "disc_channels": 4, "disc_layers": 2, "face_size": 8, "batch_size": 2,
+              "iterations": 4, "joint_iterations": 2, "log_every": 2, "sample_every": 2,
+              "sample_count": 2, "checkpoint_every": 3}
 
 
 def _env() -> dict[str, str]:
@@ -72,6 +80,8 @@ def project(tmp_path_factory) -> Path:
     params["data"].update(TINY_SIZE)
     params["data"]["synthetic"].update(TINY)
     params["semantic"].update(TINY_SEMANTIC)
+    params["posenet"].update(TINY_POSENET)
+    params["train"].update(TINY_TRAIN)
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["git", "init", "-q"], dst)
     _run(_GIT + ["add", "-A"], dst)
@@ -120,6 +130,36 @@ def test_semantic_param_reruns_only_its_stage(project: Path):
     out = _run(["dvc", "exp", "run", "-S", "semantic.channels=4", "-S", "semantic.workers=0",
                 "-S", "semantic.device=cpu"], project)
     assert _stages_run(out) == {"validate", "train_semantic"}, out
+    subprocess.run(["git", "checkout", "-q", "--", "params.yaml"], cwd=project, check=True)
+
+
+def _changed_stages(project: Path, setting: str) -> set[str]:
+    """Stages `dvc status` reports as changed after setting ``key=value`` in params.yaml
+    (restored afterwards); `validate` (always changed) left out."""
+    import json
+
+    key, value = setting.split("=", 1)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    section, name = key.split(".")
+    params[section][name] = yaml.safe_load(value)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        status = json.loads(_run(["dvc", "status", "--json"], project).strip().splitlines()[-1])
+    finally:
+        subprocess.run(["git", "checkout", "-q", "--", "params.yaml"], cwd=project, check=True)
+    return set(status) - {"validate"}
+
+
+@pytest.mark.slow
+def test_scheme_and_style_change_only_the_appearance_stage(project: Path):
+    """issue 9: `-S train.scheme=ts_pred` and `-S loss.style=patch` touch train_appearance and
+    nothing upstream (dvc status), and the experiment reruns exactly that stage."""
+    assert _changed_stages(project, "train.scheme=ts_pred") == {"train_appearance"}
+    assert _changed_stages(project, "loss.style=patch") == {"train_appearance"}
+    assert _changed_stages(project, "posenet.blocks=2") == {"train_posenet",
+                                                            "train_appearance"}
+    out = _run(["dvc", "exp", "run", "-S", "loss.style=patch"], project)
+    assert _stages_run(out) == {"validate", "train_appearance"}, out
     subprocess.run(["git", "checkout", "-q", "--", "params.yaml"], cwd=project, check=True)
 
 
