@@ -279,7 +279,7 @@ class _TrainingExecution(_Section):
                                 json_schema_extra=EXECUTION)
     workers: int = Field(1, ge=0, le=256, description="DataLoader worker processes.",
                          json_schema_extra=EXECUTION)
-    threads: int = Field(1, ge=1, le=1024, description="CPU intra-op threads per process "
+    threads: int = Field(2, ge=1, le=1024, description="CPU intra-op threads per process "
                                                        "(bit-reproducible per torch build and "
                                                        "thread count).",
                          json_schema_extra=EXECUTION)
@@ -448,6 +448,9 @@ class LossParams(_Section):
                                                                  "a share of the image height.")
     semantic_ce: float = Field(1.0, ge=0.0, description="e2e joint phase: weight of G_S's "
                                                         "pose-weighted cross-entropy.")
+    vgg_scale: float = Field(0.0, ge=0.0, description="Factor on the VGG features of the "
+                             "content and style losses (0 = the weights' own: 1 for ImageNet "
+                             "weights, README for the offline default).")
     vgg_weights: str = Field("", description="Local ImageNet VGG16 state dict in torchvision's "
                                              "format ('' = the offline default, README).")
 

@@ -87,6 +87,12 @@ ST_BLUR_STRIDE = 2
 ST_BLUR_SIZE = 3
 
 FORMATS = ("torchvision", "shift_tolerant")
+#: Factor on the returned features per weights format, so that the authors' loss weights
+#: (chosen for ImageNet VGG16) meet features of a comparable scale. torchvision (ImageNet): 1.
+#: shift_tolerant (the offline default): 1 / 0.1172, the RMS of its relu2_1 activations over the
+#: 288 default training images at 64x64 (0.089 at 256x256), so that its features have unit RMS
+#: [choice; the README ("Perceptual features") has the measurements behind it].
+FEATURE_SCALE: dict[str, float] = {"torchvision": 1.0, "shift_tolerant": 8.53}
 
 
 class VGGWeightsError(ValueError):
@@ -279,7 +285,8 @@ class VGGFeatures(nn.Module):
     or ``("relu1_2", "relu2_1")``.
     """
 
-    def __init__(self, weights: str | Path = "", layers: Sequence[str] = DEFAULT_LAYERS) -> None:
+    def __init__(self, weights: str | Path = "", layers: Sequence[str] = DEFAULT_LAYERS,
+                 scale: float = 0.0) -> None:
         super().__init__()
         self.layers = tuple(layers)
         _needed(self.layers)  # validates the names
@@ -287,6 +294,9 @@ class VGGFeatures(nn.Module):
         shown = weights if str(weights) else path
         sd = _read_state_dict(path, shown)
         self.format = _detect_format(sd)
+        #: multiplies every returned feature map (``loss.vgg_scale``; 0 = FEATURE_SCALE of
+        #: the weights' format)
+        self.scale = float(scale) if scale > 0 else FEATURE_SCALE[self.format]
         self.weights_path = path
         tensors = _collect(sd, self.format, self.layers, shown)
         self._convs = [name for name, *_ in _needed(self.layers)]
@@ -334,9 +344,10 @@ class VGGFeatures(nn.Module):
             b = getattr(self, f"b_{name}")
             x = F.relu(F.conv2d(x, w.to(x.dtype), b.to(x.dtype), padding=1))
             if name in self.layers:
-                out[name] = x
+                out[name] = x * self.scale if self.scale != 1.0 else x
         return out
 
     def extra_repr(self) -> str:
-        return f"layers={self.layers}, format={self.format!r}, weights='{self.weights_path}'"
+        return (f"layers={self.layers}, format={self.format!r}, scale={self.scale}, "
+                f"weights='{self.weights_path}'")
 

@@ -118,7 +118,7 @@ def load_frozen(params: Params, paths: Paths) -> Frozen:
     """VGG features, the pose detector (when ``loss.pose`` > 0) and G_S (when the scheme
     uses it), from their files."""
     loss, scheme = params.loss, params.train.scheme
-    vgg = VGGFeatures(loss.vgg_weights)
+    vgg = VGGFeatures(loss.vgg_weights, scale=loss.vgg_scale)
     posenet = None
     if loss.pose > 0:
         posenet = _load(posenet_model(paths), "train_posenet")

@@ -198,3 +198,18 @@ def test_offline_default_loads():
     # the stored blur is the [1, 2, 1] x [1, 2, 1] / 16 binomial filter the code assumes
     blur = torch.tensor([1., 2., 1.])
     torch.testing.assert_close(net.blur1[0, 0], blur[:, None] * blur[None, :] / 16)
+
+
+def test_feature_scale_follows_the_format_or_the_param(tmp_path: Path):
+    """loss.vgg_scale: 0 takes the weights format's own factor (1 for ImageNet weights);
+    an explicit factor multiplies every returned feature map."""
+    path = tmp_path / "vgg16.pth"
+    torch.save(_tv_state_dict(upto=3), path)
+    x = _images()
+    plain = VGGFeatures(str(path))
+    assert plain.scale == vgg.FEATURE_SCALE["torchvision"] == 1.0
+    scaled = VGGFeatures(str(path), scale=2.5)
+    torch.testing.assert_close(scaled(x)["relu2_1"], 2.5 * plain(x)["relu2_1"])
+    st = tmp_path / "st.pth"
+    torch.save(_st_state_dict(), st)
+    assert VGGFeatures(str(st)).scale == vgg.FEATURE_SCALE["shift_tolerant"]

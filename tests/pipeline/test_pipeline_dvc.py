@@ -24,15 +24,15 @@ TINY_SIZE = {"height": 64, "width": 64}
 #: A few steps of a narrow semantic network: the stage runs end to end, it does not learn.
 TINY_SEMANTIC = {"height": 32, "width": 32, "channels": 8, "depth": 3, "max_channels": 32,
                  "iterations": 6, "batch_size": 4, "log_every": 2, "sample_every": 3,
-                 "sample_count": 2, "checkpoint_every": 3}
+                 "sample_count": 2, "checkpoint_every": 3, "threads": 1}
 #: Likewise for the pose detector and the appearance network.
 TINY_POSENET = {"height": 32, "width": 32, "channels": 4, "blocks": 1, "iterations": 6,
                 "batch_size": 4, "log_every": 2, "sample_every": 3, "sample_count": 2,
-                "checkpoint_every": 3}
+                "checkpoint_every": 3, "threads": 1}
 TINY_TRAIN = {"height": 32, "width": 32, "channels": 4, "depth": 2, "max_channels": 8,
               "disc_channels": 4, "disc_layers": 2, "face_size": 8, "batch_size": 2,
               "iterations": 4, "joint_iterations": 2, "log_every": 2, "sample_every": 2,
-              "sample_count": 2, "checkpoint_every": 3}
+              "sample_count": 2, "checkpoint_every": 3, "threads": 1}
 
 
 def _env() -> dict[str, str]:
