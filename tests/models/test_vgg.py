@@ -100,7 +100,7 @@ def test_shift_tolerant_file_matches_hand_built_blur_pool(tmp_path: Path):
     sd = _st_state_dict()
     path = tmp_path / "st.pth"
     torch.save(sd, path)
-    net = VGGFeatures(path)
+    net = VGGFeatures(path, scale=1.0)                 # the raw features
     assert net.format == "shift_tolerant"
     x = _images(h=64, w=64)
     got = net(x)["relu2_1"]
