@@ -35,7 +35,7 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _one(variant: str, root: Path, iterations: int | None) -> dict:
+def _one(variant: str, root: Path, iterations: int | None, threads: int) -> dict:
     """Train one variant in ``root`` (a child process: runs of several variants overlap)."""
     from pipeline.artifacts import Paths
     from pipeline.config import load_params
@@ -47,7 +47,7 @@ def _one(variant: str, root: Path, iterations: int | None) -> dict:
     if iterations:
         train["joint_iterations"] = min(params.train.joint_iterations, iterations // 4)
     params = params.model_copy(update={
-        "train": params.train.model_copy(update=dict(train, device="cpu")),
+        "train": params.train.model_copy(update=dict(train, device="cpu", threads=threads)),
         "loss": params.loss.model_copy(update=loss)})
     t0 = time.perf_counter()
     summary = run(params, Paths(root), progress=False)
@@ -75,11 +75,13 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="variants trained at the same time")
     ap.add_argument("--iterations", type=int, default=None,
                     help="override train.iterations (joint phase: a quarter)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="intra-op threads per variant (jobs x threads <= cores)")
     ap.add_argument("--json", default=None, help="also write the results to this file")
     ap.add_argument("--one", nargs=2, metavar=("VARIANT", "ROOT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(_one(args.one[0], Path(args.one[1]), args.iterations)))
+        print(json.dumps(_one(args.one[0], Path(args.one[1]), args.iterations, args.threads)))
         return
     names = [v for v in args.variants.split(",") if v]
     unknown = [v for v in names if v not in VARIANTS]
@@ -93,7 +95,8 @@ def main() -> None:
         while pending or running:
             while pending and len(running) < args.jobs:
                 v = pending.pop(0)
-                cmd = [sys.executable, __file__, "--one", v, str(_scratch(base, v))]
+                cmd = [sys.executable, __file__, "--one", v, str(_scratch(base, v)),
+                       "--threads", str(args.threads)]
                 if args.iterations:
                     cmd += ["--iterations", str(args.iterations)]
                 running[v] = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
