@@ -27,6 +27,30 @@ def test_every_section_documented_in_readme():
     assert not missing, f"README does not document: {missing}"
 
 
+def test_params_yaml_spells_out_every_key_at_its_default():
+    """params.yaml holds every key of the schema (no key is only a hidden default), each at
+    the schema's default value: the file is the documentation users edit."""
+    from pydantic import BaseModel
+
+    from pipeline.config import Params
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    given, defaults = validate(raw), Params()
+
+    def walk(model: BaseModel, other: BaseModel, values: dict, prefix: str = ""):
+        for name in type(model).model_fields:
+            key = f"{prefix}{name}"
+            assert name in values, f"params.yaml lacks {key}"
+            mine, theirs = getattr(model, name), getattr(other, name)
+            if isinstance(mine, BaseModel):
+                yield from walk(mine, theirs, values[name], f"{key}.")
+            elif mine != theirs:
+                yield key
+
+    differ = list(walk(given, defaults, raw))
+    assert not differ, f"params.yaml differs from the schema defaults at: {differ}"
+
+
 @pytest.mark.parametrize("raw,needles", [
     ({"data": {"height": -3}}, ["data.height = -3", "greater than or equal to 16"]),
     ({"data": {"sorce": "x"}}, ["data.sorce", "unknown key"]),
