@@ -136,10 +136,10 @@ def test_semantic_param_reruns_only_its_stage(project: Path):
 
 
 def _restore(project: Path) -> None:
-    """Back to the committed params, dvc.lock and outputs (an earlier `dvc exp run` leaves its
-    results in the workspace)."""
-    subprocess.run(["git", "checkout", "-q", "--", "params.yaml", "dvc.lock"], cwd=project,
-                   check=True)
+    """Back to the committed params, dvc.lock, metrics and outputs (an earlier `dvc exp run`
+    leaves its results in the workspace)."""
+    # every tracked file: params.yaml, dvc.lock and the git-tracked metrics and curves
+    subprocess.run(["git", "checkout", "-q", "--", "."], cwd=project, check=True)
     _run(["dvc", "checkout", "-q"], project)
 
 
