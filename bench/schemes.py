@@ -3,6 +3,7 @@ scored on the held-out test pairs beside the two references that need no learnin
 
     python bench/schemes.py                      # all variants, 2 at a time, params.yaml settings
     python bench/schemes.py --variants e2e,baseline --jobs 1 --iterations 300
+    python bench/schemes.py --variants e2e --set train.upsample=transposed --set loss.pose=0
 
 Each variant runs the train_appearance stage library (`pipeline.training.appearance_stage.run`)
 with params.yaml's settings plus its own override, in a scratch root that links this
@@ -35,13 +36,33 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _one(variant: str, root: Path, iterations: int | None, threads: int) -> dict:
+def _overrides(settings: list[str]) -> dict[str, dict]:
+    """``["train.lr=1e-4", "loss.pose=0"]`` -> {"train": {"lr": "1e-4"}, "loss": {"pose": "0"}}
+    (values as YAML scalars; validated with the params)."""
+    import yaml
+    out: dict[str, dict] = {"train": {}, "loss": {}}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        section, _, name = key.partition(".")
+        if not sep or section not in out or not name:
+            sys.exit(f"--set {item!r}: expected train.KEY=VALUE or loss.KEY=VALUE")
+        out[section][name] = yaml.safe_load(value)
+    return out
+
+
+def _one(variant: str, root: Path, iterations: int | None, threads: int,
+         settings: list[str]) -> dict:
     """Train one variant in ``root`` (a child process: runs of several variants overlap)."""
     from pipeline.artifacts import Paths
-    from pipeline.config import load_params
+    from pipeline.config import Params, load_params
     from pipeline.training.appearance_stage import run
 
     params = load_params(REPO / "params.yaml")
+    extra = _overrides(settings)
+    data = params.model_dump()
+    for section, values in extra.items():
+        data[section].update(values)
+    params = Params.model_validate(data)
     train, loss = VARIANTS[variant]
     train = dict(train, **({"iterations": iterations} if iterations else {}))
     if iterations:
@@ -77,11 +98,14 @@ def main() -> None:
                     help="override train.iterations (joint phase: a quarter)")
     ap.add_argument("--threads", type=int, default=1,
                     help="intra-op threads per variant (jobs x threads <= cores)")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override a train.* or loss.* parameter in every variant (repeatable)")
     ap.add_argument("--json", default=None, help="also write the results to this file")
     ap.add_argument("--one", nargs=2, metavar=("VARIANT", "ROOT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(_one(args.one[0], Path(args.one[1]), args.iterations, args.threads)))
+        print(json.dumps(_one(args.one[0], Path(args.one[1]), args.iterations, args.threads,
+                              args.set)))
         return
     names = [v for v in args.variants.split(",") if v]
     unknown = [v for v in names if v not in VARIANTS]
@@ -97,6 +121,7 @@ def main() -> None:
                 v = pending.pop(0)
                 cmd = [sys.executable, __file__, "--one", v, str(_scratch(base, v)),
                        "--threads", str(args.threads)]
+                cmd += [f"--set={item}" for item in args.set]
                 if args.iterations:
                     cmd += ["--iterations", str(args.iterations)]
                 running[v] = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)

@@ -395,6 +395,9 @@ class TrainParams(_TrainingExecution):
     norm: Literal["instance", "batch", "none"] = Field("instance", description="Normalisation.")
     deformable_skips: bool = Field(True, description="Warp E_A's skips by the 10 part "
                                                      "affines [code, SPT demo].")
+    upsample: Literal["transposed", "nearest"] = Field(
+        "nearest", description="Decoder upsampling of G_A: nearest 2x + conv 3x3 [choice: no "
+                               "checkerboard] or transposed conv 4x4 [code].")
     dropout: float = Field(0.5, ge=0.0, lt=1.0, description="Dropout of the first decoder "
                                                             "blocks [code: 0.5 in three].")
     disc_channels: int = Field(16, ge=1, le=1024, description="D_A width [code: ndf 64].")

@@ -58,8 +58,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipeline.labels import NUM_KEYPOINTS, NUM_LABELS, NUM_PARTS
-from pipeline.models.blocks import (NormName, UpBlock, channel_plan, init_weights,
-                                    patch_discriminator)
+from pipeline.models.blocks import (NormName, UpsampleName, channel_plan, init_weights,
+                                    patch_discriminator, up_block)
 from pipeline.models.deformable import deform_features
 from pipeline.models.registry import register
 from pipeline.models.blocks import MIN_BOTTLENECK, ArchitectureError, check_resolution
@@ -108,6 +108,7 @@ class AppearanceArch:
     norm: NormName = "instance"
     deformable_skips: bool = True
     use_maps: bool = True
+    upsample: UpsampleName = "nearest"
     dropout: float = 0.5
     dropout_blocks: int = DROPOUT_BLOCKS
     disc_channels: int = 16
@@ -175,7 +176,7 @@ class AppearanceGenerator(nn.Module):
         c_in = 2 * ch[arch.depth]
         for k in range(arch.depth):
             i = arch.depth - 1 - k                     # the scale this block outputs
-            ups.append(UpBlock(c_in, ch[i + 1], arch.norm))
+            ups.append(up_block(arch.upsample, c_in, ch[i + 1], arch.norm))
             dropped = k < arch.dropout_blocks and arch.dropout > 0
             drops.append(nn.Dropout2d(arch.dropout) if dropped else nn.Identity())
             c_in = ch[i + 1] + 2 * ch[i]               # upsampled + E_A skip + E'_S skip

@@ -15,6 +15,7 @@ from torch import nn
 LEAKY_SLOPE = 0.2
 
 NormName = Literal["instance", "batch", "none"]
+UpsampleName = Literal["transposed", "nearest"]
 #: Smallest bottleneck side: instance norm needs more than one pixel per channel.
 MIN_BOTTLENECK = 2
 
@@ -62,6 +63,40 @@ class UpBlock(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, norm: NormName = "instance") -> None:
         super().__init__(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=norm != "batch"),
                          make_norm(norm, c_out), nn.ReLU(inplace=True))
+
+
+def upsample_nearest2x(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, 2H, 2W), every pixel repeated 2 x 2. Written as expand + reshape
+    so that its backward is a plain sum: deterministic on every device (CUDA's
+    ``upsample_nearest2d`` backward uses atomic adds)."""
+    b, c, h, w = x.shape
+    return x[:, :, :, None, :, None].expand(b, c, h, 2, w, 2).reshape(b, c, 2 * h, 2 * w)
+
+
+class ResizeConvBlock(nn.Module):
+    """Nearest 2x upsampling -> conv 3x3 -> norm -> ReLU: the resize-convolution that avoids
+    the checkerboard pattern of transposed convolutions whose kernel (4) the stride (2) divides
+    unevenly across overlaps [Odena, Dumoulin & Olah, "Deconvolution and Checkerboard
+    Artifacts", Distill 2016]. Same shapes as :class:`UpBlock`."""
+
+    def __init__(self, c_in: int, c_out: int, norm: NormName = "instance") -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, 1, 1, bias=norm != "batch")
+        self.norm = make_norm(norm, c_out)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.norm(self.conv(upsample_nearest2x(x))))
+
+
+def up_block(kind: UpsampleName, c_in: int, c_out: int, norm: NormName = "instance") -> nn.Module:
+    """The decoder block that doubles H and W: ``transposed`` (:class:`UpBlock`) or
+    ``nearest`` (:class:`ResizeConvBlock`)."""
+    if kind == "transposed":
+        return UpBlock(c_in, c_out, norm)
+    if kind == "nearest":
+        return ResizeConvBlock(c_in, c_out, norm)
+    raise ArchitectureError(f"unknown upsampling {kind!r}: use 'transposed' or 'nearest'")
 
 
 def init_weights(module: nn.Module, gain: float = 0.02) -> None:

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -56,13 +55,13 @@ from pipeline.torch_utils.crop import crop, head_boxes
 from pipeline.torch_utils.device import autocast, grad_scaler
 from pipeline.torch_utils.distributed import DistInfo
 from pipeline.training.scheme import TrainingScheme, set_requires_grad
-from pipeline.training.semantic_inputs import (SEMANTIC_INPUT_KEYS, one_hot_maps,
-                                               semantic_logits)
+from pipeline.training.rendering import (SCHEMES, USES_MAPS, USES_SEMANTIC_NETWORK,
+                                         CycleOutput, Renderer)
+from pipeline.training.semantic_inputs import SEMANTIC_INPUT_KEYS, one_hot_maps
 
-#: The schemes [paper, section 4.4] and whether each feeds semantic maps to G_A / uses G_S.
-SCHEMES: tuple[str, ...] = ("baseline", "ts_pred", "ts_gt", "e2e")
-USES_MAPS = {"baseline": False, "ts_pred": True, "ts_gt": True, "e2e": True}
-USES_SEMANTIC_NETWORK = {"baseline": False, "ts_pred": True, "ts_gt": False, "e2e": True}
+__all__ = ["SCHEMES", "USES_MAPS", "USES_SEMANTIC_NETWORK", "AppearanceScheme", "CycleOutput",
+           "Frozen", "arch_of", "style_kind"]
+
 
 #: Batch keys (image resolution) the scheme moves to the device.
 INPUT_KEYS = ("src_image", "src_labels", "src_heatmaps", "src_keypoints", "src_parts",
@@ -75,7 +74,8 @@ def arch_of(train: TrainParams, loss: LossParams) -> AppearanceArch:
     return AppearanceArch(height=train.height, width=train.width, channels=train.channels,
                           depth=train.depth, max_channels=train.max_channels, norm=train.norm,
                           deformable_skips=train.deformable_skips,
-                          use_maps=USES_MAPS[train.scheme], dropout=train.dropout,
+                          use_maps=USES_MAPS[train.scheme], upsample=train.upsample,
+                          dropout=train.dropout,
                           disc_channels=train.disc_channels, disc_layers=train.disc_layers,
                           face_size=train.face_size)
 
@@ -95,17 +95,6 @@ class Frozen:
     vgg: VGGFeatures
     posenet: nn.Module | None
     semantic: SemanticGenerator | None
-
-
-@dataclass
-class CycleOutput:
-    """One forward of the cycle: the target maps S_t (B, 10, H, W) soft (None in baseline),
-    G_S's logits at map resolution (None without G_S), I~_Pt and I~_Ps (B, 3, H, W)."""
-
-    tgt_maps: torch.Tensor | None
-    logits: torch.Tensor | None
-    fake_t: torch.Tensor
-    fake_s: torch.Tensor | None
 
 
 class AppearanceScheme(TrainingScheme):
@@ -154,6 +143,7 @@ class AppearanceScheme(TrainingScheme):
         self.scaler = grad_scaler(dev, train.amp)
         self.adversarial = AdversarialLoss(loss.adversarial)
         self.train_nets = {k: self._wrap(v) for k, v in nets.items()}
+        self.renderer = Renderer(self.scheme, self.arch, frozen.semantic, self.channels_last)
         self.step = 0
         self.input: dict[str, Any] = {}
         self.out: CycleOutput | None = None
@@ -196,58 +186,17 @@ class AppearanceScheme(TrainingScheme):
         self.input = self._to_device(batch)
 
     # ---------------------------------------------------------------- forward
-    def _semantic_logits(self, sem: dict[str, torch.Tensor], net: nn.Module) -> torch.Tensor:
-        g = self.frozen.semantic
-        assert g is not None
-        return semantic_logits(net, sem, g.arch.deformable_skips, self.channels_last)
-
     def target_maps(self, x: dict[str, Any], train_semantic: bool
                     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """(S_t at image resolution or None, G_S's logits or None) for the scheme."""
-        if self.scheme == "baseline":
-            return None, None
-        if self.scheme == "ts_gt":
-            return one_hot_maps(x["tgt_labels"]), None
-        net = self.train_nets.get("semantic_generator", self.frozen.semantic)
-        if train_semantic:
-            logits = self._semantic_logits(x["sem"], net)
-        else:
-            with torch.no_grad():
-                logits = self._semantic_logits(x["sem"], self.frozen.semantic)
-        probs = logits.float().softmax(1)
-        if tuple(probs.shape[-2:]) != (self.arch.height, self.arch.width):
-            probs = F.interpolate(probs, size=(self.arch.height, self.arch.width),
-                                  mode="bilinear", align_corners=False)
-        return probs, logits
-
-    def _generate(self, net: nn.Module, image: torch.Tensor, heat_from: torch.Tensor,
-                  heat_to: torch.Tensor, maps_from: torch.Tensor | None,
-                  maps_to: torch.Tensor | None, theta: torch.Tensor, parts: torch.Tensor,
-                  valid: torch.Tensor) -> torch.Tensor:
-        cl = self.channels_last
-        kw: dict[str, Any] = {}
-        if self.arch.use_maps:
-            kw.update(src_maps=to_memory_format(maps_from, cl),
-                      tgt_maps=to_memory_format(maps_to, cl))
-        if self.arch.deformable_skips:
-            kw.update(theta=theta, src_parts=parts, part_valid=valid)
-        return net(to_memory_format(image, cl), to_memory_format(heat_from, cl),
-                   to_memory_format(heat_to, cl), **kw)
+        net_s = self.train_nets.get("semantic_generator", self.frozen.semantic)
+        return self.renderer.target_maps(x, net_s, train_semantic)
 
     def cycle(self, x: dict[str, Any], net: nn.Module, train_semantic: bool = False,
               back: bool = True) -> CycleOutput:
         """S_t, I~_Pt and (with ``back``) I~_Ps for the inputs ``x``."""
-        src_maps = one_hot_maps(x["src_labels"]) if self.arch.use_maps else None
-        tgt_maps, logits = self.target_maps(x, train_semantic)
-        fake_t = self._generate(net, x["src_image"], x["src_heatmaps"], x["tgt_heatmaps"],
-                                src_maps, tgt_maps, x["theta"], x["src_parts"],
-                                x["part_valid"])
-        fake_s = None
-        if back:
-            fake_s = self._generate(net, fake_t, x["tgt_heatmaps"], x["src_heatmaps"],
-                                    tgt_maps, src_maps, x["back_theta"], x["tgt_parts"],
-                                    x["back_part_valid"])
-        return CycleOutput(tgt_maps, logits, fake_t, fake_s)
+        net_s = self.train_nets.get("semantic_generator", self.frozen.semantic)
+        return self.renderer.cycle(x, net, net_s, train_semantic, back)
 
     def forward(self) -> None:
         with autocast(self.device, self.amp):

@@ -43,6 +43,9 @@ from pipeline.torch_utils.misc import ResumableSampler, derive_seed, seed_everyt
 from pipeline.training.appearance import (USES_SEMANTIC_NETWORK, AppearanceScheme, Frozen,
                                           arch_of, style_kind)
 from pipeline.training.checkpoint import CheckpointError, load_model_file, save_model_file
+from pipeline.training.trained import GENERATOR_FILE, JOINT_SEMANTIC_FILE
+from pipeline.training.trained import appearance_dir as model_dir
+from pipeline.training.trained import pretrained_semantic_file as semantic_model
 from pipeline.training.grids import sample_grid
 from pipeline.training.image_eval import evaluate_image_pairs, image_rows
 from pipeline.training.logging import LossHistory, publish_eval
@@ -60,19 +63,9 @@ USER_ERRORS = (TrainingError, CheckpointError, DatasetError, ArchitectureError,
                VGGWeightsError)
 
 
-def model_dir(paths: Paths) -> Path:
-    """models/appearance/ (the DVC output)."""
-    return paths.models / "appearance"
-
-
 def eval_dir(paths: Paths) -> Path:
     """eval/appearance/."""
     return paths.eval / "appearance"
-
-
-def semantic_model(paths: Paths) -> Path:
-    """models/semantic.safetensors (train_semantic's output)."""
-    return paths.models / "semantic.safetensors"
 
 
 def posenet_model(paths: Paths) -> Path:
@@ -230,11 +223,11 @@ def write_models(folder: Path, scheme: AppearanceScheme, params: Params) -> None
                                    "loss": section_dict(params.loss)}, sort_keys=True),
              "scheme": params.train.scheme, "stage": STAGE,
              "vgg": vgg_source(params.loss.vgg_weights)}
-    save_model_file(tmp / "generator.safetensors", "appearance_generator", scheme.generator,
+    save_model_file(tmp / GENERATOR_FILE, "appearance_generator", scheme.generator,
                     scheme.arch.to_dict(), extra=extra)
     g_s = scheme.networks.get("semantic_generator")
     if g_s is not None:
-        save_model_file(tmp / "semantic.safetensors", "semantic_generator", g_s,
+        save_model_file(tmp / JOINT_SEMANTIC_FILE, "semantic_generator", g_s,
                         g_s.arch.to_dict(), extra=extra)
     if folder.exists():
         folder.rename(old)
