@@ -4,6 +4,11 @@
 - :mod:`.pckh`: PCKh@alpha of keypoints (as Pose-Transfer computes it).
 - :mod:`.ssim`, :mod:`.l1`: SSIM / mask-SSIM (SPEC 6 settings) and L1 of uint8 images;
   :mod:`.images` accumulates them over batches.
+- :mod:`.fid`: FID of generated images vs their targets, with the pinned offline Inception
+  (:mod:`.inception`: weights location and sha256, input preparation).
+- :mod:`.inception_score`: IS / mask-IS, only from a local Inception-logits file.
+- :mod:`.lpips`: shift-tolerant LPIPS (stlpips-pytorch weights), per pair.
+- :mod:`.peer_ssim`: peer-compatible SSIM (per-image data range, DeepFashion white padding).
 
 Every accumulator has ``update(...)`` and ``result() -> dict``. The registry names modules
 rather than importing them, so a stage that uses one metric depends on that metric's file
@@ -18,6 +23,10 @@ METRICS: dict[str, str] = {
     "parsing": "pipeline.metrics.parsing:ParsingScores",
     "pckh": "pipeline.metrics.pckh:PckhScores",
     "images": "pipeline.metrics.images:ImageScores",
+    "fid": "pipeline.metrics.fid:FrechetInceptionDistance",
+    "is": "pipeline.metrics.inception_score:InceptionScore",
+    "lpips": "pipeline.metrics.lpips:LPIPS",
+    "peer_ssim": "pipeline.metrics.peer_ssim:PeerSSIM",
 }
 
 
