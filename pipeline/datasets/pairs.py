@@ -31,6 +31,7 @@ With ``cycle=True`` (the appearance network's way back, I~_Pt -> P_s) also::
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,90 @@ def _hw(value: tuple[int, int] | None, name: str) -> tuple[int, int] | None:
     return h, w
 
 
+@dataclass
+class PersonArrays:
+    """One side of a pair as arrays in its stored frame (H, W) (one row of the artifacts).
+
+    keypoints: (18, 2) float32 (y, x) frame pixels, -1 = missing. pose_mask: (H, W) bool
+    (M_P, masks.h5 /pose_mask). labels: (H, W) uint8 0..9 parsing, or None when unknown (a
+    target given by its pose only: the item has no ``tgt_labels``). parts: (H, W) uint16 part
+    bit field (masks.h5 /parts); needed for the source, and for the target with ``cycle``.
+    image: (H, W, 3) uint8 RGB; needed for the source with ``image_hw``.
+    """
+
+    keypoints: np.ndarray
+    pose_mask: np.ndarray
+    labels: np.ndarray | None = None
+    parts: np.ndarray | None = None
+    image: np.ndarray | None = None
+
+    @property
+    def frame_hw(self) -> tuple[int, int]:
+        """(H, W) of the frame the keypoints are in pixels of."""
+        return tuple(int(v) for v in np.shape(self.pose_mask)[:2])
+
+
+def _side(prefix: str, person: PersonArrays, kp_map: np.ndarray, map_hw: tuple[int, int]
+          ) -> dict[str, torch.Tensor]:
+    h, w = map_hw
+    out = {}
+    if person.labels is not None:
+        out[f"{prefix}_labels"] = torch.from_numpy(
+            resize_nearest(person.labels, map_hw).astype(np.int64))
+    out[f"{prefix}_heatmaps"] = torch.from_numpy(pose_inputs(kp_map, h, w))
+    out[f"{prefix}_pose_mask"] = torch.from_numpy(
+        resize_nearest(person.pose_mask, map_hw).astype(np.float32))[None]
+    out[f"{prefix}_keypoints"] = torch.from_numpy(kp_map.astype(np.float32))
+    return out
+
+
+def _parts(person: PersonArrays, map_hw: tuple[int, int], what: str) -> torch.Tensor:
+    if person.parts is None:
+        raise ValueError(f"pair_item: the {what} needs its part bit field (parts)")
+    parts = resize_nearest(person.parts, map_hw)
+    return torch.from_numpy(bitfield_to_masks(parts).astype(np.float32))
+
+
+def pair_item(src: PersonArrays, tgt: PersonArrays, map_hw: tuple[int, int],
+              image_hw: tuple[int, int] | None = None, cycle: bool = False,
+              src_index: int = -1, tgt_index: int = -1) -> dict[str, torch.Tensor]:
+    """The pair item (module docstring) of a source and a target given as arrays: what the
+    datasets return for their rows, and what the applications build for any two persons.
+
+    Each side's keypoints are scaled from its own frame to ``map_hw``; maps are nearest-resized;
+    ``tgt_image`` is added when ``tgt.image`` and ``image_hw`` are given. src_index,
+    tgt_index: rows of images.h5 (-1 = not a row).
+    """
+    map_hw = _hw(map_hw, "map_hw")
+    image_hw = _hw(image_hw, "image_hw")
+    kp_src_map = scale_keypoints(np.asarray(src.keypoints, np.float32), src.frame_hw, map_hw)
+    kp_tgt_map = scale_keypoints(np.asarray(tgt.keypoints, np.float32), tgt.frame_hw, map_hw)
+    if src.labels is None:
+        raise ValueError("pair_item: the source needs its parsing (labels)")
+    item = _side("src", src, kp_src_map, map_hw)
+    item["src_parts"] = _parts(src, map_hw, "source")
+    item.update(_side("tgt", tgt, kp_tgt_map, map_hw))
+    affines, valid = part_affines(kp_src_map, kp_tgt_map, *map_hw)
+    item["theta"] = affines_to_theta(affines, map_hw).float()
+    item["affines"] = torch.from_numpy(np.ascontiguousarray(affines, np.float64))
+    item["part_valid"] = torch.from_numpy(np.asarray(valid, bool))
+    if cycle:
+        item["tgt_parts"] = _parts(tgt, map_hw, "target (cycle=True)")
+        back, back_valid = part_affines(kp_tgt_map, kp_src_map, *map_hw)
+        item["back_theta"] = affines_to_theta(back, map_hw).float()
+        item["back_affines"] = torch.from_numpy(np.ascontiguousarray(back, np.float64))
+        item["back_part_valid"] = torch.from_numpy(np.asarray(back_valid, bool))
+    if image_hw is not None:
+        if src.image is None:
+            raise ValueError("pair_item: image_hw needs the source image")
+        item["src_image"] = image_to_tensor(src.image, image_hw)
+    item["src_index"] = torch.tensor(src_index, dtype=torch.int64)
+    item["tgt_index"] = torch.tensor(tgt_index, dtype=torch.int64)
+    if image_hw is not None and tgt.image is not None:
+        item["tgt_image"] = image_to_tensor(tgt.image, image_hw)
+    return item
+
+
 class _PairBase(Dataset):
     """Shared reading of one side (source or target) of a pair."""
 
@@ -86,47 +171,21 @@ class _PairBase(Dataset):
         self.frame_hw: tuple[int, int] = tuple(self.arts["images"]["images"].shape[1:3])
         self.keypoints = self.arts["poses"]["keypoints"][:].astype(np.float32)
 
-    def _map_keypoints(self, kp: np.ndarray) -> np.ndarray:
-        return scale_keypoints(np.asarray(kp, np.float32), self.frame_hw, self.map_hw)
-
-    def _side(self, prefix: str, labels: np.ndarray, kp_map: np.ndarray,
-              pose_mask: np.ndarray) -> dict[str, torch.Tensor]:
-        h, w = self.map_hw
-        return {
-            f"{prefix}_labels": torch.from_numpy(
-                resize_nearest(labels, self.map_hw).astype(np.int64)),
-            f"{prefix}_heatmaps": torch.from_numpy(pose_inputs(kp_map, h, w)),
-            f"{prefix}_pose_mask": torch.from_numpy(
-                resize_nearest(pose_mask, self.map_hw).astype(np.float32))[None],
-            f"{prefix}_keypoints": torch.from_numpy(kp_map.astype(np.float32)),
-        }
-
-    def _pair(self, src: int, tgt: int, tgt_side: dict[str, torch.Tensor],
-              kp_tgt_map: np.ndarray) -> dict[str, torch.Tensor]:
-        """The item of source row ``src`` and a target given by its side tensors."""
+    def _source(self, src: int) -> PersonArrays:
+        """Row ``src`` as a source (image only with ``image_hw``)."""
         arts = self.arts
-        kp_src_map = self._map_keypoints(self.keypoints[src])
-        item = self._side("src", arts["parsing"]["labels"][src], kp_src_map,
-                          arts["masks"]["pose_mask"][src])
-        parts = resize_nearest(arts["masks"]["parts"][src], self.map_hw)
-        item["src_parts"] = torch.from_numpy(bitfield_to_masks(parts).astype(np.float32))
-        item.update(tgt_side)
-        affines, valid = part_affines(kp_src_map, kp_tgt_map, *self.map_hw)
-        item["theta"] = affines_to_theta(affines, self.map_hw).float()
-        item["affines"] = torch.from_numpy(np.ascontiguousarray(affines, np.float64))
-        item["part_valid"] = torch.from_numpy(np.asarray(valid, bool))
+        return PersonArrays(self.keypoints[src], arts["masks"]["pose_mask"][src],
+                            arts["parsing"]["labels"][src], arts["masks"]["parts"][src],
+                            arts["images"]["images"][src] if self.image_hw is not None
+                            else None)
+
+    def _pair(self, src: int, tgt: int, target: PersonArrays) -> dict[str, torch.Tensor]:
+        """The item of source row ``src`` and a target (row ``tgt``) given as arrays; the
+        target's parts are read from row ``tgt`` with ``cycle``."""
         if self.cycle:
-            tgt_parts = resize_nearest(arts["masks"]["parts"][tgt], self.map_hw)
-            item["tgt_parts"] = torch.from_numpy(bitfield_to_masks(tgt_parts).astype(np.float32))
-            back, back_valid = part_affines(kp_tgt_map, kp_src_map, *self.map_hw)
-            item["back_theta"] = affines_to_theta(back, self.map_hw).float()
-            item["back_affines"] = torch.from_numpy(np.ascontiguousarray(back, np.float64))
-            item["back_part_valid"] = torch.from_numpy(np.asarray(back_valid, bool))
-        if self.image_hw is not None:
-            item["src_image"] = image_to_tensor(arts["images"]["images"][src], self.image_hw)
-        item["src_index"] = torch.tensor(src, dtype=torch.int64)
-        item["tgt_index"] = torch.tensor(tgt, dtype=torch.int64)
-        return item
+            target.parts = self.arts["masks"]["parts"][tgt]
+        return pair_item(self._source(src), target, self.map_hw, self.image_hw, self.cycle,
+                         src, tgt)
 
 
 class PseudoPairDataset(_PairBase):
@@ -184,10 +243,9 @@ class PseudoPairDataset(_PairBase):
             raise IndexError(f"item {index} out of range 0..{len(self.rows) - 1}")
         row = int(self.rows[index])
         pseudo = self.arts["pseudo"]
-        kp_tgt_map = self._map_keypoints(self.target_keypoints[row])
-        tgt = self._side("tgt", pseudo["target_labels"][row], kp_tgt_map,
-                         pseudo["target_pose_mask"][row])
-        item = self._pair(row, int(self.target_index[row]), tgt, kp_tgt_map)
+        target = PersonArrays(self.target_keypoints[row], pseudo["target_pose_mask"][row],
+                              pseudo["target_labels"][row])
+        item = self._pair(row, int(self.target_index[row]), target)
         return flip_pair(item) if self.flipped(index, epoch) else item
 
 
@@ -220,10 +278,8 @@ class TestPairDataset(_PairBase):
             raise IndexError(f"item {index} out of range 0..{len(self.pairs) - 1}")
         src, tgt = (int(v) for v in self.pairs[index])
         arts = self.arts
-        kp_tgt_map = self._map_keypoints(self.keypoints[tgt])
-        side = self._side("tgt", arts["parsing"]["labels"][tgt], kp_tgt_map,
-                          arts["masks"]["pose_mask"][tgt])
-        item = self._pair(src, tgt, side, kp_tgt_map)
-        if self.image_hw is not None:
-            item["tgt_image"] = image_to_tensor(arts["images"]["images"][tgt], self.image_hw)
-        return item
+        target = PersonArrays(self.keypoints[tgt], arts["masks"]["pose_mask"][tgt],
+                              arts["parsing"]["labels"][tgt],
+                              image=(arts["images"]["images"][tgt]
+                                     if self.image_hw is not None else None))
+        return self._pair(src, tgt, target)

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pipeline.labels import NUM_LABELS
 from pipeline.models.appearance import AppearanceArch
 from pipeline.models.blocks import to_memory_format
 from pipeline.models.semantic import SemanticGenerator
@@ -105,10 +106,24 @@ class Renderer:
                    to_memory_format(heat_to, cl), **kw)
 
     def cycle(self, x: dict[str, Any], net: nn.Module, net_s: nn.Module | None = None,
-              train_semantic: bool = False, back: bool = True) -> CycleOutput:
-        """S_t, I~_Pt and (with ``back``) I~_Ps for the inputs ``x``."""
+              train_semantic: bool = False, back: bool = True,
+              tgt_maps: torch.Tensor | None = None) -> CycleOutput:
+        """S_t, I~_Pt and (with ``back``) I~_Ps for the inputs ``x``.
+
+        tgt_maps: (B, 10, H, W) target maps at image resolution that replace the scheme's S_t
+        (texture transfer, manipulation: a given layout); G_S does not run then."""
         src_maps = one_hot_maps(x["src_labels"]) if self.arch.use_maps else None
-        tgt_maps, logits = self.target_maps(x, net_s, train_semantic)
+        if tgt_maps is None:
+            tgt_maps, logits = self.target_maps(x, net_s, train_semantic)
+        else:
+            if not self.arch.use_maps:
+                raise ValueError(f"scheme {self.scheme!r} renders without semantic maps; "
+                                 f"given target maps need ts_pred, ts_gt or e2e")
+            want = (x["src_image"].shape[0], NUM_LABELS, self.arch.height, self.arch.width)
+            if tuple(tgt_maps.shape) != want:
+                raise ValueError(f"given target maps are {tuple(tgt_maps.shape)}, "
+                                 f"expected {want}")
+            logits = None
         fake_t = self.generate(net, x["src_image"], x["src_heatmaps"], x["tgt_heatmaps"],
                                src_maps, tgt_maps, x["theta"], x["src_parts"], x["part_valid"])
         fake_s = None

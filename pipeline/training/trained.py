@@ -44,6 +44,11 @@ def pretrained_semantic_file(paths: Paths) -> Path:
     return paths.models / "semantic.safetensors"
 
 
+def posenet_file(paths: Paths) -> Path:
+    """models/posenet.safetensors (train_posenet's output)."""
+    return paths.models / "posenet.safetensors"
+
+
 @dataclass
 class TrainedModels:
     """G_A and, for the schemes that use it, G_S, in eval mode on ``device``.
@@ -121,15 +126,21 @@ class TrainedModels:
         return x
 
     @torch.no_grad()
-    def render(self, batch: dict[str, Any], back: bool = False) -> CycleOutput:
+    def render(self, batch: dict[str, Any], back: bool = False,
+               tgt_maps: torch.Tensor | None = None) -> CycleOutput:
         """S_t, I~_Pt and (with ``back``) the cycle's I~_Ps for a collated batch of pair items
-        (module docstring of :mod:`pipeline.training.rendering`), float32 on the CPU."""
-        if self.semantic is not None and "sem" not in batch:
+        (module docstring of :mod:`pipeline.training.rendering`), float32 on the CPU.
+
+        tgt_maps: (B, 10, H, W) target maps at G_A's resolution in place of the scheme's S_t
+        (texture transfer, manipulation); G_S does not run and ``sem`` is not needed then;
+        a ValueError for ``baseline``, which renders without maps."""
+        if self.semantic is not None and "sem" not in batch and tgt_maps is None:
             raise ValueError(f"scheme {self.scheme} needs the pair at G_S's map resolution "
                              f"{self.map_hw} under key 'sem'")
         x = self._to_device(batch)
+        given = None if tgt_maps is None else tgt_maps.to(self.device)
         with autocast(self.device, self.amp):
-            out = self.renderer.cycle(x, self.generator, back=back)
+            out = self.renderer.cycle(x, self.generator, back=back, tgt_maps=given)
         f = lambda t: t.float().cpu() if t is not None else None  # noqa: E731
         return CycleOutput(f(out.tgt_maps), f(out.logits), out.fake_t.float().cpu(),
                            f(out.fake_s))
