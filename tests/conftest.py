@@ -67,3 +67,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def project_copy(tiny_project: Path, tmp_path: Path):
+    """A fresh copy of the tiny project (each training or evaluation run writes into its own
+    root): ``project_copy(name) -> Paths``."""
+    import shutil
+
+    from pipeline.artifacts import Paths
+
+    def make(name: str) -> "Paths":
+        root = tmp_path / name
+        shutil.copytree(Path(tiny_project) / "data", root / "data")
+        return Paths(root)
+    return make

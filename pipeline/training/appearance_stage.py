@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from pipeline.artifacts import Paths
 from pipeline.config import Params, section_dict
+from pipeline.datasets.appearance import AppearancePairs
 from pipeline.datasets.pairs import DatasetError, PseudoPairDataset, TestPairDataset
 from pipeline.models.appearance import AppearanceArch
 from pipeline.models.blocks import ArchitectureError
@@ -45,6 +46,7 @@ from pipeline.training.appearance import (USES_SEMANTIC_NETWORK, AppearanceSchem
 from pipeline.training.checkpoint import CheckpointError, load_model_file, save_model_file
 from pipeline.training.trained import GENERATOR_FILE, JOINT_SEMANTIC_FILE
 from pipeline.training.trained import appearance_dir as model_dir
+from pipeline.training.trained import posenet_file as posenet_model
 from pipeline.training.trained import pretrained_semantic_file as semantic_model
 from pipeline.training.grids import sample_grid
 from pipeline.training.image_eval import evaluate_image_pairs, image_rows
@@ -66,29 +68,6 @@ USER_ERRORS = (TrainingError, CheckpointError, DatasetError, ArchitectureError,
 def eval_dir(paths: Paths) -> Path:
     """eval/appearance/."""
     return paths.eval / "appearance"
-
-
-def posenet_model(paths: Paths) -> Path:
-    """models/posenet.safetensors (train_posenet's output)."""
-    return paths.models / "posenet.safetensors"
-
-
-class AppearancePairs(Dataset):
-    """Pairs at the image resolution (cycle items with images), plus, when the scheme runs
-    G_S, the same pair at G_S's map resolution under key ``sem`` (same flip decisions: both
-    datasets share seed and keys)."""
-
-    def __init__(self, images: Dataset, sem: Dataset | None) -> None:
-        self.images, self.sem = images, sem
-
-    def __len__(self) -> int:
-        return len(self.images)  # type: ignore[arg-type]
-
-    def __getitem__(self, key: Any) -> dict[str, Any]:
-        item = self.images[key]
-        if self.sem is not None:
-            item["sem"] = self.sem[key]
-        return item
 
 
 def pair_datasets(params: Params, paths: Paths, sem_hw: tuple[int, int] | None,

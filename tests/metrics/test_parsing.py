@@ -54,5 +54,9 @@ def test_registry_names_every_metric():
     from pipeline.metrics.pckh import PckhScores
 
     assert metrics.get("pckh") is PckhScores and metrics.get("images") is ImageScores
-    with pytest.raises(KeyError, match="known: parsing, pckh, images"):
-        metrics.get("fid")
+    from pipeline.metrics.fid import FrechetInceptionDistance
+
+    assert metrics.get("fid") is FrechetInceptionDistance
+    with pytest.raises(KeyError, match="known: parsing, pckh, images, fid, is, lpips, "
+                                       "peer_ssim"):
+        metrics.get("nope")

@@ -1,23 +1,8 @@
 """Training fixtures on top of the session's tiny project (tests/conftest.py)."""
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 import torch
-
-from pipeline.artifacts import Paths
-
-
-@pytest.fixture
-def project_copy(tiny_project: Path, tmp_path: Path):
-    """A fresh copy of the tiny project (each training run writes into its own root)."""
-    def make(name: str) -> Paths:
-        root = tmp_path / name
-        shutil.copytree(Path(tiny_project) / "data", root / "data")
-        return Paths(root)
-    return make
 
 
 @pytest.fixture(autouse=True)

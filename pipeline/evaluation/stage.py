@@ -1,0 +1,216 @@
+"""The `evaluate` stage: the trained models generate the test pairs, which are saved as PNG and
+scored beside the two references that need no learning; on synthetic data the oracle's
+unpaired truth is scored too; a report, plots and metrics are written (SPEC 6).
+
+Outputs (every file written beside its place and renamed into it):
+    eval/images/<from>___<to>.png   generated test pairs (DVC-cached output)
+    eval/metrics.json               {"paired", "unpaired", "info", "settings"} (dvc metrics)
+    eval/report.md                  tables, settings and grids (README "Evaluation")
+    eval/report/paired.png          worst / median / best test pairs by SSIM
+    eval/report/unpaired.png        the same for the unpaired set (synthetic data)
+    eval/plots/pairs.json           per-pair SSIM, mask-SSIM, L1, LPIPS of the model
+    eval/plots/scores.json          the paired scores per system (dvc plots diff across
+                                    experiments)
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import default_collate
+
+from pipeline.artifacts import Artifact, Paths, atomic_write_json, atomic_write_text
+from pipeline.config import Params, section_dict
+from pipeline.datasets.appearance import AppearancePairs
+from pipeline.datasets.pairs import DatasetError, TestPairDataset
+from pipeline.evaluation.report import pick_rows, report_markdown
+from pipeline.evaluation.scoring import PoseDetector, SetScores, score_pairs
+from pipeline.evaluation.unpaired import UnpairedDataset, draw_unpaired
+from pipeline.metrics.images import SSIM_SETTINGS, to_uint8
+from pipeline.torch_utils.device import resolve_device
+from pipeline.training.checkpoint import CheckpointError, load_model_file
+from pipeline.training.grids import sample_grid
+from pipeline.training.image_eval import image_rows
+from pipeline.training.trained import TrainedModels, posenet_file
+from pipeline.visualize import save_png
+
+STAGE = "evaluate"
+#: Parsing backends whose label maps are the truth (synthetic renderer, given label maps).
+TRUE_PARSING_BACKENDS = ("synthetic", "labels")
+#: The stage's errors that are the user's to fix (one line, no traceback).
+USER_ERRORS = (CheckpointError, DatasetError)
+
+
+def _stem(name: str) -> str:
+    return Path(name).stem
+
+
+def pair_file_name(src_name: str, tgt_name: str) -> str:
+    """``<from>___<to>.png`` from two image names (Pose-Transfer's naming of test outputs)."""
+    return f"{_stem(src_name)}___{_stem(tgt_name)}.png"
+
+
+def _names(paths: Paths) -> list[str]:
+    art = Artifact(paths.artifact("images"))
+    return [n.decode() if isinstance(n, bytes) else str(n) for n in art["names"][:]]
+
+
+def _datasets(params: Params, paths: Paths, models: TrainedModels,
+              pairs: np.ndarray | None = None) -> AppearancePairs:
+    """The test pairs (``pairs`` None) or the unpaired oracle pairs, at the models' image
+    resolution, with the G_S-resolution twin under ``sem`` when the scheme has G_S."""
+    hw, map_hw = models.image_hw, models.map_hw
+    if pairs is None:
+        return AppearancePairs(TestPairDataset(paths.prepared, hw, hw),
+                               TestPairDataset(paths.prepared, map_hw) if map_hw else None)
+    root = paths.dataset(params.data.root)
+    return AppearancePairs(UnpairedDataset(paths.prepared, root, pairs, hw, hw),
+                           UnpairedDataset(paths.prepared, root, pairs, map_hw)
+                           if map_hw else None)
+
+
+def _grid(models: TrainedModels, dataset: AppearancePairs, values: list[float], count: int,
+          title: str) -> np.ndarray:
+    rows = []
+    picked = pick_rows(values, count)
+    for group in ("worst", "median", "best"):
+        idx = picked[group]
+        if not idx:
+            continue
+        batch = default_collate([dataset[i] for i in idx])
+        out = models.render(batch)
+        labels = out.tgt_maps.argmax(1) if out.tgt_maps is not None else None
+        rows += image_rows(batch, out.fake_t, pred_labels=labels)
+    return sample_grid(rows, title=title)
+
+
+def _swap_dir(tmp: Path, final: Path) -> None:
+    old = final.parent / f".{final.name}.old.tmp"
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def run(params: Params, paths: Paths, progress: bool = True) -> dict[str, Any]:
+    """Generate, score and report (module docstring); returns eval/metrics.json's content."""
+    ev = params.evaluate
+    torch.set_num_threads(ev.threads)
+    device = resolve_device(ev.device)
+    models = TrainedModels.load(paths, device, ev.amp)
+    pose_file = posenet_file(paths)
+    if not pose_file.is_file():
+        raise CheckpointError(f"{pose_file}: missing; run `dvc repro train_posenet` first")
+    detector = PoseDetector(load_model_file(pose_file, device), params.posenet.peak_threshold,
+                            device)
+    true_parsing = params.parse.backend in TRUE_PARSING_BACKENDS
+    names = _names(paths)
+    root = paths.eval
+    root.mkdir(parents=True, exist_ok=True)
+
+    # ---- the test pairs: generated PNGs and scores
+    paired_ds = _datasets(params, paths, models)
+    pairs = paired_ds.images.pairs
+    tmp_images = root / ".images.tmp"
+    shutil.rmtree(tmp_images, ignore_errors=True)
+    tmp_images.mkdir(parents=True)
+
+    def save(index: np.ndarray, fakes: np.ndarray) -> None:
+        for i, img in zip(index, fakes):
+            s, t = pairs[int(i)]
+            save_png(tmp_images / pair_file_name(names[s], names[t]), img)
+
+    paired = score_pairs(models, paired_ds, ev, str(device), detector, true_parsing,
+                         on_batch=save, progress=progress, desc="test pairs")
+    _swap_dir(tmp_images, root / "images")
+
+    # ---- the unpaired oracle truth (synthetic data only)
+    unpaired: SetScores | None = None
+    unpaired_ds = None
+    reason = ""
+    if params.data.source != "synthetic":
+        reason = f"data.source = {params.data.source!r}: no oracle renders the unpaired truth"
+    elif ev.unpaired_pairs == 0:
+        reason = "evaluate.unpaired_pairs = 0"
+    else:
+        art = Artifact(paths.artifact("images"))
+        draw = draw_unpaired(art["person_id"][:], art["split"][:], ev.unpaired_pairs, ev.seed)
+        if len(draw) == 0:
+            reason = "no test image has a person with another person's image to take a pose from"
+        else:
+            unpaired_ds = _datasets(params, paths, models, draw)
+            unpaired = score_pairs(models, unpaired_ds, ev, str(device), detector, True,
+                                   progress=progress, desc="unpaired pairs")
+
+    # ---- report, grids, plots, metrics
+    grids: dict[str, str] = {}
+    report_tmp = root / ".report.tmp"
+    shutil.rmtree(report_tmp, ignore_errors=True)
+    report_tmp.mkdir(parents=True)
+    sets = [("paired", paired, paired_ds)]
+    if unpaired is not None:
+        sets.append(("unpaired", unpaired, unpaired_ds))
+    for key, scores, ds in sets:
+        grid = _grid(models, ds, scores.per_pair()["ssim"], ev.grid_pairs,
+                     f"{key} pairs ({models.scheme}): worst, median, best by SSIM")
+        save_png(report_tmp / f"{key}.png", grid)
+        grids[key] = f"report/{key}.png"
+    _swap_dir(report_tmp, root / "report")
+
+    metrics: dict[str, Any] = {"paired": paired.result()}
+    if unpaired is not None:
+        metrics["unpaired"] = unpaired.result()
+    else:
+        metrics["unpaired_reason"] = reason
+    metrics["info"] = {"scheme": models.scheme, "image_hw": list(models.image_hw),
+                       "dataset": params.data.source, "grid_pairs": ev.grid_pairs,
+                       "true_parsing": true_parsing}
+    metrics["settings"] = _settings(params, paired)
+    _write_plots(root / "plots", paired, names, pairs)
+    atomic_write_json(root / "metrics.json", metrics)
+    atomic_write_text(root / "report.md", report_markdown(metrics, grids))
+    return metrics
+
+
+def _settings(params: Params, paired: SetScores) -> dict[str, Any]:
+    model = paired.systems["model"].result()
+    return {"ssim": dict(SSIM_SETTINGS), **model["settings"],
+            "pckh": {"alpha": 0.5, "detector": "models/posenet.safetensors (train_posenet)",
+                     "against": "the wanted pose P_t (true keypoints of the target)"},
+            "evaluate": section_dict(params.evaluate)}
+
+
+def _write_plots(folder: Path, paired: SetScores, names: list[str], pairs: np.ndarray) -> None:
+    per = paired.per_pair()
+    rows = [{"pair": i, "name": pair_file_name(names[s], names[t]),
+             **{k: round(float(v[i]), 4) for k, v in per.items()}}
+            for i, (s, t) in enumerate(pairs)]
+    atomic_write_json(folder / "pairs.json", rows)
+    scores = []
+    for system, s in paired.systems.items():
+        r = s.result()
+        scores.append({"system": system, **{k: r[k] for k in ("ssim", "mask_ssim", "l1",
+                                                                "lpips", "pckh") if k in r}})
+    atomic_write_json(folder / "scores.json", scores)
+
+
+def summary_text(metrics: dict[str, Any]) -> str:
+    """Lines for the console: the model and the references on each set."""
+    lines = []
+    for key in ("paired", "unpaired"):
+        if key not in metrics:
+            continue
+        m = metrics[key]
+        lines.append(f"evaluate: {key} ({m['pairs']} pairs)")
+        for system in ("model", "source", "part_warp"):
+            r = m[system]
+            extra = "".join(f" {k} {r[k]:.4f}" for k in ("lpips", "pckh")
+                            if isinstance(r.get(k), float))
+            lines.append(f"  {system:10s} SSIM {r['ssim']:.4f} mask-SSIM {r['mask_ssim']:.4f}"
+                         f" L1 {r['l1']:.4f}{extra}")
+    lines.append("evaluate: eval/report.md, eval/metrics.json, eval/images/")
+    return "\n".join(lines)
