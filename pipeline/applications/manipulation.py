@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.applications.errors import AppError
-from pipeline.applications.person import Person, check_labels
+from pipeline.applications.person import Person, check_labels, is_file
 from pipeline.applications.render import Rendering, render
 from pipeline.datasets.pairs import PersonArrays
 from pipeline.parsing.label_sets import read_label_map
@@ -24,7 +24,7 @@ def read_edited_labels(path: Path | str, frame_hw: tuple[int, int]) -> np.ndarra
     """The label PNG ``path`` as (H, W) uint8 0..9 of the frame ``frame_hw``, or
     :class:`AppError` naming the file (missing, unreadable, colour, wrong size, bad labels)."""
     path = Path(path)
-    if not path.is_file():
+    if not is_file(path):
         raise AppError(f"{path}: no such file")
     try:
         labels = read_label_map(path)

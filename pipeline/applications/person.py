@@ -149,11 +149,19 @@ def quiet_native_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def is_file(path: Path | str) -> bool:
+    """Whether ``path`` is a file; False also for names the system refuses (too long, ...)."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def read_image(path: Path | str) -> np.ndarray:
     """An image file as (H, W, 3) uint8 RGB (grey and 16-bit images converted), or
     :class:`AppError` naming the file."""
     path = Path(path)
-    if not path.is_file():
+    if not is_file(path):
         raise AppError(f"{path}: no such file")
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None or img.size == 0:

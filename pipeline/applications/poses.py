@@ -33,7 +33,7 @@ from pipeline.annotations import read_keypoint_file
 from pipeline.applications.errors import AppError
 from pipeline.applications.framing import POSE_MARGIN, Framing, keypoint_box
 from pipeline.applications.person import (PREPARED_PREFIX, Person, Readers, check_keypoints,
-                                          require_torso)
+                                          is_file, require_torso)
 from pipeline.datasets.pairs import PersonArrays
 from pipeline.geometry import pose_mask
 from pipeline.labels import NUM_KEYPOINTS
@@ -149,9 +149,9 @@ def pose_only(kp: np.ndarray, where: str, frame_hw: tuple[int, int],
 
 def _split_row(spec: str) -> tuple[Path, str | None]:
     """``FILE@NAME`` -> (FILE, NAME) when FILE exists and ``spec`` itself does not."""
-    if "@" in spec and not Path(spec).exists():
+    if "@" in spec and not is_file(spec):
         head, name = spec.rsplit("@", 1)
-        if Path(head).is_file():
+        if is_file(head):
             return Path(head), name
     return Path(spec), None
 
@@ -167,14 +167,14 @@ def read_target(spec: str, readers: Readers, pose_frame: tuple[int, int] | None 
     if text.startswith("["):
         kp = parse_json_pose(text, "--pose (JSON)")
         return pose_only(kp, "--pose (JSON)", frame, pose_frame, {"kind": "json"})
-    if _ANNOTATION_ROW.match(text) and not Path(spec).exists():
+    if _ANNOTATION_ROW.match(text) and not is_file(spec):
         name, kp = parse_annotation_row(text, "--pose (annotation row)")
         return pose_only(kp, f"--pose {name}", frame, pose_frame,
                          {"kind": "annotation row", "name": name})
     path, row = _split_row(spec)
     suffix = path.suffix.lower()
     if suffix in JSON_SUFFIXES or suffix in ANNOTATION_SUFFIXES:
-        if not path.is_file():
+        if not is_file(path):
             raise AppError(f"{path}: no such file")
         if suffix in JSON_SUFFIXES:
             kp = parse_json_pose(path.read_text(encoding="utf-8", errors="replace"), str(path))
