@@ -246,7 +246,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     see the traceback of an input error."""
     args = build_parser().parse_args(argv)
     try:
-        written, notes = _run(args)
+        try:
+            written, notes = _run(args)
+        except OSError as err:              # e.g. an --out that cannot be a folder
+            raise AppError(f"{err.filename or args.out}: {err.strerror or err}") from None
     except INPUT_ERRORS as err:
         if os.environ.get("SPT_TRACEBACK"):
             raise

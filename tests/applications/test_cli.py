@@ -212,7 +212,9 @@ def test_bad_inputs_get_one_line(trained, tmp_path, capsys):
                          ("colour.png", "colour PNG"), ("text.png", "cannot read PNG")):
         _one_line_error(capsys, _args(paths, "manipulate", "prepared:0", "--labels",
                                       str(tmp_path / name), *out), f"{name}: ", needle)
-    # models: none there, or a scheme that cannot use a pose given as numbers
+    _one_line_error(capsys, _args(paths, "parse", "prepared:0", "--out",
+                                  str(tmp_path / "text.png" / "o")), "text.png/o: Not a directory")
+    # models: none there
     empty = tmp_path / "models"
     empty.mkdir()
     _one_line_error(capsys, ["parse", "prepared:0", "--models", str(empty), *out],
