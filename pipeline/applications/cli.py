@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from pipeline.annotations import AnnotationError
 from pipeline.applications.errors import AppError
 from pipeline.applications.framing import WORK_HEIGHT, work_frame
@@ -31,7 +33,9 @@ from pipeline.applications.pose_transfer import pose_transfer
 from pipeline.applications.render import Rendering
 from pipeline.applications.texture_transfer import texture_transfer
 from pipeline.artifacts import ArtifactError, Paths
+from pipeline.torch_utils.device import resolve_device
 from pipeline.training.checkpoint import CheckpointError
+from pipeline.training.trained import TrainedModels
 
 PROG = "spt-apps"
 
@@ -58,8 +62,8 @@ output; --no-virtual-torso refuses it instead. Prepared rows are used as stored.
 
 Outputs in --out DIR: result.png (the generated image), labels.png (the target map as labels
 0..9, a palette PNG), map.png (the map in colour), side_by_side.png (source, source map,
-target pose, target map, result) and info.json (how every input was read). Bad input: one line on stderr naming
-the file and the problem, exit status 2.
+target pose, target map, result) and info.json (how every input was read). Bad input: one
+line on stderr naming the file and the problem, exit status 2.
 """
 
 _POSE_HELP = """\
@@ -82,13 +86,13 @@ class ModelPaths(Paths):
         return Path(self.folder)
 
 
-def _common(parser: argparse.ArgumentParser, out: bool = True) -> None:
+def _common(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("common options")
     g.add_argument("--models", default="models", metavar="DIR",
                    help="folder of the trained models: appearance/generator.safetensors (+ "
                         "appearance/semantic.safetensors for e2e, semantic.safetensors for "
                         "ts_pred), made by `dvc repro train_appearance` (default: models)")
-    g.add_argument("--out", required=out, metavar="DIR", help="folder for the output files")
+    g.add_argument("--out", required=True, metavar="DIR", help="folder for the output files")
     g.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"),
                    help="where the networks run (default: cpu)")
     g.add_argument("--prepared", default="data/prepared", metavar="DIR",
@@ -164,18 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _device(name: str) -> Any:
-    from pipeline.torch_utils.device import resolve_device  # noqa: PLC0415
-
+def _device(name: str) -> torch.device:
     try:
         return resolve_device(name)
     except ValueError as err:
         raise AppError(f"--device {name}: {err}") from None
 
 
-def _load_models(args: argparse.Namespace) -> Any:
-    from pipeline.training.trained import TrainedModels  # noqa: PLC0415
-
+def _load_models(args: argparse.Namespace) -> TrainedModels:
     folder = Path(args.models)
     if not folder.is_dir():
         raise AppError(f"{folder}: no models folder; train the models with `dvc repro "
@@ -183,7 +183,7 @@ def _load_models(args: argparse.Namespace) -> Any:
     return TrainedModels.load(ModelPaths(folder=folder), _device(args.device))
 
 
-def _models_info(models: Any, args: argparse.Namespace) -> dict[str, Any]:
+def _models_info(models: TrainedModels, args: argparse.Namespace) -> dict[str, Any]:
     return {"folder": str(args.models), "scheme": models.scheme,
             "image_hw": list(models.image_hw),
             "map_hw": list(models.map_hw) if models.map_hw else None}
@@ -195,8 +195,6 @@ def _side(name: str, info: dict[str, Any]) -> dict[str, Any]:
 
 def _run(args: argparse.Namespace) -> tuple[list[Path], list[str]]:
     """Run one subcommand; returns (written files, notes)."""
-    import torch  # noqa: PLC0415
-
     if args.threads < 0:
         raise AppError(f"--threads {args.threads}: must be 0 (torch's choice) or more")
     if args.threads:
@@ -221,7 +219,7 @@ def _run(args: argparse.Namespace) -> tuple[list[Path], list[str]]:
     return write_rendering(args.out, rendering, info), notes
 
 
-def _application(args: argparse.Namespace, models: Any, readers: Readers,
+def _application(args: argparse.Namespace, models: TrainedModels, readers: Readers,
                  pose_frame: tuple[int, int] | None, info: dict[str, Any]
                  ) -> tuple[Rendering, list[str]]:
     if args.command == "pose-transfer":

@@ -27,7 +27,8 @@ class Rendering:
 
     image: (h, w, 3) uint8 RGB, I~_Pt. labels: (h, w) uint8 0..9, the target map S_t as
     labels (argmax), or None for ``baseline``. source_image: (h, w, 3) uint8, the source as
-    G_A saw it; source_labels: (h, w) uint8, its parsing S_Ps as G_A saw it. target_keypoints: (18, 2) float32 (y, x) px of the h x w frame, -1 missing.
+    G_A saw it; source_labels: (h, w) uint8, its parsing S_Ps as G_A saw it.
+    target_keypoints: (18, 2) float32 (y, x) px of the h x w frame, -1 missing.
     map_source: where S_t came from ('G_S', 'target parsing (ts_gt)', 'given', 'none').
     """
 
