@@ -5,10 +5,12 @@
     dvc params diff                              # the values it changed
 
 A profile is a set of overrides of the ``semantic``, ``posenet``, ``train`` and ``loss``
-sections; applying one edits params.yaml in place (comments and order kept, the result validated
+sections (and, for ``ablation``, of ``data.synthetic``: a section may be a dotted path);
+applying one edits params.yaml in place (comments and order kept, the result validated
 before it is written, atomically), so the values stay visible to ``dvc params diff`` and
 ``dvc exp show``, and `dvc repro` reruns exactly the stages whose keys changed. The dataset
-itself (``data.*``) is the user's to point at DeepFashion or Market-1501 (README).
+itself (``data.*``) is the user's to point at DeepFashion or Market-1501 (README); only the
+size of the embedded synthetic set is a profile's.
 
 - ``default``: the CPU default of this repository (64x64 maps and images, narrow networks).
 - ``deepfashion``: the paper's DeepFashion settings [paper, section 4.1]: 256x256 images, batch
@@ -16,6 +18,11 @@ itself (``data.*``) is the user's to point at DeepFashion or Market-1501 (README
   widths [code, SPT demo: ngf 64 up to 512, ndf 64; pose detector ResNet 9 blocks, 64 ch].
 - ``market``: Market-1501 [paper]: 128x64 images and maps, batch 16, no face loss (too few
   face pixels at that size).
+- ``ablation``: the ``default`` training settings on a larger synthetic set (``bench/ablation.py``,
+  README "Ablation table"): 160 identities x 6 poses = 960 images, 32 test identities x 8 pairs
+  = 256 test pairs (the default: 12 x 4 = 48), so that a metric's spread over seeds is small.
+  [choice: 5x the default's test pairs, 2.7x its training images, while the preparation stays
+  under a minute on 2 cores by the README's measured rates]
 Iteration counts of the paper profiles are [choice] (the paper gives none).
 """
 from __future__ import annotations
@@ -57,23 +64,41 @@ _PAPER: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+#: Sizes of the synthetic set of the ``ablation`` profile (its training sections are the
+#: ``default`` profile's). 160 identities: 960 images in 4.4 s of rendering on one core at
+#: 220 images/s (README, Benchmarks) and a search over 768 training sources (quadratic:
+#: about (768 / 1600)^2 x 50 s = 12 s; README, "What the default run produces").
+_ABLATION_DATA: dict[str, dict[str, Any]] = {
+    "data.synthetic": {"identities": 160, "poses_per_identity": 6, "pairs_per_identity": 8},
+}
+
+
 def _schema_defaults() -> dict[str, dict[str, Any]]:
     """The ``default`` profile: the schema's defaults (pipeline/config.py, the one place
-    they live) of every key that a paper profile sets."""
+    they live) of every key that another profile sets (a dotted section names a nested one)."""
     from pipeline.config import Params
 
-    fields = Params.model_fields
     out: dict[str, dict[str, Any]] = {}
-    for sections in _PAPER.values():
+    for sections in (*_PAPER.values(), _ABLATION_DATA):
         for section, values in sections.items():
-            model = fields[section].annotation
+            model: Any = Params
+            for part in section.split("."):
+                model = model.model_fields[part].annotation
             for key in values:
                 out.setdefault(section, {})[key] = model.model_fields[key].default
     return out
 
 
-#: name -> {section -> {key: value}}.
-PROFILES: dict[str, dict[str, dict[str, Any]]] = {"default": _schema_defaults(), **_PAPER}
+_DEFAULT = _schema_defaults()
+
+#: name -> {section -> {key: value}}; a section is a top-level key of params.yaml or a dotted
+#: path to a nested one ("data.synthetic").
+PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "default": _DEFAULT,
+    **_PAPER,
+    "ablation": {**{s: dict(v) for s, v in _DEFAULT.items() if s not in _ABLATION_DATA},
+                 **_ABLATION_DATA},
+}
 
 
 def profile(name: str) -> dict[str, dict[str, Any]]:
@@ -97,7 +122,9 @@ def apply_profile(name: str, path: Path | str = DEFAULT_PARAMS) -> list[str]:
     data = yaml.load(path.read_text())
     changed = []
     for section, values in profile(name).items():
-        block = data.setdefault(section, {})
+        block = data
+        for part in section.split("."):
+            block = block.setdefault(part, {})
         for key, value in values.items():
             if block.get(key) != value:
                 changed.append(f"{section}.{key}")

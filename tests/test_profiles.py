@@ -24,8 +24,11 @@ def test_a_profile_applies_and_reverts_byte_for_byte(tmp_path, name):
     changed = apply_profile(name, p)
     params = load_params(p)
     for section, values in PROFILES[name].items():
+        block = params
+        for part in section.split("."):                 # "data.synthetic": a nested section
+            block = getattr(block, part)
         for key, value in values.items():
-            assert getattr(getattr(params, section), key) == value, f"{section}.{key}"
+            assert getattr(block, key) == value, f"{section}.{key}"
     assert changed and "# the pipeline's single configuration source" in p.read_text().lower()
     apply_profile("default", p)
     assert p.read_bytes() == (REPO / "params.yaml").read_bytes()
@@ -38,6 +41,23 @@ def test_paper_profiles_follow_the_paper():
     assert df["loss"]["face"] is True and market["loss"]["face"] is False
     assert (market["train"]["height"], market["train"]["width"]) == (128, 64)
     assert market["train"]["batch_size"] == 16
+
+
+def test_ablation_profile_is_the_default_training_on_a_larger_synthetic_set(tmp_path):
+    default, ablation = PROFILES["default"], PROFILES["ablation"]
+    assert {s: v for s, v in ablation.items() if s != "data.synthetic"} == \
+        {s: v for s, v in default.items() if s != "data.synthetic"}
+    assert default["data.synthetic"] == {"identities": 60, "poses_per_identity": 6,
+                                         "pairs_per_identity": 4}     # the schema's defaults
+    p = tmp_path / "params.yaml"
+    shutil.copy(REPO / "params.yaml", p)
+    assert sorted(apply_profile("ablation", p)) == [
+        "data.synthetic.identities", "data.synthetic.pairs_per_identity"]
+    syn = load_params(p).data.synthetic
+    test_identities = round(syn.test_fraction * syn.identities)
+    assert test_identities * syn.pairs_per_identity >= 5 * 48       # default: 12 x 4 pairs
+    assert "identities: 160" in p.read_text()                       # written in place
+    assert "  synthetic:                 # the embedded default dataset" in p.read_text()
 
 
 def test_unknown_profile_and_invalid_result_are_errors(tmp_path, capsys):
