@@ -34,6 +34,9 @@ TINY_TRAIN = {"height": 32, "width": 32, "channels": 4, "depth": 2, "max_channel
               "disc_channels": 4, "disc_layers": 2, "face_size": 8, "batch_size": 2,
               "iterations": 4, "joint_iterations": 2, "log_every": 2, "sample_every": 2,
               "sample_count": 2, "checkpoint_every": 3, "threads": 1}
+#: The evaluation without FID (its Inception costs ~0.3 s per image; tests/metrics cover it).
+TINY_EVALUATE = {"fid": False, "unpaired_pairs": 4, "grid_pairs": 1, "batch_size": 4,
+                 "threads": 1}
 
 
 def _env() -> dict[str, str]:
@@ -83,6 +86,7 @@ def project(tmp_path_factory) -> Path:
     params["semantic"].update(TINY_SEMANTIC)
     params["posenet"].update(TINY_POSENET)
     params["train"].update(TINY_TRAIN)
+    params["evaluate"].update(TINY_EVALUATE)
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["git", "init", "-q"], dst)
     _run(_GIT + ["add", "-A"], dst)
@@ -98,6 +102,11 @@ def test_dvc_repro_runs_the_pipeline(project: Path):
     assert len(images) == n and images["images"].shape == (n, 64, 64, 3)
     assert (images["split"][:] == 1).any() and (images["split"][:] == 0).any()
     assert images["pairs/test"].shape[0] > 0
+    metrics = json.loads((project / "eval/metrics.json").read_text())      # the last stage
+    assert metrics["paired"]["pairs"] == images["pairs/test"].shape[0]
+    assert metrics["unpaired"]["pairs"] == TINY_EVALUATE["unpaired_pairs"]
+    assert len(list((project / "eval/images").glob("*.png"))) == metrics["paired"]["pairs"]
+    assert "## Test pairs" in (project / "eval/report.md").read_text()
     status = _run(["dvc", "status"], project)
     assert "up to date" in status or set(status.split()) <= {"validate:", "always", "changed"}
     _run(_GIT + ["add", "-A"], project)                   # dvc.lock and the git-tracked metric
@@ -114,6 +123,7 @@ def test_fresh_clone_reproduces_dvc_lock(project: Path, tmp_path: Path):
     assert {"synthesize", "ingest", "pose", "parse", "masks", "search"} <= ran
     # the metric is git-tracked and pseudo.h5 came out with the same bytes: nothing to redo
     assert "search_report" not in ran
+    assert "evaluate" in ran                                # its images are not in git
     assert _run(["git", "status", "--porcelain"], clone).strip() == ""
 
 
@@ -131,7 +141,7 @@ def test_semantic_param_reruns_only_its_stage(project: Path):
     out = _run(["dvc", "exp", "run", "-S", "semantic.channels=4", "-S", "semantic.workers=0",
                 "-S", "semantic.device=cpu"], project)
     # the appearance stage reads the semantic model: it reruns; the pose detector does not
-    assert _stages_run(out) == {"validate", "train_semantic", "train_appearance"}, out
+    assert _stages_run(out) == {"validate", "train_semantic", "train_appearance", "evaluate"}, out
     subprocess.run(["git", "checkout", "-q", "--", "params.yaml"], cwd=project, check=True)
 
 
@@ -174,7 +184,9 @@ def test_scheme_and_style_change_only_the_appearance_stage(project: Path):
     assert _changed_stages(project, "posenet.blocks=2") == {"train_posenet"}
     _restore(project)
     out = _run(["dvc", "exp", "run", "-S", "loss.style=patch"], project)
-    assert _stages_run(out) == {"validate", "train_appearance"}, out
+    assert _stages_run(out) == {"validate", "train_appearance", "evaluate"}, out
+    # the evaluation's metrics reach `dvc exp show` (issue 10)
+    assert "paired.model.ssim" in _run(["dvc", "exp", "show", "--csv"], project).splitlines()[0]
     subprocess.run(["git", "checkout", "-q", "--", "params.yaml"], cwd=project, check=True)
 
 
