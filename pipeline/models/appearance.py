@@ -8,9 +8,11 @@ Generator (after the authors' ``Global_Generator`` [code, SPT demo
 source image, its pose and its parsing, E'_S on the target pose and the (predicted) target
 parsing; each is a 3x3 stem then ``depth`` blocks conv 4x4 / stride 2 -> norm -> LeakyReLU(0.2)
 (:class:`pipeline.models.semantic.Encoder`), widths ``channel_plan(channels, depth,
-max_channels)`` [code: 64, 128, 256, 512, 512, 512 at 128 px]. A U-Net-like decoder of
-transposed convolutions doubles the resolution ``depth`` times; at every scale it concatenates
-the skips of both encoders. As in the authors' decoder, the block that outputs scale i has the
+max_channels)`` [code: 64, 128, 256, 512, 512, 512 at 128 px]. A U-Net-like decoder doubles
+the resolution ``depth`` times; at every scale it concatenates the skips of both encoders. Its
+upsampling (``upsample``) is nearest 2x + conv 3x3 by default [choice: Odena et al. 2016; the
+authors' 4x4 / stride-2 transposed convolutions, ``"transposed"``, covered the default run's
+images with a checkerboard grid, measured in the README] or transposed [code]. As in the authors' decoder, the block that outputs scale i has the
 width of encoder scale i + 1 [code: decoder 512, 512, 512, 256, 128 against encoder 512, 512,
 256, 128, 64], the first ``dropout_blocks`` blocks apply channel dropout [code: ``Dropout2d`` in
 the first three], and a 3x3 convolution and tanh give the image.
@@ -91,7 +93,9 @@ class AppearanceArch:
     height, width: image resolution (px); channels: base width (full resolution); depth:
     stride-2 downsamplings of E_A and E'_S; max_channels: cap per scale; norm: normalisation;
     deformable_skips: warp E_A's skips by the part affines; use_maps: semantic maps in E_A,
-    E'_S and D_A (False = the Baseline scheme); dropout: channel dropout probability of the first
+    E'_S and D_A (False = the Baseline scheme); upsample: the decoder's upsampling, "nearest"
+    (resize-convolution) or "transposed" (files written before this key existed hold
+    transposed weights and do not load: retrain them); dropout: channel dropout probability of the first
     ``dropout_blocks`` decoder blocks (train mode only; blocks beyond ``depth`` are ignored);
     disc_channels / disc_layers: width and stride-2 layers of D_A [code: ndf 64, 3 layers];
     face_size: side (px) of D_F's square face crop; face_layers: stride-2 layers of D_F
