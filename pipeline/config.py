@@ -398,6 +398,8 @@ class TrainParams(_TrainingExecution):
     upsample: Literal["transposed", "nearest"] = Field(
         "nearest", description="Decoder upsampling of G_A: nearest 2x + conv 3x3 [choice: no "
                                "checkerboard] or transposed conv 4x4 [code].")
+    image_skip: bool = Field(True, description="The part-warped source image joins G_A's last "
+                                               "skip [choice; not in the authors' generator].")
     dropout: float = Field(0.5, ge=0.0, lt=1.0, description="Dropout of the first decoder "
                                                             "blocks [code: 0.5 in three].")
     disc_channels: int = Field(16, ge=1, le=1024, description="D_A width [code: ndf 64].")

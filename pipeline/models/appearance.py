@@ -26,6 +26,14 @@ skips at those scales enter the decoder through a ReLU in BOTH modes [choice]: w
 affines and the whole-frame torso part, deformable skips change nothing (tested), and
 ``deformable_skips`` is a pure "warp or not" switch.
 
+Image skip (``image_skip``, [choice], not in the authors' generator, ``train.image_skip: true``
+by default): the source image itself, warped part by part into the target pose and painted
+front to back exactly as the part-warp reference of the evaluation (plus its coverage, 4
+channels), joins the decoder's last skip, in front of the output convolution. The deformable
+skips carry warped FEATURES, which the decoder must learn to turn back into colours; with the
+default data's CPU budget (600 steps) the authors' generator did not learn to (README,
+"Appearance generative network"), and the image skip gives it the warped colours directly.
+
 ``use_maps = False`` is the paper's Baseline scheme: no semantic map anywhere (E_A gets the
 image and P_s, E'_S only P_t, D_A is conditioned on the target pose instead of the parsing).
 
@@ -67,6 +75,7 @@ from pipeline.models.registry import register
 from pipeline.models.blocks import MIN_BOTTLENECK, ArchitectureError, check_resolution
 from pipeline.models.semantic import Encoder
 from pipeline.torch_utils.misc import assert_shape
+from pipeline.torch_utils.warp import paint_parts
 
 #: Image channels (RGB).
 IMAGE_CHANNELS = 3
@@ -75,6 +84,9 @@ IMAGE_CHANNELS = 3
 WARPED_SKIPS = 4
 #: Decoder blocks with dropout by default [code, SPT demo ``decoder``: the first three].
 DROPOUT_BLOCKS = 3
+#: Channels of the image skip (``image_skip``): the part-warped source image (3) and its
+#: coverage (1).
+IMAGE_SKIP_CHANNELS = 4
 
 
 def max_stride2_layers(side: int) -> int:
@@ -95,7 +107,10 @@ class AppearanceArch:
     deformable_skips: warp E_A's skips by the part affines; use_maps: semantic maps in E_A,
     E'_S and D_A (False = the Baseline scheme); upsample: the decoder's upsampling, "nearest"
     (resize-convolution) or "transposed" (files written before this key existed hold
-    transposed weights and do not load: retrain them); dropout: channel dropout probability of the first
+    transposed weights and do not load: retrain them); image_skip: the source image warped part by
+    part into the target pose, and its coverage, join the decoder's last skip (False, the
+    authors' generator, is the default here so that files written before the key existed
+    load as what they are); dropout: channel dropout probability of the first
     ``dropout_blocks`` decoder blocks (train mode only; blocks beyond ``depth`` are ignored);
     disc_channels / disc_layers: width and stride-2 layers of D_A [code: ndf 64, 3 layers];
     face_size: side (px) of D_F's square face crop; face_layers: stride-2 layers of D_F
@@ -113,6 +128,7 @@ class AppearanceArch:
     deformable_skips: bool = True
     use_maps: bool = True
     upsample: UpsampleName = "nearest"
+    image_skip: bool = False
     dropout: float = 0.5
     dropout_blocks: int = DROPOUT_BLOCKS
     disc_channels: int = 16
@@ -186,6 +202,8 @@ class AppearanceGenerator(nn.Module):
             c_in = ch[i + 1] + 2 * ch[i]               # upsampled + E_A skip + E'_S skip
         self.ups = nn.ModuleList(ups)
         self.drops = nn.ModuleList(drops)
+        if arch.image_skip:
+            c_in += IMAGE_SKIP_CHANNELS
         self.head = nn.Conv2d(c_in, IMAGE_CHANNELS, 3, 1, 1)
         init_weights(self)
 
@@ -225,7 +243,22 @@ class AppearanceGenerator(nn.Module):
         for k, (up, drop) in enumerate(zip(self.ups, self.drops)):
             i = a.depth - 1 - k
             x = torch.cat([drop(up(x)), app[i], tgt[i]], 1)
+        if a.image_skip:
+            x = torch.cat([x, self.warped_image(src_image, theta, src_parts, part_valid)], 1)
         return torch.tanh(self.head(x))
+
+    def warped_image(self, src_image: torch.Tensor, theta: torch.Tensor | None,
+                     src_parts: torch.Tensor | None, part_valid: torch.Tensor | None
+                     ) -> torch.Tensor:
+        """The image skip: ``(B, 4, H, W)``, the source image (``(B, 3, H, W)`` in [-1, 1])
+        warped part by part into the target pose and painted front to back
+        (:func:`pipeline.torch_utils.warp.paint_parts`, the composition of the part-warp
+        reference), in [-1, 1] and 0 where no part lands, then the coverage in [0, 1].
+        Without ``deformable_skips`` the source image as it is, with coverage 1."""
+        if not self.arch.deformable_skips:
+            return torch.cat([src_image, torch.ones_like(src_image[:, :1])], 1)
+        painted, covered = paint_parts(src_image + 1.0, theta, src_parts, part_valid)
+        return torch.cat([painted - covered, covered], 1)
 
 
 @register("appearance_discriminator")

@@ -225,6 +225,29 @@ def warp_by_parts(x: torch.Tensor, theta: torch.Tensor, src_part_masks: torch.Te
     return warp_parts(x, theta, src_part_masks, part_valid, out_hw, mode, affines).amax(dim=1)
 
 
+def paint_parts(x: torch.Tensor, theta: torch.Tensor, src_part_masks: torch.Tensor,
+                part_valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Parts of a NON-NEGATIVE x warped (:func:`warp_parts`, bilinear) and laid over each other
+    front to back in :data:`PAINT_ORDER` ("over" compositing).
+
+    x: ``(B, C, H, W)`` >= 0 (an image shifted to [0, 2]); theta, src_part_masks, part_valid:
+    as in :func:`warp_parts`. A channel of ones warped with x gives each part's coverage
+    alpha_j in [0, 1]; warped parts are premultiplied by it, so ``out += (1 - A) * part_j;
+    A += (1 - A) * alpha_j``. Returns ``(out (B, C, H, W), A (B, 1, H, W))``: out is
+    premultiplied by the coverage A (0 where no part lands).
+    """
+    c = x.shape[1]
+    parts = warp_parts(torch.cat([x, torch.ones_like(x[:, :1])], dim=1), theta,
+                       src_part_masks, part_valid)
+    rgb, alpha = parts[:, :, :c], parts[:, :, c:]                  # (B, P, C|1, H, W)
+    out, covered = torch.zeros_like(rgb[:, 0]), torch.zeros_like(alpha[:, 0])
+    for j in PAINT_ORDER:
+        if j < rgb.shape[1]:
+            out = out + (1.0 - covered) * rgb[:, j]
+            covered = covered + (1.0 - covered) * alpha[:, j]
+    return out, covered
+
+
 def warp_labels_by_parts(labels: torch.Tensor, theta: torch.Tensor,
                          src_part_masks: torch.Tensor, part_valid: torch.Tensor,
                          out_hw: tuple[int, int] | None = None,

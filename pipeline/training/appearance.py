@@ -75,6 +75,7 @@ def arch_of(train: TrainParams, loss: LossParams) -> AppearanceArch:
                           depth=train.depth, max_channels=train.max_channels, norm=train.norm,
                           deformable_skips=train.deformable_skips,
                           use_maps=USES_MAPS[train.scheme], upsample=train.upsample,
+                          image_skip=train.image_skip,
                           dropout=train.dropout,
                           disc_channels=train.disc_channels, disc_layers=train.disc_layers,
                           face_size=train.face_size)

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from pipeline.metrics.images import ImageScores, to_uint8
 from pipeline.metrics.ssim import SSIM_SETTINGS
-from pipeline.torch_utils.warp import PAINT_ORDER, warp_parts
+from pipeline.torch_utils.warp import paint_parts, warp_parts
 from pipeline.training.grids import image_pair_row
 
 #: (B, 3, H, W) images in [-1, 1] from a test batch.
@@ -96,18 +96,13 @@ def part_warp_images(batch: dict[str, torch.Tensor], aggregate: Aggregate = "pai
         if not -1.0 <= float(background) <= 1.0:
             raise ValueError(f"background must lie in [-1, 1], got {background}")
         fill = torch.full_like(image[:, :, :1, :1], float(background) + 1.0)
-    shifted = torch.cat([image + 1.0, torch.ones_like(image[:, :1])], dim=1)
-    parts = warp_parts(shifted, batch["theta"], batch["src_parts"], batch["part_valid"])
-    rgb, alpha = parts[:, :, :3], parts[:, :, 3:]                  # (B, P, 3|1, H, W)
     if aggregate == "paint":
-        out = torch.zeros_like(rgb[:, 0])
-        covered = torch.zeros_like(alpha[:, 0])
-        for j in PAINT_ORDER:
-            if j < rgb.shape[1]:
-                out = out + (1.0 - covered) * rgb[:, j]
-                covered = covered + (1.0 - covered) * alpha[:, j]
+        out, covered = paint_parts(image + 1.0, batch["theta"], batch["src_parts"],
+                                   batch["part_valid"])
     elif aggregate == "max":
-        out, covered = rgb.amax(dim=1), alpha.amax(dim=1)
+        shifted = torch.cat([image + 1.0, torch.ones_like(image[:, :1])], dim=1)
+        parts = warp_parts(shifted, batch["theta"], batch["src_parts"], batch["part_valid"])
+        out, covered = parts[:, :, :3].amax(dim=1), parts[:, :, 3:].amax(dim=1)
     else:
         raise ValueError(f"aggregate must be 'paint' or 'max', got {aggregate!r}")
     return (out + (1.0 - covered) * fill - 1.0).clamp(-1.0, 1.0)

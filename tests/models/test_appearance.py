@@ -232,3 +232,34 @@ def test_channels_last_agrees():
         cl = {k: v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v
               for k, v in x.items()}
         torch.testing.assert_close(g(**cl), ref, atol=1e-4, rtol=1e-4)
+
+
+def test_image_skip_adds_four_head_channels_and_loads_old_files_as_without():
+    """The image skip widens only the output convolution (3 warped colours + coverage); the
+    architecture's default stays the authors' generator (no skip)."""
+    torch.manual_seed(0)
+    with_skip = AppearanceGenerator(_arch(image_skip=True))
+    without = AppearanceGenerator(_arch())
+    assert AppearanceArch().image_skip is False
+    assert with_skip.head.in_channels == without.head.in_channels + 4
+    assert with_skip(**_inputs(with_skip.arch), **_deform(with_skip.arch)).shape == (2, 3, 64, 64)
+
+
+def test_image_skip_is_the_part_warp_reference():
+    """What joins the last skip is the part-warp reference of the evaluation (source
+    background where no part lands aside): a torso part shifted right by 16 px moves the
+    image by 16 px, with 0 and coverage 0 in the 16 columns it leaves; without deformable
+    skips it is the source image itself."""
+    torch.manual_seed(0)
+    g = AppearanceGenerator(_arch(image_skip=True))
+    x = _inputs(g.arch, b=1)
+    d = _deform(g.arch, b=1, shift=-0.5)             # target -> source: sample 16 px to the left
+    skip = g.warped_image(x["src_image"], d["theta"], d["src_parts"], d["part_valid"])
+    assert skip.shape == (1, 4, 64, 64)
+    torch.testing.assert_close(skip[:, :3, :, 16:], x["src_image"][..., :48], atol=1e-5,
+                               rtol=1e-5)
+    assert skip[:, :, :, :16].abs().max() == 0            # nothing lands there, coverage 0
+    torch.testing.assert_close(skip[:, 3, :, 16:], torch.ones(1, 64, 48))
+    plain = AppearanceGenerator(_arch(image_skip=True, deformable_skips=False))
+    out = plain.warped_image(x["src_image"], None, None, None)
+    torch.testing.assert_close(out, torch.cat([x["src_image"], torch.ones(1, 1, 64, 64)], 1))
