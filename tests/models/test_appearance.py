@@ -234,7 +234,7 @@ def test_channels_last_agrees():
         torch.testing.assert_close(g(**cl), ref, atol=1e-4, rtol=1e-4)
 
 
-def test_image_skip_adds_four_head_channels_and_loads_old_files_as_without():
+def test_image_skip_widens_only_the_head_and_is_off_by_default():
     """The image skip widens only the output convolution (3 warped colours + coverage); the
     architecture's default stays the authors' generator (no skip)."""
     torch.manual_seed(0)
