@@ -101,6 +101,10 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                     help="override a train.* or loss.* parameter in every variant (repeatable)")
     ap.add_argument("--json", default=None, help="also write the results to this file")
+    ap.add_argument("--keep", default=None, metavar="DIR",
+                    help="train in DIR/<variant> and keep it (sample grids in "
+                         "DIR/<variant>/eval/appearance/samples); default: a deleted scratch "
+                         "folder")
     ap.add_argument("--one", nargs=2, metavar=("VARIANT", "ROOT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -111,7 +115,11 @@ def main() -> None:
     unknown = [v for v in names if v not in VARIANTS]
     if unknown:
         sys.exit(f"unknown variant(s) {unknown}; known: {', '.join(VARIANTS)}")
-    base = Path(tempfile.mkdtemp(prefix="spt-schemes-"))
+    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="spt-schemes-"))
+    if args.keep:
+        clash = [v for v in names if (base / v.replace("+", "_")).exists()]
+        if clash:
+            sys.exit(f"--keep {base}: {', '.join(clash)} already there; choose an empty folder")
     results: dict[str, dict] = {}
     try:
         pending = list(names)
@@ -136,7 +144,8 @@ def main() -> None:
                     del running[v]
             time.sleep(1.0)
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
     _table(names, results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, sort_keys=True))

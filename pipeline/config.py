@@ -400,6 +400,9 @@ class TrainParams(_TrainingExecution):
                                "checkerboard] or transposed conv 4x4 [code].")
     image_skip: bool = Field(True, description="The part-warped source image joins G_A's last "
                                                "skip [choice; not in the authors' generator].")
+    blend: bool = Field(True, description="G_A's output is the part-warped source laid over "
+                                          "the rendered image with a predicted opacity "
+                                          "[choice; not in the authors' generator].")
     dropout: float = Field(0.5, ge=0.0, lt=1.0, description="Dropout of the first decoder "
                                                             "blocks [code: 0.5 in three].")
     disc_channels: int = Field(16, ge=1, le=1024, description="D_A width [code: ndf 64].")
@@ -446,6 +449,9 @@ class LossParams(_Section):
                                                    "heatmaps, per generated image [code: 700].")
     content: float = Field(0.03, ge=0.0, description="Content loss: MSE of VGG16 relu2_1 "
                                                       "features of I~_Ps and I_s [code: 0.03].")
+    cycle_l1: float = Field(10.0, ge=0.0, description="Pixel L1 of I~_Ps and I_s (images in "
+                                                      "[-1, 1]) [choice: CycleGAN's 10; not "
+                                                      "in the authors' losses: 0].")
     style: Literal["semantic", "mask", "patch"] = Field(
         "semantic", description="Style loss regions: semantic | mask | patch [paper].")
     style_weight: float = Field(1.0, ge=0.0, description="Weight of the style loss [code: 1].")

@@ -34,6 +34,17 @@ skips carry warped FEATURES, which the decoder must learn to turn back into colo
 default data's CPU budget (600 steps) the authors' generator did not learn to (README,
 "Appearance generative network"), and the image skip gives it the warped colours directly.
 
+Blended output (``blend``, [choice], not in the authors' generator, ``train.blend: true`` by
+default): the head gives a fourth channel, an opacity logit; the output is the warped source
+image laid over the rendered one, ``alpha * W + (1 - alpha * A) * R``, with W the image skip's
+premultiplied warped colours, A its coverage, R = tanh of the head's colours and alpha =
+sigmoid(logit) * A, the attention-mask composition of GANimation (Pumarola et al., ECCV 2018)
+and Liquid Warping GAN (Liu et al., ICCV 2019). The logit's bias starts at
+:data:`BLEND_BIAS` (alpha = 0.88), so G_A starts near the part-warp reference and renders only
+where its losses say the warp is wrong. Without it the unsupervised cycle did not keep the
+source's colours within the CPU budget, even with the image skip (README, "Appearance
+generative network").
+
 ``use_maps = False`` is the paper's Baseline scheme: no semantic map anywhere (E_A gets the
 image and P_s, E'_S only P_t, D_A is conditioned on the target pose instead of the parsing).
 
@@ -87,6 +98,9 @@ DROPOUT_BLOCKS = 3
 #: Channels of the image skip (``image_skip``): the part-warped source image (3) and its
 #: coverage (1).
 IMAGE_SKIP_CHANNELS = 4
+#: Initial bias of the opacity logit of the blended output (``blend``): sigmoid(2) = 0.88 of
+#: the warped source where it lands [choice: start near the part-warp reference].
+BLEND_BIAS = 2.0
 
 
 def max_stride2_layers(side: int) -> int:
@@ -110,7 +124,9 @@ class AppearanceArch:
     transposed weights and do not load: retrain them); image_skip: the source image warped part by
     part into the target pose, and its coverage, join the decoder's last skip (False, the
     authors' generator, is the default here so that files written before the key existed
-    load as what they are); dropout: channel dropout probability of the first
+    load as what they are); blend: the output is the warped source laid over the rendered
+    image with a predicted opacity (module docstring; False, the authors' plain tanh output, by
+    default for the same reason); dropout: channel dropout probability of the first
     ``dropout_blocks`` decoder blocks (train mode only; blocks beyond ``depth`` are ignored);
     disc_channels / disc_layers: width and stride-2 layers of D_A [code: ndf 64, 3 layers];
     face_size: side (px) of D_F's square face crop; face_layers: stride-2 layers of D_F
@@ -129,6 +145,7 @@ class AppearanceArch:
     use_maps: bool = True
     upsample: UpsampleName = "nearest"
     image_skip: bool = False
+    blend: bool = False
     dropout: float = 0.5
     dropout_blocks: int = DROPOUT_BLOCKS
     disc_channels: int = 16
@@ -204,8 +221,11 @@ class AppearanceGenerator(nn.Module):
         self.drops = nn.ModuleList(drops)
         if arch.image_skip:
             c_in += IMAGE_SKIP_CHANNELS
-        self.head = nn.Conv2d(c_in, IMAGE_CHANNELS, 3, 1, 1)
+        self.head = nn.Conv2d(c_in, IMAGE_CHANNELS + int(arch.blend), 3, 1, 1)
         init_weights(self)
+        if arch.blend:
+            with torch.no_grad():
+                self.head.bias[IMAGE_CHANNELS] = BLEND_BIAS
 
     def forward(self, src_image: torch.Tensor, src_heatmaps: torch.Tensor,
                 tgt_heatmaps: torch.Tensor, src_maps: torch.Tensor | None = None,
@@ -243,9 +263,27 @@ class AppearanceGenerator(nn.Module):
         for k, (up, drop) in enumerate(zip(self.ups, self.drops)):
             i = a.depth - 1 - k
             x = torch.cat([drop(up(x)), app[i], tgt[i]], 1)
+        skip = (self.warped_image(src_image, theta, src_parts, part_valid)
+                if a.image_skip or a.blend else None)
         if a.image_skip:
-            x = torch.cat([x, self.warped_image(src_image, theta, src_parts, part_valid)], 1)
-        return torch.tanh(self.head(x))
+            x = torch.cat([x, skip], 1)
+        y = self.head(x)
+        if not a.blend:
+            return torch.tanh(y)
+        assert skip is not None
+        return self.blend_output(y, skip)
+
+    @staticmethod
+    def blend_output(head: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        """The blended output (``blend``): ``head`` ``(B, 4, H, W)`` (colour logits, opacity
+        logit), ``skip`` ``(B, 4, H, W)`` (:meth:`warped_image`: premultiplied warped colours W
+        in [-1, 1], coverage A in [0, 1]) -> ``alpha * W + (1 - alpha * A) * tanh(colours)``
+        with ``alpha = sigmoid(logit)``, in [-1, 1]: the warped source laid "over" the rendered
+        image with opacity ``alpha * A``."""
+        rendered = torch.tanh(head[:, :IMAGE_CHANNELS])
+        alpha = torch.sigmoid(head[:, IMAGE_CHANNELS:])
+        warped, covered = skip[:, :IMAGE_CHANNELS], skip[:, IMAGE_CHANNELS:]
+        return alpha * warped + (1.0 - alpha * covered) * rendered
 
     def warped_image(self, src_image: torch.Tensor, theta: torch.Tensor | None,
                      src_parts: torch.Tensor | None, part_valid: torch.Tensor | None

@@ -15,7 +15,7 @@ One step, for a batch of training pairs (source s, pseudo target pose P_t = P*_t
    samples whose head box is undefined (no face point or no torso) are weighted 0.
 4. G step: ``adv`` x (D_A(I~_Pt) + D_A(I~_Ps)) + ``face_weight`` x (D_F of both crops)
    + ``pose`` x (pose loss of I~_Pt against P_t + of I~_Ps against P_s)
-   + ``content`` x MSE(VGG(I~_Ps), VGG(I_s))
+   + ``content`` x MSE(VGG(I~_Ps), VGG(I_s)) + ``cycle_l1`` x mean |I~_Ps - I_s| [choice]
    + ``style_weight`` x (style(I_s, I~_Pt) + style(I~_Ps, I~_Pt)), regions by ``loss.style``
    (``semantic``: the 8 semantic regions of S_Ps / S_t; ``mask``: the 10 body-part masks of
    P_s / P_t; ``patch``: squares around the joints). ``baseline`` has no maps: its style loss is
@@ -75,7 +75,7 @@ def arch_of(train: TrainParams, loss: LossParams) -> AppearanceArch:
                           depth=train.depth, max_channels=train.max_channels, norm=train.norm,
                           deformable_skips=train.deformable_skips,
                           use_maps=USES_MAPS[train.scheme], upsample=train.upsample,
-                          image_skip=train.image_skip,
+                          image_skip=train.image_skip, blend=train.blend,
                           dropout=train.dropout,
                           disc_channels=train.disc_channels, disc_layers=train.disc_layers,
                           face_size=train.face_size)
@@ -286,6 +286,9 @@ class AppearanceScheme(TrainingScheme):
             posenet = self.frozen.posenet
             L["loss_pose"] = loss.pose * (pose_loss(posenet, out.fake_t, x["tgt_heatmaps"])
                                           + pose_loss(posenet, out.fake_s, x["src_heatmaps"]))
+        if loss.cycle_l1 > 0:
+            L["loss_cycle_l1"] = loss.cycle_l1 * (out.fake_s.float()
+                                                  - x["src_image"].float()).abs().mean()
         if loss.content > 0 or loss.style_weight > 0:
             feats = self.frozen.vgg(torch.cat([x["src_image"], out.fake_t, out.fake_s]))
             f_src = {k: v[:b] for k, v in feats.items()}

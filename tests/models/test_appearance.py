@@ -245,6 +245,42 @@ def test_image_skip_widens_only_the_head_and_is_off_by_default():
     assert with_skip(**_inputs(with_skip.arch), **_deform(with_skip.arch)).shape == (2, 3, 64, 64)
 
 
+def test_blend_output_is_over_composition():
+    """Hand-computed cases of the blended output: opaque (alpha 1) where the warp covers the
+    pixel gives the warped colour; transparent (alpha 0) gives the rendered tanh colour; no
+    coverage gives the rendered colour whatever alpha; a half coverage premultiplied colour
+    at alpha 1 is laid over half of the rendered one."""
+    big = 30.0                                             # sigmoid(30) = 1 in float32
+    head = torch.zeros(1, 4, 1, 4)
+    head[:, :3] = torch.atanh(torch.tensor(0.5))           # rendered colour 0.5
+    head[:, 3] = torch.tensor([big, -big, big, big])
+    skip = torch.zeros(1, 4, 1, 4)
+    skip[:, :3] = torch.tensor([-0.8, -0.8, 0.0, -0.4])    # premultiplied warped colours
+    skip[:, 3] = torch.tensor([1.0, 1.0, 0.0, 0.5])        # coverage
+    out = AppearanceGenerator.blend_output(head, skip)
+    torch.testing.assert_close(out[0, :, 0], torch.tensor([-0.8, 0.5, 0.5, -0.4 + 0.5 * 0.5])
+                               .expand(3, 4))
+
+
+def test_blend_starts_near_the_warped_source_and_is_off_by_default():
+    """With ``blend`` the head has an opacity channel whose bias starts at BLEND_BIAS, so an
+    untrained G_A's output is sigmoid(2) = 0.88 of the (here unwarped) source plus at most
+    0.12 of a rendered image; the architecture's default is the authors' plain tanh output."""
+    from pipeline.models.appearance import BLEND_BIAS
+    torch.manual_seed(0)
+    assert AppearanceArch().blend is False
+    g = AppearanceGenerator(_arch(blend=True))
+    assert g.head.out_channels == 4 and g.head.bias[3] == BLEND_BIAS
+    assert AppearanceGenerator(_arch()).head.out_channels == 3
+    x = _inputs(g.arch, b=1)
+    out = g(**x, **_deform(g.arch, b=1))
+    alpha = torch.sigmoid(torch.tensor(BLEND_BIAS))
+    gap = (out - alpha * x["src_image"]).abs()
+    assert out.shape == (1, 3, 64, 64)
+    assert gap.max() <= 1 - alpha + 1e-6
+    assert gap.max() > 0                                   # the rendered part is there
+
+
 def test_image_skip_is_the_part_warp_reference():
     """What joins the last skip is the part-warp reference of the evaluation (source
     background where no part lands aside): a torso part shifted right by 16 px moves the

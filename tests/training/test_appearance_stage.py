@@ -81,7 +81,7 @@ def test_every_scheme_trains_without_the_target_image(project, name):
         assert all(torch.isfinite(v) for v in losses.values()), losses
         seen |= set(losses)
     expected = {"loss_d", "loss_d_face", "loss_g", "loss_g_adv", "loss_g_face", "loss_pose",
-                "loss_content", "loss_style"}
+                "loss_content", "loss_style", "loss_cycle_l1"}
     if name == "e2e":
         expected.add("loss_semantic_ce")                  # the joint phase: last 2 steps
     assert seen == expected
@@ -122,6 +122,29 @@ def test_style_regions_and_face_switch(project):
     losses = scheme.optimize_parameters()
     assert "loss_g_face" not in losses and "loss_pose" not in losses
     assert losses["loss_style"] > 0
+
+
+def test_cycle_l1_is_the_pixel_l1_of_the_cycle(project):
+    """``loss.cycle_l1`` adds ``cycle_l1 * mean |I~_Ps - I_s|`` (nothing else when the other
+    generator losses are off), and a perfect reconstruction costs 0."""
+    from pipeline.training.rendering import CycleOutput
+    from pipeline.training.semantic_inputs import one_hot_maps
+    paths = project("cycle")
+    off = {"face": False, "pose": 0.0, "adv": 0.0, "content": 0.0, "style_weight": 0.0}
+    scheme, batch = _scheme(_params({"scheme": "ts_gt"}, dict(off, cycle_l1=10.0)), paths)
+    scheme.set_input(batch)
+    x = scheme.input
+    src_maps = one_hot_maps(x["src_labels"])
+    out = scheme.generate(batch, back=True)
+    losses = scheme.generator_losses(x, out, src_maps)
+    assert set(losses) == {"loss_cycle_l1"}
+    torch.testing.assert_close(losses["loss_cycle_l1"],
+                               10.0 * (out.fake_s - x["src_image"]).abs().mean())
+    perfect = CycleOutput(out.tgt_maps, out.logits, out.fake_t, x["src_image"].clone())
+    assert scheme.generator_losses(x, perfect, src_maps)["loss_cycle_l1"] == 0
+    scheme, _ = _scheme(_params({"scheme": "ts_gt"}, dict(off, cycle_l1=0.0, adv=1.0)), paths)
+    scheme.set_input(batch)
+    assert "loss_cycle_l1" not in scheme.optimize_parameters()
 
 
 def test_stage_writes_models_metrics_and_grids(project):
