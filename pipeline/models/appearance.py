@@ -38,8 +38,9 @@ Blended output (``blend``, [choice], not in the authors' generator, ``train.blen
 default): the head gives a fourth channel, an opacity logit; the output is the warped source
 image laid over the rendered one, ``alpha * W + (1 - alpha * A) * R``, with W the image skip's
 premultiplied warped colours, A its coverage, R = tanh of the head's colours and alpha =
-sigmoid(logit) * A, the attention-mask composition of GANimation (Pumarola et al., ECCV 2018)
-and Liquid Warping GAN (Liu et al., ICCV 2019). The logit's bias starts at
+sigmoid(logit) (the warped layer's opacity is alpha * A): the attention-mask composition of
+GANimation (Pumarola et al., ECCV 2018) and Liquid Warping GAN (Liu et al., ICCV 2019). The
+logit's bias starts at
 :data:`BLEND_BIAS` (alpha = 0.88), so G_A starts near the part-warp reference and renders only
 where its losses say the warp is wrong. Without it the unsupervised cycle did not keep the
 source's colours within the CPU budget, even with the image skip (README, "Appearance
