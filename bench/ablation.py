@@ -4,9 +4,9 @@ several seeds as DVC experiments, reported as mean ± spread per metric (issue 1
     python bench/ablation.py --profile ablation --dry-run       # the dvc commands, nothing run
     python bench/ablation.py --profile ablation --json eval/ablation.json   # queue, run, report
     python bench/ablation.py --collect-only --json eval/ablation.json       # report only
-    python bench/ablation.py --seeds 0 1 --set train.iterations=300 --jobs 1
+    python bench/ablation.py --seeds 0 1 --set appearance.iterations=300 --jobs 1
 
-Variants (``VARIANTS``): the schemes ``train.scheme`` = baseline, ts_pred, ts_gt, e2e (each with
+Variants (``VARIANTS``): the schemes ``appearance.scheme`` = baseline, ts_pred, ts_gt, e2e (each with
 ``loss.style=semantic``; the baseline scheme has no maps and uses the mask style) and the style
 losses ``loss.style`` = mask, patch with scheme e2e (e2e + semantic is the ``e2e`` row): 6
 variants. Each variant and seed becomes one experiment, queued with
@@ -16,12 +16,12 @@ each experiment, printing its log). Experiments run in temporary copies of the w
 whose parameters an experiment does not change are skipped, and stages another experiment has
 already run with the same inputs are restored from DVC's run cache.
 
-Seeds [choice]: seed s sets ``train.seed=s`` in every variant and also ``semantic.seed=s`` in the
+Seeds [choice]: seed s sets ``appearance.seed=s`` in every variant and also ``semantic.seed=s`` in the
 variants whose scheme reads the pretrained G_S (ts_pred, e2e and its styles; ``SEMANTIC_SCHEMES``):
 their spread then includes G_S's own training randomness, which their result depends on, and
 the variants compared within seed s share one G_S. The cost is one ``train_semantic`` run per
 seed (3.6 min each on the default data; shared through the run cache), not one per experiment.
-``--fixed-semantic`` varies ``train.seed`` only. ``posenet.seed`` never varies: the frozen pose
+``--fixed-semantic`` varies ``appearance.seed`` only. ``posenet.seed`` never varies: the frozen pose
 detector is a loss network and the ruler of PCKh, the same for every variant.
 
 Metrics: every numeric metric DVC reports for an experiment (``dvc exp show --json``: under
@@ -55,12 +55,12 @@ REPO = Path(__file__).resolve().parents[1]
 #: name -> the overrides that make the variant [paper, section 4.4 and table 3]. The e2e row is
 #: the paper's full model (e2e with the semantic-aware style loss).
 VARIANTS: dict[str, dict[str, str]] = {
-    "baseline": {"train.scheme": "baseline", "loss.style": "semantic"},  # mask style (no maps)
-    "ts_pred": {"train.scheme": "ts_pred", "loss.style": "semantic"},
-    "ts_gt": {"train.scheme": "ts_gt", "loss.style": "semantic"},
-    "e2e": {"train.scheme": "e2e", "loss.style": "semantic"},
-    "e2e-mask": {"train.scheme": "e2e", "loss.style": "mask"},
-    "e2e-patch": {"train.scheme": "e2e", "loss.style": "patch"},
+    "baseline": {"appearance.scheme": "baseline", "loss.style": "semantic"},  # mask style (no maps)
+    "ts_pred": {"appearance.scheme": "ts_pred", "loss.style": "semantic"},
+    "ts_gt": {"appearance.scheme": "ts_gt", "loss.style": "semantic"},
+    "e2e": {"appearance.scheme": "e2e", "loss.style": "semantic"},
+    "e2e-mask": {"appearance.scheme": "e2e", "loss.style": "mask"},
+    "e2e-patch": {"appearance.scheme": "e2e", "loss.style": "patch"},
 }
 
 #: Schemes whose appearance stage reads the pretrained G_S (pipeline/training/appearance_stage.py).
@@ -120,8 +120,8 @@ class Run:
 
 def seed_keys(variant: str, vary_semantic: bool = True) -> list[str]:
     """The params keys that seed ``variant``'s experiments (module docstring, "Seeds")."""
-    keys = ["train.seed"]
-    if vary_semantic and VARIANTS[variant]["train.scheme"] in SEMANTIC_SCHEMES:
+    keys = ["appearance.seed"]
+    if vary_semantic and VARIANTS[variant]["appearance.scheme"] in SEMANTIC_SCHEMES:
         keys.append("semantic.seed")
     return keys
 
@@ -194,7 +194,7 @@ def run_all_command(jobs: int) -> list[str]:
 
 
 def parse_sets(items: Iterable[str]) -> dict[str, Any]:
-    """``["data.synthetic.identities=200", "train.iterations=300"]`` -> {dotted key: value},
+    """``["data.synthetic.identities=200", "appearance.iterations=300"]`` -> {dotted key: value},
     each value kept as written (a RawValue: DVC parses it, as for ``dvc exp run -S``)."""
     out: dict[str, Any] = {}
     for item in items:
@@ -488,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS),
                     help="seeds per variant (default: 0 1 2)")
     ap.add_argument("--fixed-semantic", action="store_true",
-                    help="vary train.seed only (G_S trained once, with params.yaml's "
+                    help="vary appearance.seed only (G_S trained once, with params.yaml's "
                          "semantic.seed); default: semantic.seed too where the scheme reads G_S")
     ap.add_argument("--profile", default=None,
                     help="a profile of pipeline/profiles.py, passed as -S to every experiment "
@@ -498,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
                          "profile's)")
     ap.add_argument("--jobs", type=int, default=1,
                     help="experiments run at a time (default 1; with 2, also --set "
-                         "train.threads=1 --set semantic.threads=1 on 2 cores)")
+                         "appearance.threads=1 --set semantic.threads=1 on 2 cores)")
     ap.add_argument("--prefix", default="", help="prefix of the experiment names")
     ap.add_argument("--replace", action="store_true",
                     help="remove existing experiments of the same names first (dvc exp remove)")

@@ -3,7 +3,7 @@ scored on the held-out test pairs beside the two references that need no learnin
 
     python bench/schemes.py                      # all variants, 2 at a time, params.yaml settings
     python bench/schemes.py --variants e2e,baseline --jobs 1 --iterations 300
-    python bench/schemes.py --variants e2e --set train.upsample=transposed --set loss.pose=0
+    python bench/schemes.py --variants e2e --set appearance.upsample=transposed --set loss.pose=0
 
 Each variant runs the train_appearance stage library (`pipeline.training.appearance_stage.run`)
 with params.yaml's settings plus its own override, in a scratch root that links this
@@ -37,15 +37,15 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _overrides(settings: list[str]) -> dict[str, dict]:
-    """``["train.lr=1e-4", "loss.pose=0"]`` -> {"train": {"lr": "1e-4"}, "loss": {"pose": "0"}}
+    """``["appearance.lr=1e-4", "loss.pose=0"]`` -> {"appearance": {"lr": "1e-4"}, "loss": {"pose": "0"}}
     (values as YAML scalars; validated with the params)."""
     import yaml
-    out: dict[str, dict] = {"train": {}, "loss": {}}
+    out: dict[str, dict] = {"appearance": {}, "loss": {}}
     for item in settings:
         key, sep, value = item.partition("=")
         section, _, name = key.partition(".")
         if not sep or section not in out or not name:
-            sys.exit(f"--set {item!r}: expected train.KEY=VALUE or loss.KEY=VALUE")
+            sys.exit(f"--set {item!r}: expected appearance.KEY=VALUE or loss.KEY=VALUE")
         out[section][name] = yaml.safe_load(value)
     return out
 
@@ -66,9 +66,9 @@ def _one(variant: str, root: Path, iterations: int | None, threads: int,
     train, loss = VARIANTS[variant]
     train = dict(train, **({"iterations": iterations} if iterations else {}))
     if iterations:
-        train["joint_iterations"] = min(params.train.joint_iterations, iterations // 4)
+        train["joint_iterations"] = min(params.appearance.joint_iterations, iterations // 4)
     params = params.model_copy(update={
-        "train": params.train.model_copy(update=dict(train, device="cpu", threads=threads)),
+        "appearance": params.appearance.model_copy(update=dict(train, device="cpu", threads=threads)),
         "loss": params.loss.model_copy(update=loss)})
     t0 = time.perf_counter()
     summary = run(params, Paths(root), progress=False)
@@ -95,7 +95,7 @@ def main() -> None:
                     help=f"comma-separated, of: {', '.join(VARIANTS)}")
     ap.add_argument("--jobs", type=int, default=2, help="variants trained at the same time")
     ap.add_argument("--iterations", type=int, default=None,
-                    help="override train.iterations (joint phase: a quarter)")
+                    help="override appearance.iterations (joint phase: a quarter)")
     ap.add_argument("--threads", type=int, default=1,
                     help="intra-op threads per variant (jobs x threads <= cores)")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",

@@ -16,7 +16,7 @@ The frozen networks have the profile's sizes and RANDOM weights: G_S
 profile's networks only, and the time of a step does not depend on the weights. VGG16 is the
 real one (``loss.vgg_weights``). e2e's joint phase (G_S trained too) costs more than its
 first phase (G_S frozen, forward only): ``--phase joint`` (default) or ``pretrain`` sets
-``train.joint_iterations`` to every step or to none, so that all steps, warm-up and timed,
+``appearance.joint_iterations`` to every step or to none, so that all steps, warm-up and timed,
 fall in the phase asked for.
 
 Prints two Markdown tables; nothing is written.
@@ -71,7 +71,7 @@ from pipeline.training.semantic import arch_of as semantic_arch_of
 
 #: Sections of a profile applied here (all of them: the frozen networks' sizes come from
 #: ``semantic`` and ``posenet``).
-SECTIONS = ("semantic", "posenet", "train", "loss")
+SECTIONS = ("semantic", "posenet", "appearance", "loss")
 
 
 def _sync(device: torch.device) -> None:
@@ -81,13 +81,13 @@ def _sync(device: torch.device) -> None:
 
 def profile_params(name: str, args: argparse.Namespace, steps: int) -> Params:
     """params.yaml with profile ``name``'s sections, ``--scheme`` and the execution flags;
-    ``train.iterations`` = ``steps`` (all steps this bench runs) and ``joint_iterations`` so that
+    ``appearance.iterations`` = ``steps`` (all steps this bench runs) and ``joint_iterations`` so that
     every step falls in ``--phase``."""
     params = load_params(args.params)
     update: dict[str, Any] = {}
     for section in SECTIONS:
         over = dict(PROFILES[name].get(section, {}))
-        if section == "train":
+        if section == "appearance":
             over.update(scheme=args.scheme, device=args.device, amp=args.amp,
                         channels_last=args.channels_last, iterations=steps,
                         joint_iterations=steps if args.phase == "joint" else 0)
@@ -102,11 +102,11 @@ def profile_params(name: str, args: argparse.Namespace, steps: int) -> Params:
 def random_frozen(params: Params) -> Frozen:
     """VGG16 (real weights) and, at the profile's sizes with random weights, the pose detector
     (when ``loss.pose`` > 0) and G_S (when the scheme uses it)."""
-    torch.manual_seed(params.train.seed)
+    torch.manual_seed(params.appearance.seed)
     vgg = VGGFeatures(params.loss.vgg_weights)
     posenet = PoseNet(posenet_arch_of(params.posenet)) if params.loss.pose > 0 else None
     semantic = (SemanticGenerator(semantic_arch_of(params.semantic))
-                if USES_SEMANTIC_NETWORK[params.train.scheme] else None)
+                if USES_SEMANTIC_NETWORK[params.appearance.scheme] else None)
     return Frozen(vgg, posenet, semantic)
 
 
@@ -295,7 +295,7 @@ def bench_profile(name: str, args: argparse.Namespace) -> tuple[dict, list[dict]
     reps = args.reps if name == "default" else args.paper_reps
     steps = args.warmup + iters                            # every step of the scheme here
     params = profile_params(name, args, steps)
-    tp = params.train
+    tp = params.appearance
     with training_process(tp.device, tp.threads) as dist:
         set_deterministic(dist.device.type == "cpu" and args.deterministic)
         frozen = random_frozen(params)

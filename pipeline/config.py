@@ -380,7 +380,7 @@ class PosenetParams(_TrainingExecution):
         return self
 
 
-class TrainParams(_TrainingExecution):
+class AppearanceParams(_TrainingExecution):
     """Stage `train_appearance`: the appearance generative network G_A (with E_A, E'_S), its
     discriminators D_A and D_F, and the training scheme (SPEC 5) -> models/appearance/."""
 
@@ -427,11 +427,11 @@ class TrainParams(_TrainingExecution):
     sample_count: int = Field(4, ge=1, le=64, description="Pairs per sample grid.")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "TrainParams":
-        _check_depth("train", self.height, self.width, self.depth)
+    def _consistent(self) -> "AppearanceParams":
+        _check_depth("appearance", self.height, self.width, self.depth)
         if self.joint_iterations > self.iterations:
-            raise ValueError(f"train.joint_iterations = {self.joint_iterations} exceeds "
-                             f"train.iterations = {self.iterations}")
+            raise ValueError(f"appearance.joint_iterations = {self.joint_iterations} exceeds "
+                             f"appearance.iterations = {self.iterations}")
         return self
 
 
@@ -511,7 +511,7 @@ class Params(_Section):
     search: SearchParams = SearchParams()
     semantic: SemanticParams = SemanticParams()
     posenet: PosenetParams = PosenetParams()
-    train: TrainParams = TrainParams()
+    appearance: AppearanceParams = AppearanceParams()
     loss: LossParams = LossParams()
     evaluate: EvaluateParams = EvaluateParams()
 

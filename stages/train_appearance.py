@@ -1,5 +1,5 @@
 """DVC stage `train_appearance`: pseudo pairs + G_S + pose detector -> models/appearance/ +
-eval/appearance/ (the scheme is `train.scheme`: baseline | ts_pred | ts_gt | e2e).
+eval/appearance/ (the scheme is `appearance.scheme`: baseline | ts_pred | ts_gt | e2e).
 
 One process: ``python -m stages.train_appearance``; several: ``torchrun --nproc_per_node N -m
 stages.train_appearance`` (DDP; only rank 0 prints and writes).

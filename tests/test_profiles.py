@@ -36,11 +36,11 @@ def test_a_profile_applies_and_reverts_byte_for_byte(tmp_path, name):
 
 def test_paper_profiles_follow_the_paper():
     df, market = PROFILES["deepfashion"], PROFILES["market"]
-    assert (df["train"]["height"], df["train"]["width"], df["train"]["batch_size"]) == (256, 256, 4)
+    assert (df["appearance"]["height"], df["appearance"]["width"], df["appearance"]["batch_size"]) == (256, 256, 4)
     assert (df["semantic"]["height"], df["semantic"]["width"]) == (128, 128)
     assert df["loss"]["face"] is True and market["loss"]["face"] is False
-    assert (market["train"]["height"], market["train"]["width"]) == (128, 64)
-    assert market["train"]["batch_size"] == 16
+    assert (market["appearance"]["height"], market["appearance"]["width"]) == (128, 64)
+    assert market["appearance"]["batch_size"] == 16
 
 
 def test_ablation_profile_is_the_default_training_on_a_larger_synthetic_set(tmp_path):
@@ -69,5 +69,5 @@ def test_unknown_profile_and_invalid_result_are_errors(tmp_path, capsys):
     p.write_text(text)
     before = p.read_bytes()
     assert main(["market", "--params", str(p)]) == 1
-    assert "train.scheme" in capsys.readouterr().err
+    assert "appearance.scheme" in capsys.readouterr().err
     assert p.read_bytes() == before                     # nothing written

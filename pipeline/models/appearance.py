@@ -26,7 +26,7 @@ skips at those scales enter the decoder through a ReLU in BOTH modes [choice]: w
 affines and the whole-frame torso part, deformable skips change nothing (tested), and
 ``deformable_skips`` is a pure "warp or not" switch.
 
-Image skip (``image_skip``, [choice], not in the authors' generator, ``train.image_skip: true``
+Image skip (``image_skip``, [choice], not in the authors' generator, ``appearance.image_skip: true``
 by default): the source image itself, warped part by part into the target pose and painted
 front to back exactly as the part-warp reference of the evaluation (plus its coverage, 4
 channels), joins the decoder's last skip, in front of the output convolution. The deformable
@@ -34,7 +34,7 @@ skips carry warped FEATURES, which the decoder must learn to turn back into colo
 default data's CPU budget (600 steps) the authors' generator did not learn to (README,
 "Appearance generative network"), and the image skip gives it the warped colours directly.
 
-Blended output (``blend``, [choice], not in the authors' generator, ``train.blend: true`` by
+Blended output (``blend``, [choice], not in the authors' generator, ``appearance.blend: true`` by
 default): the head gives a fourth channel, an opacity logit; the output is the warped source
 image laid over the rendered one, ``alpha * W + (1 - alpha * A) * R``, with W the image skip's
 premultiplied warped colours, A its coverage, R = tanh of the head's colours and alpha =
@@ -155,29 +155,29 @@ class AppearanceArch:
     face_layers: int | None = None
 
     def __post_init__(self) -> None:
-        check_resolution(self.height, self.width, self.depth, prefix="train")
+        check_resolution(self.height, self.width, self.depth, prefix="appearance")
         for key in ("channels", "max_channels", "disc_channels"):
             if getattr(self, key) < 1:
                 raise ArchitectureError(f"train.{key} = {getattr(self, key)} must be >= 1")
         if not 0.0 <= self.dropout < 1.0:
-            raise ArchitectureError(f"train.dropout = {self.dropout} must be in [0, 1)")
+            raise ArchitectureError(f"appearance.dropout = {self.dropout} must be in [0, 1)")
         if self.dropout_blocks < 0:
-            raise ArchitectureError(f"train.dropout_blocks = {self.dropout_blocks} must be >= 0")
+            raise ArchitectureError(f"appearance.dropout_blocks = {self.dropout_blocks} must be >= 0")
         fit = max_stride2_layers(min(self.height, self.width))
         if not 1 <= self.disc_layers <= fit:
             raise ArchitectureError(
-                f"train.disc_layers = {self.disc_layers} does not fit {self.height} x "
+                f"appearance.disc_layers = {self.disc_layers} does not fit {self.height} x "
                 f"{self.width}: D_A needs 1 to {fit} stride-2 layers to leave >= "
                 f"{MIN_BOTTLENECK} px")
         face_fit = max_stride2_layers(self.face_size)
         if face_fit < 1:
-            raise ArchitectureError(f"train.face_size = {self.face_size} is too small for D_F: "
+            raise ArchitectureError(f"appearance.face_size = {self.face_size} is too small for D_F: "
                                     f"use at least {2 * MIN_BOTTLENECK} px")
         if self.face_layers is None:
             object.__setattr__(self, "face_layers", min(self.disc_layers, face_fit))
         elif not 1 <= self.face_layers <= face_fit:
             raise ArchitectureError(
-                f"face_layers = {self.face_layers} does not fit train.face_size = "
+                f"face_layers = {self.face_layers} does not fit appearance.face_size = "
                 f"{self.face_size}: D_F needs 1 to {face_fit} stride-2 layers to leave >= "
                 f"{MIN_BOTTLENECK} px")
 

@@ -20,7 +20,7 @@ One step, for a batch of training pairs (source s, pseudo target pose P_t = P*_t
    (``semantic``: the 8 semantic regions of S_Ps / S_t; ``mask``: the 10 body-part masks of
    P_s / P_t; ``patch``: squares around the joints). ``baseline`` has no maps: its style loss is
    ``mask`` unless ``loss.style`` is ``patch`` [paper: the baseline uses the mask style].
-   ``e2e`` in its last ``train.joint_iterations`` steps also trains G_S, through S_t, with
+   ``e2e`` in its last ``appearance.joint_iterations`` steps also trains G_S, through S_t, with
    ``semantic_ce`` x L_ce against the pseudo target (G_S's own loss, SPEC 5).
 
 Frozen and never checkpointed: VGG (perceptual features), the pose detector, and G_S in
@@ -39,7 +39,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from pipeline.config import LossParams, TrainParams
+from pipeline.config import LossParams, AppearanceParams
 from pipeline.losses.adversarial import AdversarialLoss
 from pipeline.losses.content import content_loss
 from pipeline.losses.pose import pose_loss
@@ -69,16 +69,16 @@ INPUT_KEYS = ("src_image", "src_labels", "src_heatmaps", "src_keypoints", "src_p
               "part_valid", "back_theta", "back_part_valid", "tgt_image")
 
 
-def arch_of(train: TrainParams, loss: LossParams) -> AppearanceArch:
+def arch_of(appearance: AppearanceParams, loss: LossParams) -> AppearanceArch:
     """The appearance networks' architecture of the ``train`` section (and the scheme)."""
-    return AppearanceArch(height=train.height, width=train.width, channels=train.channels,
-                          depth=train.depth, max_channels=train.max_channels, norm=train.norm,
-                          deformable_skips=train.deformable_skips,
-                          use_maps=USES_MAPS[train.scheme], upsample=train.upsample,
-                          image_skip=train.image_skip, blend=train.blend,
-                          dropout=train.dropout,
-                          disc_channels=train.disc_channels, disc_layers=train.disc_layers,
-                          face_size=train.face_size)
+    return AppearanceArch(height=appearance.height, width=appearance.width, channels=appearance.channels,
+                          depth=appearance.depth, max_channels=appearance.max_channels, norm=appearance.norm,
+                          deformable_skips=appearance.deformable_skips,
+                          use_maps=USES_MAPS[appearance.scheme], upsample=appearance.upsample,
+                          image_skip=appearance.image_skip, blend=appearance.blend,
+                          dropout=appearance.dropout,
+                          disc_channels=appearance.disc_channels, disc_layers=appearance.disc_layers,
+                          face_size=appearance.face_size)
 
 
 def style_kind(scheme: str, style: str) -> str:
@@ -104,17 +104,17 @@ class AppearanceScheme(TrainingScheme):
 
     name = "appearance"
 
-    def __init__(self, train: TrainParams, loss: LossParams, dist: DistInfo,
+    def __init__(self, appearance: AppearanceParams, loss: LossParams, dist: DistInfo,
                  frozen: Frozen) -> None:
-        super().__init__(dist, train.amp, train.channels_last)
+        super().__init__(dist, appearance.amp, appearance.channels_last)
         self.params, self.loss = train, loss
-        self.scheme = train.scheme
+        self.scheme = appearance.scheme
         self.arch = arch_of(train, loss)
-        self.style = style_kind(train.scheme, loss.style)
-        self.joint_from = (train.iterations - train.joint_iterations
-                           if train.scheme == "e2e" else None)
+        self.style = style_kind(appearance.scheme, loss.style)
+        self.joint_from = (appearance.iterations - appearance.joint_iterations
+                           if appearance.scheme == "e2e" else None)
         if USES_SEMANTIC_NETWORK[self.scheme] and frozen.semantic is None:
-            raise ValueError(f"train.scheme = {self.scheme!r} needs the semantic network")
+            raise ValueError(f"appearance.scheme = {self.scheme!r} needs the semantic network")
         if loss.pose > 0 and frozen.posenet is None:
             raise ValueError("loss.pose > 0 needs the pose detector")
         dev = self.device
@@ -132,16 +132,16 @@ class AppearanceScheme(TrainingScheme):
             nets["face_discriminator"] = FaceDiscriminator(self.arch).to(dev)
         if self.channels_last:
             nets = {k: v.to(memory_format=torch.channels_last) for k, v in nets.items()}
-        betas = (train.beta1, train.beta2)
-        opts = {k: torch.optim.Adam(v.parameters(), train.lr if k == "generator"
-                                    else train.disc_lr, betas) for k, v in nets.items()}
+        betas = (appearance.beta1, appearance.beta2)
+        opts = {k: torch.optim.Adam(v.parameters(), appearance.lr if k == "generator"
+                                    else appearance.disc_lr, betas) for k, v in nets.items()}
         if self.joint_from is not None:
             # G_S is trained in the joint phase: its weights and optimiser are checkpointed
             nets["semantic_generator"] = frozen.semantic  # type: ignore[assignment]
             opts["semantic_generator"] = torch.optim.Adam(frozen.semantic.parameters(),
-                                                          train.semantic_lr, betas)
+                                                          appearance.semantic_lr, betas)
         self.networks, self.optimizers = nets, opts
-        self.scaler = grad_scaler(dev, train.amp)
+        self.scaler = grad_scaler(dev, appearance.amp)
         self.adversarial = AdversarialLoss(loss.adversarial)
         self.train_nets = {k: self._wrap(v) for k, v in nets.items()}
         self.renderer = Renderer(self.scheme, self.arch, frozen.semantic, self.channels_last)

@@ -17,7 +17,7 @@ weights (``loss.vgg_weights`` or the offline default). Writes (rank 0 only):
   image, cycle reconstruction, and the true target on test pairs).
 - ``data/cache/train_appearance/<digest>/``: checkpoint and grids of a run in progress.
 
-One process or ``torchrun --nproc_per_node N`` (DDP); ``train.batch_size`` is the global batch.
+One process or ``torchrun --nproc_per_node N`` (DDP); ``appearance.batch_size`` is the global batch.
 """
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def pair_datasets(params: Params, paths: Paths, sem_hw: tuple[int, int] | None,
                   train: bool) -> AppearancePairs:
     """Training (pseudo) or test pairs of the appearance stage (see :class:`AppearancePairs`).
     sem_hw: G_S's map resolution, or None when the scheme has no G_S."""
-    tp = params.train
+    tp = params.appearance
     hw = (tp.height, tp.width)
     if train:
         img = PseudoPairDataset(paths.prepared, hw, hw, flip=tp.flip, seed=tp.seed, cycle=True)
@@ -89,7 +89,7 @@ def pair_datasets(params: Params, paths: Paths, sem_hw: tuple[int, int] | None,
 def load_frozen(params: Params, paths: Paths) -> Frozen:
     """VGG features, the pose detector (when ``loss.pose`` > 0) and G_S (when the scheme
     uses it), from their files."""
-    loss, scheme = params.loss, params.train.scheme
+    loss, scheme = params.loss, params.appearance.scheme
     vgg = VGGFeatures(loss.vgg_weights, scale=loss.vgg_scale)
     posenet = None
     if loss.pose > 0:
@@ -115,9 +115,9 @@ def appearance_digest(params: Params, paths: Paths) -> str:
     files = [paths.artifact(kind) for kind in INPUTS]
     if params.loss.pose > 0:
         files.append(posenet_model(paths))
-    if USES_SEMANTIC_NETWORK[params.train.scheme]:
+    if USES_SEMANTIC_NETWORK[params.appearance.scheme]:
         files.append(semantic_model(paths))
-    return run_digest({"train": section_dict(params.train), "loss": section_dict(params.loss),
+    return run_digest({"appearance": section_dict(params.appearance), "loss": section_dict(params.loss),
                        "vgg": vgg_source(params.loss.vgg_weights)}, files)
 
 
@@ -134,7 +134,7 @@ class Training:
 def build_training(params: Params, dist: DistInfo, frozen: Frozen, dataset: AppearancePairs
                    ) -> Training:
     """Sampler, loader and scheme; seeded: the same initial weights on every rank."""
-    tp = params.train
+    tp = params.appearance
     sampler, loader = build_loader(dataset, tp, dist, "train")
     torch.manual_seed(derive_seed(tp.seed, 0xA9))
     scheme = AppearanceScheme(tp, params.loss, dist, frozen)
@@ -151,9 +151,9 @@ def sem_hw_of(frozen: Frozen) -> tuple[int, int] | None:
 
 def run(params: Params, paths: Paths, progress: bool = True,
         stop_after: int | None = None) -> dict:
-    """Train (or resume) the appearance network with ``train.scheme`` and write its outputs;
+    """Train (or resume) the appearance network with ``appearance.scheme`` and write its outputs;
     returns the summary. stop_after: stop as if killed after this many iterations (tests)."""
-    tp = params.train
+    tp = params.appearance
     arch_of(tp, params.loss)                        # shape errors before any work
     with training_process(tp.device, tp.threads) as dist:
         return _run(params, paths, progress, stop_after, dist)
@@ -161,7 +161,7 @@ def run(params: Params, paths: Paths, progress: bool = True,
 
 def _run(params: Params, paths: Paths, progress: bool, stop_after: int | None,
          dist: DistInfo) -> dict:
-    tp = params.train
+    tp = params.appearance
     t0 = time.perf_counter()
     frozen = load_frozen(params, paths)
     sem_hw = sem_hw_of(frozen)
@@ -173,7 +173,7 @@ def _run(params: Params, paths: Paths, progress: bool, stop_after: int | None,
                      sample_every=tp.sample_every, checkpoint_every=tp.checkpoint_every,
                      checkpoint=wdir / "checkpoint.pt", digest=digest, progress=progress,
                      stop_after=stop_after, desc=f"{STAGE} ({tp.scheme})",
-                     hint=f"lower train.batch_size (now {tp.batch_size}) or train.height x "
+                     hint=f"lower appearance.batch_size (now {tp.batch_size}) or appearance.height x "
                           f"width (now {tp.height} x {tp.width}), or use more processes")
     result = train(tr.scheme, tr.loader, tr.sampler, cfg, on_sample=samples,
                    history=LossHistory())
@@ -198,9 +198,9 @@ def write_models(folder: Path, scheme: AppearanceScheme, params: Params) -> None
     for p in (tmp, old):
         shutil.rmtree(p, ignore_errors=True)
     tmp.mkdir(parents=True)
-    extra = {"params": json.dumps({"train": section_dict(params.train),
+    extra = {"params": json.dumps({"appearance": section_dict(params.appearance),
                                    "loss": section_dict(params.loss)}, sort_keys=True),
-             "scheme": params.train.scheme, "stage": STAGE,
+             "scheme": params.appearance.scheme, "stage": STAGE,
              "vgg": vgg_source(params.loss.vgg_weights)}
     save_model_file(tmp / GENERATOR_FILE, "appearance_generator", scheme.generator,
                     scheme.arch.to_dict(), extra=extra)
@@ -219,7 +219,7 @@ def _finish(params: Params, paths: Paths, scheme: AppearanceScheme, samples: "_S
     """Rank 0 after the last step: model files, metrics, published eval folder."""
     write_models(model_dir(paths), scheme, params)
     test = evaluate_image_pairs(scheme.predict, pair_datasets(params, paths, sem_hw, False))
-    metrics: dict[str, Any] = {"test": test, "scheme": {"name": params.train.scheme,
+    metrics: dict[str, Any] = {"test": test, "scheme": {"name": params.appearance.scheme,
                                                         "style": scheme.style}}
     publish_eval(eval_dir(paths), history, metrics, samples=samples.folder)
     remove_work_dir(wdir)
@@ -234,7 +234,7 @@ class _Samples:
     def __init__(self, scheme: AppearanceScheme, params: Params, paths: Paths,
                  sem_hw: tuple[int, int] | None, folder: Path) -> None:
         self.scheme, self.params, self.paths, self.sem_hw = scheme, params, paths, sem_hw
-        self.count = params.train.sample_count
+        self.count = params.appearance.sample_count
         self.folder = folder
         self._batches: dict[str, dict[str, Any]] | None = None
 
@@ -258,7 +258,7 @@ class _Samples:
             out = self.scheme.generate(batch, back=True)
             labels = out.tgt_maps.argmax(1).cpu() if out.tgt_maps is not None else None
             rows = image_rows(batch, out.fake_t.cpu(), out.fake_s.cpu(), labels)
-            grid = sample_grid(rows, f"{name} pairs ({self.params.train.scheme}), "
+            grid = sample_grid(rows, f"{name} pairs ({self.params.appearance.scheme}), "
                                      f"iteration {iteration}")
             save_png(self.folder / f"{name}_{iteration:06d}.png", grid)
 

@@ -61,7 +61,7 @@ class Renderer:
         if self.scheme not in SCHEMES:
             raise ValueError(f"unknown scheme {self.scheme!r}; known: {', '.join(SCHEMES)}")
         if USES_SEMANTIC_NETWORK[self.scheme] and self.semantic is None:
-            raise ValueError(f"train.scheme = {self.scheme!r} needs the semantic network")
+            raise ValueError(f"appearance.scheme = {self.scheme!r} needs the semantic network")
         if self.arch.use_maps != USES_MAPS[self.scheme]:
             raise ValueError(f"G_A {'with' if self.arch.use_maps else 'without'} semantic "
                              f"maps does not fit scheme {self.scheme!r}")

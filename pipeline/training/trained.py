@@ -54,7 +54,7 @@ class TrainedModels:
     """G_A and, for the schemes that use it, G_S, in eval mode on ``device``.
 
     generator: G_A; semantic: G_S or None; scheme: one of :data:`SCHEMES`; params: the
-    ``train`` and ``loss`` sections the generator was trained with (from its file, {} when
+    ``appearance`` and ``loss`` sections the generator was trained with (from its file, {} when
     absent); amp: "off" | "bf16" | "fp16" (autocast of the forward pass).
     """
 

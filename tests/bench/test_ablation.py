@@ -18,8 +18,8 @@ from tests.helpers import REPO
 FIXTURE = Path(__file__).parent / "exp_show_dvc367.json"
 
 # ----------------------------------------------------------------------------- a tiny repo
-#: The stand-in stages. ssim = base(scheme) + style offset + 0.01 train.seed + 0.001
-#: semantic.seed; a negative train.seed fails the stage (a failed experiment).
+#: The stand-in stages. ssim = base(scheme) + style offset + 0.01 appearance.seed + 0.001
+#: semantic.seed; a negative appearance.seed fails the stage (a failed experiment).
 _STAGE = '''\
 import json, os, sys
 import yaml
@@ -27,9 +27,9 @@ p = yaml.safe_load(open("params.yaml"))
 if sys.argv[1] == "semantic":
     open("g.txt", "w").write(str(p["semantic"]["seed"]))
     sys.exit(0)
-scheme, style, seed = p["train"]["scheme"], p["loss"]["style"], p["train"]["seed"]
+scheme, style, seed = p["appearance"]["scheme"], p["loss"]["style"], p["appearance"]["seed"]
 if seed < 0:
-    sys.exit("train.seed: negative")
+    sys.exit("appearance.seed: negative")
 base = {"baseline": 0.5, "ts_pred": 0.6, "ts_gt": 0.7, "e2e": 0.8}[scheme]
 base += {"semantic": 0.0, "mask": -0.005, "patch": 0.1}[style]
 ssim = base + 0.01 * seed + 0.001 * int(open("g.txt").read())
@@ -111,15 +111,15 @@ def test_the_plan_is_six_variants_by_three_seeds():
     cmds = {r.name: A.queue_command(r) for r in runs}
     assert all(c[:6] == ["dvc", "exp", "run", "--queue", "--name", n] for n, c in cmds.items())
     expect = {
-        "baseline-s1": {"train.scheme": "baseline", "loss.style": "semantic", "train.seed": "1"},
-        "ts_gt-s2": {"train.scheme": "ts_gt", "loss.style": "semantic", "train.seed": "2"},
-        "ts_pred-s2": {"train.scheme": "ts_pred", "loss.style": "semantic", "train.seed": "2",
+        "baseline-s1": {"appearance.scheme": "baseline", "loss.style": "semantic", "appearance.seed": "1"},
+        "ts_gt-s2": {"appearance.scheme": "ts_gt", "loss.style": "semantic", "appearance.seed": "2"},
+        "ts_pred-s2": {"appearance.scheme": "ts_pred", "loss.style": "semantic", "appearance.seed": "2",
                        "semantic.seed": "2"},
-        "e2e-s0": {"train.scheme": "e2e", "loss.style": "semantic", "train.seed": "0",
+        "e2e-s0": {"appearance.scheme": "e2e", "loss.style": "semantic", "appearance.seed": "0",
                    "semantic.seed": "0"},
-        "e2e-mask-s1": {"train.scheme": "e2e", "loss.style": "mask", "train.seed": "1",
+        "e2e-mask-s1": {"appearance.scheme": "e2e", "loss.style": "mask", "appearance.seed": "1",
                         "semantic.seed": "1"},
-        "e2e-patch-s2": {"train.scheme": "e2e", "loss.style": "patch", "train.seed": "2",
+        "e2e-patch-s2": {"appearance.scheme": "e2e", "loss.style": "patch", "appearance.seed": "2",
                          "semantic.seed": "2"},
     }
     for name, sets in expect.items():
@@ -136,15 +136,15 @@ def test_profile_and_set_values_reach_every_experiment(tmp_path):
     # only what differs from params.yaml: the synthetic set's sizes
     assert extra == {"data.synthetic.identities": 160, "data.synthetic.pairs_per_identity": 8}
     assert A.profile_overrides("default", params) == {}
-    extra.update(A.parse_sets(["train.iterations=300", "loss.vgg_weights=", "train.amp=off"]))
+    extra.update(A.parse_sets(["appearance.iterations=300", "loss.vgg_weights=", "appearance.amp=off"]))
     runs = A.plan(["e2e", "ts_gt"], [5], extra, prefix="abl-")
     assert [r.name for r in runs] == ["abl-e2e-s5", "abl-ts_gt-s5"]
     sets = _sets(A.queue_command(runs[0]))
-    assert sets["data.synthetic.identities"] == "160" and sets["train.iterations"] == "300"
-    assert sets["loss.vgg_weights"] == "" and sets["train.amp"] == "off"   # as written
-    assert sets["train.seed"] == "5" and sets["semantic.seed"] == "5"
-    with pytest.raises(A.AblationError, match="train.seed"):
-        A.plan(extra={"train.seed": 3})
+    assert sets["data.synthetic.identities"] == "160" and sets["appearance.iterations"] == "300"
+    assert sets["loss.vgg_weights"] == "" and sets["appearance.amp"] == "off"   # as written
+    assert sets["appearance.seed"] == "5" and sets["semantic.seed"] == "5"
+    with pytest.raises(A.AblationError, match="appearance.seed"):
+        A.plan(extra={"appearance.seed": 3})
     with pytest.raises(A.AblationError, match="loss.style"):
         A.plan(extra={"loss.style": "patch"})
     with pytest.raises(A.AblationError, match="nosuch"):
@@ -179,7 +179,7 @@ def test_values_round_trip_through_dvc_set_param(tmp_path):
 # ----------------------------------------------------------------------------- the parser
 def test_parser_reads_the_committed_dvc_367_output():
     """Captured from DVC 3.67.1 on the tiny repo: ts_pred-s0 and e2e-s1 run through the queue,
-    bad-s0 (train.seed=-1) failed there, plain-s0 run by `dvc exp run` in the workspace."""
+    bad-s0 (appearance.seed=-1) failed there, plain-s0 run by `dvc exp run` in the workspace."""
     show = json.loads(FIXTURE.read_text())
     assert isinstance(show, list) and show[0]["rev"] == "workspace"
     recs = A.experiment_records(show)
@@ -189,7 +189,7 @@ def test_parser_reads_the_committed_dvc_367_output():
     assert m["eval/appearance/metrics.json:test.model.ssim"] == pytest.approx(0.8 + 0.01 + 0.001)
     assert m["eval/appearance/metrics.json:test.model.pairs"] == 4
     assert not any(k.endswith("scheme.name") for k in m)       # strings are no metrics
-    assert recs["e2e-s1"]["params"]["params.yaml"]["train"]["seed"] == 1
+    assert recs["e2e-s1"]["params"]["params.yaml"]["appearance"]["seed"] == 1
     assert recs["ts_pred-s0"]["metrics"]["eval/appearance/metrics.json:test.model.l1"] == \
         pytest.approx(1 - 0.6)
     # DVC puts the baseline commit's metrics into a failed experiment's record: not its own
@@ -203,11 +203,11 @@ def test_parser_reads_the_committed_dvc_367_output():
 def test_parser_on_fresh_dvc_exp_show_output(tmp_path):
     repo = tiny_repo(tmp_path / "repo")
     dvc = [sys.executable, "-m", "dvc"]
-    _run(dvc + ["exp", "run", "-q", "-n", "e2e-s1", "-S", "train.seed=1", "-S",
+    _run(dvc + ["exp", "run", "-q", "-n", "e2e-s1", "-S", "appearance.seed=1", "-S",
                 "semantic.seed=1"], repo)
     # a workspace run leaves its values in params.yaml: set both seeds back explicitly
-    _run(dvc + ["exp", "run", "-q", "-n", "ts_gt-s0", "-S", "train.scheme=ts_gt", "-S",
-                "train.seed=0", "-S", "semantic.seed=0"], repo)
+    _run(dvc + ["exp", "run", "-q", "-n", "ts_gt-s0", "-S", "appearance.scheme=ts_gt", "-S",
+                "appearance.seed=0", "-S", "semantic.seed=0"], repo)
     recs = A.experiment_records(json.loads(_run(dvc + ["exp", "show", "--json"], repo)))
     assert set(recs) == {"e2e-s1", "ts_gt-s0"}
     key = "eval/appearance/metrics.json:test.model.ssim"
@@ -313,16 +313,16 @@ def test_markdown_report_states_each_ordering():
 # ----------------------------------------------------------------------------- end to end
 def test_dry_run_prints_the_commands(capsys):
     assert A.main(["--dry-run", "--variants", "e2e,baseline", "--seeds", "4", "--jobs", "2",
-                   "--set", "train.iterations=30"]) == 0
+                   "--set", "appearance.iterations=30"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
-        "dvc exp run --queue --name e2e-s4 -S train.iterations=30 -S train.scheme=e2e "
-        "-S loss.style=semantic -S train.seed=4 -S semantic.seed=4",
-        "dvc exp run --queue --name baseline-s4 -S train.iterations=30 -S train.scheme=baseline "
-        "-S loss.style=semantic -S train.seed=4",
+        "dvc exp run --queue --name e2e-s4 -S appearance.iterations=30 -S appearance.scheme=e2e "
+        "-S loss.style=semantic -S appearance.seed=4 -S semantic.seed=4",
+        "dvc exp run --queue --name baseline-s4 -S appearance.iterations=30 -S appearance.scheme=baseline "
+        "-S loss.style=semantic -S appearance.seed=4",
         "dvc exp run --run-all --jobs 2"]
-    assert A.main(["--dry-run", "--set", "train.seed=1"]) == 1
-    assert "train.seed" in capsys.readouterr().err
+    assert A.main(["--dry-run", "--set", "appearance.seed=1"]) == 1
+    assert "appearance.seed" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -198,13 +198,13 @@ def test_face_layers_derived_or_explicit():
 
 
 @pytest.mark.parametrize("kw,keys", [
-    (dict(height=60, width=64, depth=3), ("train.height", "train.width", "train.depth")),
-    (dict(height=64, width=40, depth=4), ("train.height", "train.width", "train.depth")),
-    (dict(height=32, width=32, depth=5), ("train.depth",)),
-    (dict(disc_layers=6), ("train.disc_layers",)),
-    (dict(face_size=3), ("train.face_size",)),
-    (dict(face_size=16, face_layers=4), ("train.face_size", "face_layers")),
-    (dict(dropout=1.0), ("train.dropout",)),
+    (dict(height=60, width=64, depth=3), ("appearance.height", "appearance.width", "appearance.depth")),
+    (dict(height=64, width=40, depth=4), ("appearance.height", "appearance.width", "appearance.depth")),
+    (dict(height=32, width=32, depth=5), ("appearance.depth",)),
+    (dict(disc_layers=6), ("appearance.disc_layers",)),
+    (dict(face_size=3), ("appearance.face_size",)),
+    (dict(face_size=16, face_layers=4), ("appearance.face_size", "face_layers")),
+    (dict(dropout=1.0), ("appearance.dropout",)),
 ])
 def test_bad_architectures_are_one_line_errors_naming_the_keys(kw, keys):
     with pytest.raises(ArchitectureError) as err:

@@ -85,7 +85,7 @@ def project(tmp_path_factory) -> Path:
     params["data"]["synthetic"].update(TINY)
     params["semantic"].update(TINY_SEMANTIC)
     params["posenet"].update(TINY_POSENET)
-    params["train"].update(TINY_TRAIN)
+    params["appearance"].update(TINY_TRAIN)
     params["evaluate"].update(TINY_EVALUATE)
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["git", "init", "-q"], dst)
@@ -172,12 +172,12 @@ def _changed_stages(project: Path, setting: str) -> set[str]:
 
 @pytest.mark.slow
 def test_scheme_and_style_change_only_the_appearance_stage(project: Path):
-    """issue 9: `-S train.scheme=ts_pred` and `-S loss.style=patch` touch train_appearance and
+    """issue 9: `-S appearance.scheme=ts_pred` and `-S loss.style=patch` touch train_appearance and
     nothing upstream (dvc status), and the experiment reruns exactly that stage."""
     _restore(project)
     baseline = json.loads(_run(["dvc", "status", "--json"], project).strip().splitlines()[-1])
     assert set(baseline) <= {"validate"}, baseline
-    assert _changed_stages(project, "train.scheme=ts_pred") == {"train_appearance"}
+    assert _changed_stages(project, "appearance.scheme=ts_pred") == {"train_appearance"}
     assert _changed_stages(project, "loss.style=patch") == {"train_appearance"}
     # dvc status names the stages whose own inputs changed; train_appearance follows when
     # the new pose detector file exists

@@ -34,7 +34,7 @@ CPU = DistInfo(0, 1, 0, resolve_device("cpu"))
 
 def _params(train: dict | None = None, loss: dict | None = None):
     raw = json.loads(json.dumps(TINY_RAW))
-    raw["train"] = dict(TINY_TRAIN, **(train or {}))
+    raw["appearance"] = dict(TINY_TRAIN, **(train or {}))
     raw["loss"] = dict(loss or {})
     return validate(raw)
 
@@ -58,7 +58,7 @@ def _scheme(params, paths) -> tuple[AppearanceScheme, dict]:
     frozen = load_frozen(params, paths)
     ds = pair_datasets(params, paths, sem_hw_of(frozen), True)
     torch.manual_seed(0)
-    scheme = AppearanceScheme(params.train, params.loss, CPU, frozen)
+    scheme = AppearanceScheme(params.appearance, params.loss, CPU, frozen)
     batch = next(iter(DataLoader(ds, batch_size=2)))
     return scheme, batch
 

@@ -79,7 +79,7 @@ def test_appearance_cuda_steps(project, tmp_path, amp):
     ds = pair_datasets(params, paths, sem_hw_of(frozen), True)
     batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=2)))
     torch.manual_seed(0)
-    scheme = AppearanceScheme(params.train, params.loss,
+    scheme = AppearanceScheme(params.appearance, params.loss,
                               DistInfo(0, 1, 0, resolve_device("cuda")), frozen)
     assert scheme.scaler.is_enabled() == (amp == "fp16")
     for _ in range(6):

@@ -21,7 +21,7 @@ def test_loaded_models_render_what_the_scheme_renders(project, name):  # noqa: F
         scheme.optimize_parameters()
     write_models(appearance_dir(paths), scheme, params)
     models = TrainedModels.load(paths)
-    assert models.scheme == name and models.params["train"]["scheme"] == name
+    assert models.scheme == name and models.params["appearance"]["scheme"] == name
     assert models.image_hw == (32, 32)
     assert models.map_hw == ((16, 16) if name in ("ts_pred", "e2e") else None)
     want = scheme.generate(batch, back=True)
