@@ -6,7 +6,8 @@ several seeds as DVC experiments, reported as mean ± spread per metric (issue 1
     python bench/ablation.py --collect-only --json eval/ablation.json       # report only
     python bench/ablation.py --seeds 0 1 --set appearance.iterations=300 --jobs 1
 
-Variants (``VARIANTS``): the schemes ``appearance.scheme`` = baseline, ts_pred, ts_gt, e2e (each with
+Variants (:data:`pipeline.appearance_schemes.VARIANTS`; the e2e row is the paper's full
+model): the schemes ``appearance.scheme`` = baseline, ts_pred, ts_gt, e2e (each with
 ``loss.style=semantic``; the baseline scheme has no maps and uses the mask style) and the style
 losses ``loss.style`` = mask, patch with scheme e2e (e2e + semantic is the ``e2e`` row): 6
 variants. Each variant and seed becomes one experiment, queued with
@@ -50,21 +51,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from pipeline.appearance_schemes import SCHEMES, VARIANTS
+
 REPO = Path(__file__).resolve().parents[1]
 
-#: name -> the overrides that make the variant [paper, section 4.4 and table 3]. The e2e row is
-#: the paper's full model (e2e with the semantic-aware style loss).
-VARIANTS: dict[str, dict[str, str]] = {
-    "baseline": {"appearance.scheme": "baseline", "loss.style": "semantic"},  # mask style (no maps)
-    "ts_pred": {"appearance.scheme": "ts_pred", "loss.style": "semantic"},
-    "ts_gt": {"appearance.scheme": "ts_gt", "loss.style": "semantic"},
-    "e2e": {"appearance.scheme": "e2e", "loss.style": "semantic"},
-    "e2e-mask": {"appearance.scheme": "e2e", "loss.style": "mask"},
-    "e2e-patch": {"appearance.scheme": "e2e", "loss.style": "patch"},
-}
-
-#: Schemes whose appearance stage reads the pretrained G_S (pipeline/training/appearance_stage.py).
-SEMANTIC_SCHEMES = frozenset({"ts_pred", "e2e"})
+#: Schemes whose appearance stage reads the pretrained G_S.
+SEMANTIC_SCHEMES = frozenset(k for k, v in SCHEMES.items() if v.uses_semantic_network)
 
 DEFAULT_SEEDS = (0, 1, 2)
 
@@ -542,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
         records = experiment_records(exp_show(repo, args.all_commits))
         rep = report(runs, records, args.metric)
         if args.json:
-            from pipeline.artifacts import atomic_write_json
+            from pipeline.artifacts.atomic import atomic_write_json
             atomic_write_json(args.json, rep)
         print(markdown(rep))
         if len(rep["missing"]) == len(runs):

@@ -4,9 +4,9 @@
 
 Generates the synthetic people (exact ground-truth parsing, ground-truth keypoints), runs
 MediaPipe once per image for its person segmentation, then parses every image with
-:func:`pipeline.parsing.coarse.coarse_parse` under three person masks:
+:func:`pipeline.parsing.coarse.coarse_parse` under five person masks:
 
-(a) ``mediapipe``: :func:`pipeline.parsing.coarse.person_mask` (MediaPipe's segmentation;
+(a) ``mediapipe``: :func:`pipeline.parsing.person_mask.person_mask` (MediaPipe's segmentation;
     GrabCut-refined geometric silhouette where it finds nobody), i.e. what ``CoarseParser``
     does;
 (b) ``gt silhouette``: the ground-truth person mask (labels != 0), an upper bound that
@@ -36,10 +36,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 import cv2
 
-from pipeline.config import SyntheticParams
+from pipeline.config.data import SyntheticParams
 from pipeline.labels import LABEL_NAMES, NUM_LABELS
-from pipeline.parsing.coarse import (
-    coarse_parse_with_info, geometric_silhouette, person_mask, refine_silhouette)
+from pipeline.parsing.coarse import coarse_parse_with_info
+from pipeline.parsing.person_mask import geometric_silhouette, person_mask, refine_silhouette
 from pipeline.synthetic.dataset import generate
 
 

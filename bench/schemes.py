@@ -5,7 +5,7 @@ scored on the held-out test pairs beside the two references that need no learnin
     python bench/schemes.py --variants e2e,baseline --jobs 1 --iterations 300
     python bench/schemes.py --variants e2e --set appearance.upsample=transposed --set loss.pose=0
 
-Each variant runs the train_appearance stage library (`pipeline.training.appearance_stage.run`)
+Each variant runs the train_appearance stage library (`pipeline.training.appearance.stage.run`)
 with params.yaml's settings plus its own override, in a scratch root that links this
 repository's data/prepared and models/ (run `dvc repro train_posenet train_semantic` first).
 Nothing in the repository is written. Prints a Markdown table: SSIM, mask-SSIM and L1 of the
@@ -23,15 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-#: name -> (train overrides, loss overrides).
-VARIANTS: dict[str, tuple[dict, dict]] = {
-    "e2e": ({"scheme": "e2e"}, {"style": "semantic"}),
-    "ts_pred": ({"scheme": "ts_pred"}, {"style": "semantic"}),
-    "ts_gt": ({"scheme": "ts_gt"}, {"style": "semantic"}),
-    "baseline": ({"scheme": "baseline"}, {"style": "semantic"}),     # mask style (no maps)
-    "e2e+mask": ({"scheme": "e2e"}, {"style": "mask"}),
-    "e2e+patch": ({"scheme": "e2e"}, {"style": "patch"}),
-}
+from pipeline.appearance_schemes import VARIANTS
+
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -53,9 +46,9 @@ def _overrides(settings: list[str]) -> dict[str, dict]:
 def _one(variant: str, root: Path, iterations: int | None, threads: int,
          settings: list[str]) -> dict:
     """Train one variant in ``root`` (a child process: runs of several variants overlap)."""
-    from pipeline.artifacts import Paths
-    from pipeline.config import Params, load_params
-    from pipeline.training.appearance_stage import run
+    from pipeline.artifacts.paths import Paths
+    from pipeline.config.params import Params, load_params
+    from pipeline.training.appearance.stage import run
 
     params = load_params(REPO / "params.yaml")
     extra = _overrides(settings)
@@ -63,7 +56,11 @@ def _one(variant: str, root: Path, iterations: int | None, threads: int,
     for section, values in extra.items():
         data[section].update(values)
     params = Params.model_validate(data)
-    train, loss = VARIANTS[variant]
+    over = {section: {} for section in ("appearance", "loss")}
+    for key, value in VARIANTS[variant].items():
+        section, _, name = key.partition(".")
+        over[section][name] = value
+    train, loss = over["appearance"], over["loss"]
     train = dict(train, **({"iterations": iterations} if iterations else {}))
     if iterations:
         train["joint_iterations"] = min(params.appearance.joint_iterations, iterations // 4)
@@ -77,15 +74,20 @@ def _one(variant: str, root: Path, iterations: int | None, threads: int,
 
 
 def _scratch(base: Path, variant: str) -> Path:
+    """A project root for one variant: the repository's prepared data and pretrained G_S and
+    pose detector, linked."""
+    from pipeline.artifacts.paths import Paths
+
     root = base / variant.replace("+", "_")
-    (root / "data").mkdir(parents=True)
-    (root / "data" / "prepared").symlink_to(REPO / "data" / "prepared")
-    (root / "models").mkdir()
-    for name in ("semantic.safetensors", "posenet.safetensors"):
-        src = REPO / "models" / name
+    repo, scratch = Paths(REPO), Paths(root)
+    scratch.prepared.parent.mkdir(parents=True)
+    scratch.prepared.symlink_to(repo.prepared)
+    scratch.models.mkdir()
+    for src, dst in ((repo.semantic_model, scratch.semantic_model),
+                     (repo.posenet_model, scratch.posenet_model)):
         if not src.is_file():
             sys.exit(f"{src}: missing; run `dvc repro train_semantic train_posenet` first")
-        (root / "models" / name).symlink_to(src)
+        dst.symlink_to(src)
     return root
 
 

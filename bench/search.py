@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.config import SearchParams, SyntheticParams
+from pipeline.config.data import SyntheticParams
+from pipeline.config.search import SearchParams
 from pipeline.search import fast, reference
 from pipeline.search.blocks import run_search
 from pipeline.search.inputs import build_inputs

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ("synthesize", "ingest", "pose", "parse", "masks", "search", "search_report")

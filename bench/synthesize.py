@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 import cv2
 
-from pipeline.config import SyntheticParams
+from pipeline.config.data import SyntheticParams
 from pipeline.synthetic.dataset import generate
 
 POSES_PER_IDENTITY = 4

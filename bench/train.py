@@ -6,7 +6,7 @@
         --iters 100 --paper-iters 40
 
 For each profile of :data:`pipeline.profiles.PROFILES` (its ``semantic``, ``posenet``,
-``train`` and ``loss`` sections applied to params.yaml's), runs the stage's own code on
+``appearance`` and ``loss`` sections applied to params.yaml's), runs the stage's own code on
 data/prepared (run `dvc repro` first): :func:`pair_datasets`, the resumable sampler, the
 DataLoader, :class:`AppearanceScheme` and the training loop, with ``--scheme`` (default e2e).
 
@@ -53,21 +53,22 @@ import torch
 from torch import nn
 
 import pipeline.models.appearance as appearance_models
-import pipeline.training.appearance as appearance_scheme
-from pipeline.artifacts import Paths
-from pipeline.config import Params, load_params
+import pipeline.training.appearance.scheme as appearance_scheme
+from pipeline.artifacts.paths import Paths
+from pipeline.config.params import Params, load_params
 from pipeline.models.posenet import PoseNet
 from pipeline.models.semantic import SemanticGenerator
 from pipeline.models.vgg import VGGFeatures
 from pipeline.profiles import PROFILES
 from pipeline.torch_utils.device import autocast
 from pipeline.torch_utils.misc import set_deterministic
-from pipeline.training.appearance import SCHEMES, USES_SEMANTIC_NETWORK, AppearanceScheme, Frozen
-from pipeline.training.appearance_stage import build_training, pair_datasets, sem_hw_of
+from pipeline.appearance_schemes import SCHEMES
+from pipeline.training.appearance.scheme import AppearanceScheme, Frozen
+from pipeline.training.appearance.stage import AppearanceStage, pair_datasets, sem_hw_of
 from pipeline.training.loop import LoopConfig, train
-from pipeline.training.posenet import arch_of as posenet_arch_of
-from pipeline.training.runner import training_process
-from pipeline.training.semantic import arch_of as semantic_arch_of
+from pipeline.training.posenet.scheme import arch_of as posenet_arch_of
+from pipeline.training.process import training_process
+from pipeline.training.semantic.scheme import arch_of as semantic_arch_of
 
 #: Sections of a profile applied here (all of them: the frozen networks' sizes come from
 #: ``semantic`` and ``posenet``).
@@ -106,7 +107,7 @@ def random_frozen(params: Params) -> Frozen:
     vgg = VGGFeatures(params.loss.vgg_weights)
     posenet = PoseNet(posenet_arch_of(params.posenet)) if params.loss.pose > 0 else None
     semantic = (SemanticGenerator(semantic_arch_of(params.semantic))
-                if USES_SEMANTIC_NETWORK[params.appearance.scheme] else None)
+                if SCHEMES[params.appearance.scheme].uses_semantic_network else None)
     return Frozen(vgg, posenet, semantic)
 
 
@@ -300,7 +301,9 @@ def bench_profile(name: str, args: argparse.Namespace) -> tuple[dict, list[dict]
         set_deterministic(dist.device.type == "cpu" and args.deterministic)
         frozen = random_frozen(params)
         dataset = pair_datasets(params, Paths(Path(args.root)), sem_hw_of(frozen), True)
-        tr = build_training(params, dist, frozen, dataset)
+        stage = AppearanceStage()
+        stage.frozen = frozen
+        tr = stage.build(params, dist, dataset)
         scheme = tr.scheme
         quiet = dict(progress=False, log_every=10 ** 9)
         comps = components_of(scheme)
@@ -361,7 +364,7 @@ def _table(rows: list[dict]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scheme", default="e2e", choices=SCHEMES)
+    ap.add_argument("--scheme", default="e2e", choices=list(SCHEMES))
     ap.add_argument("--phase", default="joint", choices=("pretrain", "joint"),
                     help="e2e: time the first phase (G_S frozen) or the joint one")
     ap.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import torch
 
-from pipeline.artifacts import Paths
-from pipeline.config import load_params
+from pipeline.artifacts.paths import Paths
+from pipeline.config.params import load_params
 from pipeline.torch_utils.distributed import init_distributed
 from pipeline.torch_utils.misc import set_deterministic
 from pipeline.training.loop import LoopConfig, train
 from pipeline.profiles import PROFILES
-from pipeline.training.semantic_stage import build_training, training_dataset
+from pipeline.training.semantic.stage import SemanticStage
 
 
 def _sync(device: torch.device) -> None:
@@ -43,7 +43,9 @@ def bench_profile(name: str, args: argparse.Namespace) -> dict:
     torch.set_num_threads(sp.threads)
     dist = init_distributed(sp.device)
     set_deterministic(dist.device.type == "cpu" and args.deterministic)
-    tr = build_training(sp, dist, training_dataset(sp, Paths(Path(args.root))))
+    params = params.model_copy(update={"semantic": sp})
+    stage = SemanticStage()
+    tr = stage.build(params, dist, stage.dataset(params, Paths(Path(args.root))))
     iters = args.iters if name == "default" or args.paper_iters is None else args.paper_iters
     warm = LoopConfig(iterations=args.warmup, progress=False, log_every=10 ** 9)
     train(tr.scheme, tr.loader, tr.sampler, warm)

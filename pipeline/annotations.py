@@ -164,7 +164,7 @@ def format_keypoint_row(name: str, keypoints: np.ndarray) -> str:
 
 def write_keypoint_file(path: Path | str, names: list[str], keypoints: np.ndarray) -> None:
     """Write a field-format keypoint file (coordinates rounded to integer pixels), atomically."""
-    from pipeline.artifacts import atomic_write_text
+    from pipeline.artifacts.atomic import atomic_write_text
 
     lines = [HEADER] + [format_keypoint_row(n, k) for n, k in zip(names, keypoints)]
     atomic_write_text(path, "\n".join(lines) + "\n")
@@ -196,6 +196,6 @@ def read_pairs_file(path: Path | str, key: str | None = None) -> list[tuple[str,
 
 def write_pairs_file(path: Path | str, pairs: list[tuple[str, str]]) -> None:
     """Write a ``from,to`` pairs CSV atomically."""
-    from pipeline.artifacts import atomic_write_text
+    from pipeline.artifacts.atomic import atomic_write_text
 
     atomic_write_text(path, "from,to\n" + "".join(f"{a},{b}\n" for a, b in pairs))

@@ -6,8 +6,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 from pipeline.annotations import AnnotationError
-from pipeline.artifacts import ArtifactError
-from pipeline.config import ParamsError
+from pipeline.artifacts.reader import ArtifactError
+from pipeline.config.base import ParamsError
 
 #: Errors caused by the user's inputs: printed as one clear message, exit status 1.
 USER_ERRORS: tuple[type[BaseException], ...] = (ParamsError, AnnotationError, ArtifactError,

@@ -17,7 +17,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from pipeline.artifacts import ARTIFACT_FILES, read_strings
+from pipeline.artifacts.paths import ARTIFACT_FILES
+from pipeline.artifacts.reader import read_strings
 
 _MAX_STAT_BYTES = 64 * 2**20  # summary statistics read at most this much of a dataset
 

@@ -4,7 +4,7 @@
     python -m pipeline.profiles --list           # what each profile sets
     dvc params diff                              # the values it changed
 
-A profile is a set of overrides of the ``semantic``, ``posenet``, ``train`` and ``loss``
+A profile is a set of overrides of the ``semantic``, ``posenet``, ``appearance`` and ``loss``
 sections (and, for ``ablation``, of ``data.synthetic``: a section may be a dotted path);
 applying one edits params.yaml in place (comments and order kept, the result validated
 before it is written, atomically), so the values stay visible to ``dvc params diff`` and
@@ -33,7 +33,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import DEFAULT_PARAMS, ParamsError, validate
+from pipeline.config.base import DEFAULT_PARAMS, ParamsError
+from pipeline.config.params import validate
 
 #: name -> {section -> {key: value}}.
 _PAPER: dict[str, dict[str, dict[str, Any]]] = {
@@ -44,9 +45,9 @@ _PAPER: dict[str, dict[str, dict[str, Any]]] = {
         "posenet": {"height": 256, "width": 256, "channels": 64, "blocks": 9, "batch_size": 8,
                     "iterations": 30_000, "log_every": 100, "sample_every": 5000},
         "appearance": {"height": 256, "width": 256, "channels": 32, "max_channels": 512,
-                  "depth": 6, "disc_channels": 64, "face_size": 32, "batch_size": 4,
-                  "iterations": 100_000, "joint_iterations": 20_000, "log_every": 100,
-                  "sample_every": 5000},
+                       "depth": 6, "disc_channels": 64, "face_size": 32, "batch_size": 4,
+                       "iterations": 100_000, "joint_iterations": 20_000, "log_every": 100,
+                       "sample_every": 5000},
         "loss": {"face": True},
     },
     "market": {
@@ -56,9 +57,9 @@ _PAPER: dict[str, dict[str, dict[str, Any]]] = {
         "posenet": {"height": 128, "width": 64, "channels": 64, "blocks": 9, "batch_size": 16,
                     "iterations": 30_000, "log_every": 100, "sample_every": 5000},
         "appearance": {"height": 128, "width": 64, "channels": 64, "max_channels": 512,
-                  "depth": 4, "disc_channels": 64, "face_size": 16, "batch_size": 16,
-                  "iterations": 60_000, "joint_iterations": 12_000, "log_every": 100,
-                  "sample_every": 5000},
+                       "depth": 4, "disc_channels": 64, "face_size": 16, "batch_size": 16,
+                       "iterations": 60_000, "joint_iterations": 12_000, "log_every": 100,
+                       "sample_every": 5000},
         "loss": {"face": False},
     },
 }
@@ -74,9 +75,9 @@ _ABLATION_DATA: dict[str, dict[str, Any]] = {
 
 
 def _schema_defaults() -> dict[str, dict[str, Any]]:
-    """The ``default`` profile: the schema's defaults (pipeline/config.py, the one place
+    """The ``default`` profile: the schema's defaults (pipeline/config/, the one place
     they live) of every key that another profile sets (a dotted section names a nested one)."""
-    from pipeline.config import Params
+    from pipeline.config.params import Params
 
     out: dict[str, dict[str, Any]] = {}
     for sections in (*_PAPER.values(), _ABLATION_DATA):
@@ -113,7 +114,7 @@ def apply_profile(name: str, path: Path | str = DEFAULT_PARAMS) -> list[str]:
     atomic). Returns the dotted keys whose value changed."""
     from ruamel.yaml import YAML
 
-    from pipeline.artifacts import atomic_path
+    from pipeline.artifacts.atomic import atomic_path
 
     path = Path(path)
     yaml = YAML()

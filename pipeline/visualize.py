@@ -156,7 +156,7 @@ def vstack_panels(rows: Sequence[np.ndarray], gap: int = 4) -> np.ndarray:
 
 def save_png(path, image: np.ndarray) -> None:
     """Write an RGB image as PNG (atomically)."""
-    from pipeline.artifacts import atomic_path
+    from pipeline.artifacts.atomic import atomic_path
 
     ok, buf = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     if not ok:

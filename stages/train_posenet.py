@@ -7,10 +7,16 @@ from __future__ import annotations
 
 from pipeline.artifacts import Paths
 from pipeline.cli import run_stage
-from pipeline.config import load_params
+from pipeline.config.loader import load_sections
+from pipeline.config.pose import PoseParams
+from pipeline.config.posenet import PosenetParams
 from pipeline.torch_utils.distributed import print0
-from pipeline.training.posenet_stage import USER_ERRORS, run, summary_text
+from pipeline.training.posenet.stage import USER_ERRORS, run, summary_text
+
+#: The params sections the stage reads (only their schema modules are its code deps).
+SECTIONS = (PoseParams, PosenetParams)
 
 if __name__ == "__main__":
-    run_stage("train_posenet", lambda: print0(summary_text(run(load_params(), Paths()))),
+    run_stage("train_posenet",
+              lambda: print0(summary_text(run(load_sections(*SECTIONS), Paths()))),
               extra_errors=USER_ERRORS)

@@ -4,7 +4,8 @@ key no stage tracks (e.g. `pose.workers=abc`) fails the experiment that set it."
 from __future__ import annotations
 
 from pipeline.cli import run_stage
-from pipeline.config import DEFAULT_PARAMS, load_params
+from pipeline.config.base import DEFAULT_PARAMS
+from pipeline.config.params import load_params
 
 
 def main() -> None:

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ANNOTATIONS, REPO
+from tests.helpers import REPO, TINY_RAW
+
+#: Fixtures of the tests that build networks (tiny models, one thread in their folders).
+pytest_plugins = ["tests.model_fixtures"]
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
@@ -16,22 +19,13 @@ def repo_root() -> Path:
     return REPO
 
 
-#: The README's tiny setting (synthetic, 64x64, 4 identities x 3 poses), one worker everywhere.
-TINY_RAW = {"data": {"height": 64, "width": 64, "workers": 1,
-                     "synthetic": {"identities": 4, "poses_per_identity": 3,
-                                   "pairs_per_identity": 2,
-                                   "real_poses": str(ANNOTATIONS / "fasion-annotation-sample.csv")}},
-            "pose": {"workers": 1}, "parse": {"workers": 1}, "masks": {"workers": 1},
-            "search": {"workers": 1}}
-
-
 @pytest.fixture(scope="session")
 def tiny_project(tmp_path_factory) -> Path:
     """Root of a project whose data/ holds the tiny synthetic dataset and its prepared
     artifacts (images, poses, parsing, masks, pseudo .h5), built once per session by calling
     the stage libraries in process (~2 s). Treat it as read-only; copy it to write."""
-    from pipeline.artifacts import Paths
-    from pipeline.config import validate
+    from pipeline.artifacts.paths import Paths
+    from pipeline.config.params import validate
     from pipeline.ingest.stage import run as ingest
     from pipeline.masks.stage import run as masks
     from pipeline.parsing.stage import run as parse
@@ -49,7 +43,7 @@ def tiny_project(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_prepared(tiny_project: Path) -> Path:
     """data/prepared of :func:`tiny_project`."""
-    from pipeline.artifacts import Paths
+    from pipeline.artifacts.paths import Paths
 
     return Paths(tiny_project).prepared
 
@@ -75,7 +69,7 @@ def project_copy(tiny_project: Path, tmp_path: Path):
     root): ``project_copy(name) -> Paths``."""
     import shutil
 
-    from pipeline.artifacts import Paths
+    from pipeline.artifacts.paths import Paths
 
     def make(name: str) -> "Paths":
         root = tmp_path / name

@@ -23,3 +23,12 @@ def hand_pose() -> np.ndarray:
     for name, yx in pts.items():
         kp[K.KP[name]] = yx
     return kp
+
+
+#: The tiny setting (synthetic, 64x64, 4 identities x 3 poses), one worker everywhere.
+TINY_RAW = {"data": {"height": 64, "width": 64, "workers": 1,
+                     "synthetic": {"identities": 4, "poses_per_identity": 3,
+                                   "pairs_per_identity": 2,
+                                   "real_poses": str(ANNOTATIONS / "fasion-annotation-sample.csv")}},
+            "pose": {"workers": 1}, "parse": {"workers": 1}, "masks": {"workers": 1},
+            "search": {"workers": 1}}

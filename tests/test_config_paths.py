@@ -1,4 +1,4 @@
-"""Dataset paths of the params stay inside data.root, repo paths inside the repository (issue 7).
+"""Dataset paths of the params stay inside data.root, repo paths inside the repository.
 
 A path that leaves data.root is not covered by the ingest stage's DVC dependency: editing the
 file it names would leave the artifacts stale. Such paths are refused at load time with one line
@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-import pipeline.config as config
-from pipeline.config import ParamsError, dataset_path, load_params, validate
+import pipeline.config.base as config
+from pipeline.config.base import ParamsError, dataset_path
+from pipeline.config.params import load_params, validate
 from tests.helpers import ANNOTATIONS, REPO
 
 

@@ -1,4 +1,4 @@
-"""dvc.yaml is the truth about what each stage reads: its code and its params (issue 7).
+"""dvc.yaml is the truth about what each stage reads: its code and its params.
 
 Every stage of dvc.yaml whose command runs ``-m stages.X`` (``python -m`` or ``torchrun ... -m``)
 is checked, so stages added later are covered with no edit here.
@@ -15,24 +15,37 @@ imports (stale). Non-python deps (data files, artifacts, ``${data.root}``) are n
 
 Params. The keys the stage reads are derived from the same modules, statically, by following
 the typed params sections. A variable holds a section when it is a function argument annotated
-with a section class of ``pipeline.config`` (``params: Params``, ``opts: SearchParams``), when
-it is assigned from one (``search = params.search``; ``pose, data = params.pose, params.data``)
-or from ``load_params()``. Reading ``var.key`` reads that key (chains such as
-``params.data.synthetic.seed`` are followed); ``section_dict(var)`` (the provenance record and
-cache key) and ``var.model_dump()`` read every key of the section, except those named in
-``section_dict``'s ``exclude=`` tuple. Each module counts with all its functions, so the result
-may over-approximate what one stage run reads; a section handed to an argument without a
-section annotation is not followed (the house style annotates public arguments).
-``pipeline/config.py`` is left out of this part: its validators read every key to validate it,
-not to shape an output, and the always-run ``validate`` stage covers that.
+with a section class of the ``pipeline.config`` package, recognised by its class name
+(``params: Params``, ``opts: SearchParams``; the import may sit under ``if TYPE_CHECKING:``),
+when it is assigned from one (``search = params.search``; ``pose, data = params.pose,
+params.data``) or from ``load_params()`` / ``load_sections(...)``. Reading ``var.key`` reads
+that key (chains such as ``params.data.synthetic.seed`` are followed); ``section_dict(var)``
+(the provenance record and cache key) and ``var.model_dump()`` read every key of the section,
+except those named in ``section_dict``'s ``exclude=`` tuple. Each module counts with all its
+functions, so the result may over-approximate what one stage run reads; a section handed to
+an argument without a section annotation is not followed (the house style annotates public
+arguments).
+The modules of ``pipeline/config/`` are left out of this part: their validators read every key
+to validate it, not to shape an output, and the always-run ``validate`` stage covers that.
 The stage's ``params:`` must list every key read except the execution-only ones
-(``config.execution_keys()``), must never list an execution-only key, and a listed key that no
-code reads is stale. A listed section (``data.synthetic``) stands for all its keys.
+(``config.params.execution_keys()``), must never list an execution-only key, and a listed key
+that no code reads is stale. A listed section (``data.synthetic``) stands for all its keys.
+
+Schema. A stage script loads only the sections it reads (``load_sections(DataParams, ...)``),
+so its closure holds the schema module of each of them (``pipeline/config/data.py``) and no
+other: the schema module of every section whose keys the stage reads must be in its closure
+(else the partial load lacks it), and adding a key to a section's schema reruns only the
+stages that read the section.
+
+Maintainers: ``python -m tests.test_dvc_deps --fix`` rewrites the ``.py`` code deps of every
+python stage of dvc.yaml to its computed closure (other deps kept as they are, in place).
 """
 from __future__ import annotations
 
+import argparse
 import ast
 import re
+import sys
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -41,13 +54,15 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from pipeline.config import Params, execution_keys
+from pipeline.config.params import Params, execution_keys
 from tests.helpers import REPO
 
 #: Top-level packages whose modules are this repository's code.
 LOCAL_PACKAGES = ("pipeline", "stages")
-#: Modules left out of the params analysis (see the module docstring).
+#: Packages whose modules are left out of the params analysis (see the module docstring).
 NOT_READERS = ("pipeline.config",)
+#: Calls that return the params object of a stage (every loaded section).
+LOADERS = ("load_params", "load_sections")
 _STAGE_CMD = re.compile(r"(?:^|\s)-m\s+stages\.(\w+)")
 
 
@@ -217,7 +232,8 @@ class _Scope:
             if base is not None and _join(base, node.attr) in SECTION_KEYS:
                 return _join(base, node.attr)
             return None
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "load_params":
+        if isinstance(node, ast.Call) and getattr(node.func, "id",
+                                                  getattr(node.func, "attr", None)) in LOADERS:
             return ""
         return None
 
@@ -307,9 +323,25 @@ def stage_code(module: str) -> frozenset[Path]:
     return import_closure(module)
 
 
+def _reader(path: Path) -> bool:
+    """Whether a file's params reads count (not a module of the :data:`NOT_READERS`)."""
+    name = _module_name(path)
+    return not any(name == p or name.startswith(p + ".") for p in NOT_READERS)
+
+
 def stage_params(module: str) -> set[str]:
-    return set().union(*(params_read(f) for f in stage_code(module)
-                         if _module_name(f) not in NOT_READERS))
+    """Every params key the code of stage ``module`` reads (execution-only keys included)."""
+    return set().union(*(params_read(f) for f in stage_code(module) if _reader(f)))
+
+
+def section_schema_file(section: str) -> Path:
+    """The schema module of a top-level section ("loss" -> pipeline/config/loss.py)."""
+    return module_file(Params.model_fields[section].annotation.__module__)
+
+
+def schema_sections(code: frozenset[Path] | set[Path]) -> set[str]:
+    """Top-level sections whose schema module is in ``code`` (a stage's closure)."""
+    return {s for s in Params.model_fields if section_schema_file(s) in code}
 
 
 STAGES = _python_stages()
@@ -355,8 +387,12 @@ def test_closure_follows_lazy_and_submodule_imports_but_not_type_checking():
     search = stage_code("stages.search")
     rel = {str(p.relative_to(REPO)) for p in search}
     assert {"pipeline/__init__.py", "pipeline/search/__init__.py", "pipeline/search/kernel.py",
-            "pipeline/geometry/__init__.py", "pipeline/config.py", "pipeline/cli.py",
-            "stages/__init__.py", "stages/search.py"} <= rel
+            "pipeline/geometry/__init__.py", "pipeline/config/__init__.py",
+            "pipeline/config/base.py", "pipeline/config/loader.py", "pipeline/config/search.py",
+            "pipeline/cli.py", "stages/__init__.py", "stages/search.py"} <= rel
+    # only the schema of the section it reads: params.py (all of them) only under TYPE_CHECKING
+    assert not {"pipeline/config/params.py", "pipeline/config/loss.py",
+                "pipeline/config/data.py"} & rel
     assert not any(r.startswith("pipeline/synthetic/") for r in rel)   # evaluation left it
     parse = {str(p.relative_to(REPO)) for p in stage_code("stages.parse")}
     assert "pipeline/parsing/coarse.py" in parse                   # imported inside run()
@@ -368,14 +404,23 @@ def test_closure_follows_lazy_and_submodule_imports_but_not_type_checking():
 
 def test_params_analysis_follows_sections(tmp_path: Path, monkeypatch):
     code = '''
-from pipeline.config import Params, SearchParams, section_dict, load_params
+from typing import TYPE_CHECKING
+
+from pipeline.config.base import section_dict
+from pipeline.config.loader import load_sections
+from pipeline.config.params import load_params
+from pipeline.config.pose import PoseParams
+
+if TYPE_CHECKING:
+    from pipeline.config.params import Params
+    from pipeline.config.search import SearchParams
 
 def run(params: Params, paths):
     search, data = params.search, params.data
     x = search.top_k + data.synthetic.seed
     sub = data.synthetic
     record = section_dict(params.parse, exclude=("mapping",))
-    return sub.identities, load_params().pose.backend
+    return sub.identities, load_params().pose.backend, load_sections(PoseParams).pose.workers
 
 def helper(opts: "SearchParams"):
     return opts.mismatch_cost, opts.workers
@@ -386,4 +431,112 @@ def helper(opts: "SearchParams"):
     # section_dict reads the whole section but "mapping" (execution keys drop out later)
     assert keys == {"search.top_k", "data.synthetic.seed", "data.synthetic.identities",
                     "parse.backend", "parse.labels_dir", "parse.label_set", "parse.workers",
-                    "pose.backend", "search.mismatch_cost", "search.workers"}
+                    "pose.backend", "pose.workers", "search.mismatch_cost", "search.workers"}
+
+
+# --------------------------------------------------------------------------- schema modules
+#: Stages that do not read the loss section: a key added to it must not rerun them.
+LOSS_FREE_STAGES = ("synthesize", "ingest", "pose", "parse", "masks", "search", "search_report",
+                    "train_semantic", "train_posenet")
+
+
+@pytest.mark.parametrize("stage", LOSS_FREE_STAGES)
+def test_a_new_loss_key_does_not_rerun_stages_that_do_not_read_loss(stage):
+    """Adding a key to the loss section edits pipeline/config/loss.py (and params.yaml, whose
+    new key no stage lists): a stage reruns only if that module is one of its deps."""
+    loss = section_schema_file("loss")
+    module = dict(STAGES)[stage]
+    assert "loss" not in {k.split(".")[0] for k in stage_params(module)}
+    assert loss not in stage_code(module), f"{stage} imports {loss.relative_to(REPO)}"
+    assert loss not in _listed_py(_dvc_stages()[stage]), f"dvc.yaml {stage} lists it"
+
+
+def _importers(code: frozenset[Path], target: Path) -> list[str]:
+    """Files of ``code`` whose (runtime) imports reach the module file ``target``."""
+    name = _module_name(target)
+    return sorted(str(f.relative_to(REPO)) for f in code if name in imported_modules(f))
+
+
+@pytest.mark.parametrize("stage,module", STAGES, ids=[s for s, _ in STAGES])
+def test_closure_holds_the_schema_of_exactly_the_sections_the_stage_reads(stage, module):
+    """A stage loads the sections it reads (``load_sections(DataParams, ...)``): each of their
+    schema modules is in its closure (a section left out fails at run time), and no other one
+    is (a key added to another section must not rerun it). A stage that runs the full
+    validation (pipeline/config/params.py: `validate`) reads every section by design."""
+    code = stage_code(module)
+    if module_file("pipeline.config.params") in code:
+        assert _importers(code, module_file("pipeline.config.params")) == [
+            str(module_file(module).relative_to(REPO))], f"{stage}: full schema imported"
+        return
+    read = {k.split(".")[0] for k in stage_params(module)}
+    have = schema_sections(code)
+    missing = sorted(read - have)
+    assert not missing, f"{stage} reads sections it does not load: {missing}"
+    extra = {s: _importers(code, section_schema_file(s)) for s in sorted(have - read)}
+    assert not extra, f"{stage} imports the schema of sections it never reads: {extra}"
+
+
+# --------------------------------------------------------------------------- maintenance
+def _is_code_dep(dep: str) -> bool:
+    """A dvc.yaml dep that is this repository's code: a .py file, or a folder of a local
+    package (data files, artifacts and ``${...}`` are not)."""
+    if "${" in dep:
+        return False
+    return dep.endswith(".py") or (dep.split("/")[0] in LOCAL_PACKAGES
+                                   and (REPO / dep).is_dir())
+
+
+def fixed_dvc_yaml(text: str) -> tuple[str, list[str]]:
+    """``text`` (dvc.yaml) with the code deps of every python stage set to its import closure,
+    and the names of the stages that changed. Only the code items of each ``deps:`` list are
+    rewritten (sorted, at the place of the first one); every other line is kept as it is."""
+    lines = text.split("\n")
+    changed = []
+    for stage, module in _python_stages():
+        code = sorted(str(p.relative_to(REPO)) for p in stage_code(module))
+        start = lines.index(f"  {stage}:")
+        end = next((i for i in range(start + 1, len(lines))
+                    if lines[i].strip() and not lines[i].startswith("   ")), len(lines))
+        block = lines[start:end]
+        if "    deps:" in block:
+            first = block.index("    deps:") + 1
+            last = first
+            while last < len(block) and block[last].startswith("      "):
+                last += 1
+        else:                                     # no deps yet: a list after the command
+            cmd = next(i for i, line in enumerate(block) if line.startswith("    cmd:"))
+            block[cmd + 1:cmd + 1] = ["    deps:"]
+            first = last = cmd + 2
+        items = block[first:last]
+        keep = [line for line in items
+                if not (line.startswith("      - ") and _is_code_dep(line[8:].strip()))]
+        at = next((i for i, line in enumerate(items) if line not in keep), 0)
+        at = sum(1 for line in items[:at] if line in keep)
+        new = keep[:at] + [f"      - {path}" for path in code] + keep[at:]
+        if new != items:
+            changed.append(stage)
+            block[first:last] = new
+            lines[start:end] = block
+    return "\n".join(lines), changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.test_dvc_deps [--fix]``: list (or, with --fix, rewrite in dvc.yaml)
+    the stages whose code deps differ from their import closure."""
+    ap = argparse.ArgumentParser(prog="python -m tests.test_dvc_deps",
+                                 description="Check or regenerate the code deps of dvc.yaml.")
+    ap.add_argument("--fix", action="store_true",
+                    help="rewrite the .py deps of each python stage to its import closure")
+    args = ap.parse_args(argv)
+    path = REPO / "dvc.yaml"
+    text, changed = fixed_dvc_yaml(path.read_text())
+    if args.fix and changed:
+        path.write_text(text)
+    verb = "rewrote" if args.fix else "out of date"
+    print(f"{path.name}: {verb}: {', '.join(changed)}" if changed
+          else f"{path.name}: code deps up to date")
+    return 1 if changed and not args.fix else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from pipeline.config import load_params
+from pipeline.config.params import Params, load_params, validate
 from pipeline.profiles import PROFILES, apply_profile, main
 from tests.helpers import REPO
 
@@ -34,9 +34,33 @@ def test_a_profile_applies_and_reverts_byte_for_byte(tmp_path, name):
     assert p.read_bytes() == (REPO / "params.yaml").read_bytes()
 
 
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_profiles_validate(name):
+    """Each profile, laid over the schema's defaults, validates and holds every value it
+    claims; the ``default`` profile is the schema's defaults themselves."""
+    raw: dict = {}
+    for section, values in PROFILES[name].items():
+        block = raw
+        for part in section.split("."):                 # "data.synthetic": a nested section
+            block = block.setdefault(part, {})
+        block.update(values)
+    params, defaults = validate(raw), Params()
+    for section, values in PROFILES[name].items():
+        block, default = params, defaults
+        for part in section.split("."):
+            block, default = getattr(block, part), getattr(default, part)
+        for key, value in values.items():
+            assert getattr(block, key) == value, f"{name}: {section}.{key}"
+            if name == "default":
+                assert value == getattr(default, key), f"{section}.{key}"
+    assert set(PROFILES[name]) <= {"semantic", "posenet", "appearance", "loss",
+                                   "data.synthetic"}
+
+
 def test_paper_profiles_follow_the_paper():
     df, market = PROFILES["deepfashion"], PROFILES["market"]
-    assert (df["appearance"]["height"], df["appearance"]["width"], df["appearance"]["batch_size"]) == (256, 256, 4)
+    appearance = df["appearance"]
+    assert (appearance["height"], appearance["width"], appearance["batch_size"]) == (256, 256, 4)
     assert (df["semantic"]["height"], df["semantic"]["width"]) == (128, 128)
     assert df["loss"]["face"] is True and market["loss"]["face"] is False
     assert (market["appearance"]["height"], market["appearance"]["width"]) == (128, 64)

@@ -6,7 +6,7 @@ controlled image manipulation, and ``parse`` (a person as the applications read 
   the prepared data; :mod:`.framing`: a photo of any size into the working frame;
   :mod:`.poses`: target poses (annotation row / file, JSON, photo, prepared row).
 - :mod:`.render`: the pair item (the datasets' own :func:`pipeline.datasets.pairs.pair_item`)
-  rendered by :class:`pipeline.training.trained.TrainedModels`.
+  rendered by :class:`pipeline.inference.trained.TrainedModels`.
 - :mod:`.pose_transfer`, :mod:`.texture_transfer`, :mod:`.manipulation`: the applications.
 - :mod:`.outputs`: result, label map, coloured map, side-by-side picture, info.json.
 - :mod:`.cli`: the command line. Bad input: :class:`.errors.AppError`, one line, exit 2.

@@ -28,19 +28,19 @@ from pipeline.applications.framing import WORK_HEIGHT, work_frame
 from pipeline.applications.manipulation import manipulate, read_edited_labels
 from pipeline.applications.outputs import write_person, write_rendering
 from pipeline.applications.person import Person, Readers
-from pipeline.applications.poses import parse_pose_frame, read_target
 from pipeline.applications.pose_transfer import pose_transfer
+from pipeline.applications.poses import parse_pose_frame, read_target
 from pipeline.applications.render import Rendering
 from pipeline.applications.texture_transfer import texture_transfer
 from pipeline.artifacts import ArtifactError, Paths
+from pipeline.inference.model_files import ModelFileError
+from pipeline.inference.trained import TrainedModels
 from pipeline.torch_utils.device import resolve_device
-from pipeline.training.checkpoint import CheckpointError
-from pipeline.training.trained import TrainedModels
 
 PROG = "spt-apps"
 
 #: Errors that are the user's input, printed as one line with exit status 2.
-INPUT_ERRORS: tuple[type[BaseException], ...] = (AppError, CheckpointError, AnnotationError,
+INPUT_ERRORS: tuple[type[BaseException], ...] = (AppError, ModelFileError, AnnotationError,
                                                  ArtifactError)
 #: Exit status of bad input (argparse's own usage errors use it too).
 BAD_INPUT = 2

@@ -17,7 +17,7 @@ from pipeline.applications.person import Person, check_labels, is_file
 from pipeline.applications.render import Rendering, render
 from pipeline.datasets.pairs import PersonArrays
 from pipeline.parsing.label_sets import read_label_map
-from pipeline.training.trained import TrainedModels
+from pipeline.inference.trained import TrainedModels
 
 
 def read_edited_labels(path: Path | str, frame_hw: tuple[int, int]) -> np.ndarray:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pipeline.applications.person import Person
 from pipeline.applications.poses import Target
 from pipeline.applications.render import Rendering, render
-from pipeline.training.trained import TrainedModels
+from pipeline.inference.trained import TrainedModels
 
 
 def pose_transfer(models: TrainedModels, source: Person, target: Target,

@@ -3,22 +3,24 @@ the trained models -> the generated image and the target map it was rendered on.
 
 The pair is built with :func:`pipeline.datasets.pairs.pair_item` (the datasets' own item) at
 G_A's image resolution, and for the schemes with G_S once more at G_S's map resolution
-(batch key ``sem``), then rendered by :meth:`pipeline.training.trained.TrainedModels.render`
+(batch key ``sem``), then rendered by :meth:`pipeline.inference.trained.TrainedModels.render`
 (the training scheme's forward, eval mode). With ``given_layout`` the target's parsing is the
 target map S_t (one-hot at image resolution) in place of the scheme's.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from pipeline.applications.errors import AppError
 from pipeline.applications.person import Person
+from pipeline.artifacts import Paths
 from pipeline.datasets.pairs import PersonArrays, pair_item
-from pipeline.training.semantic_inputs import one_hot_maps
-from pipeline.training.trained import GENERATOR_FILE, TrainedModels
+from pipeline.inference.semantic_inputs import one_hot_maps
+from pipeline.inference.trained import TrainedModels
 
 
 @dataclass
@@ -53,7 +55,8 @@ def _batch(item: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def models_file(models_dir: str) -> str:
     """G_A's file in the models folder (for messages)."""
-    return f"{models_dir}/appearance/{GENERATOR_FILE}"
+    paths = Paths()
+    return str(Path(models_dir) / paths.appearance_generator.relative_to(paths.models))
 
 
 def render(models: TrainedModels, source: Person, target: PersonArrays,

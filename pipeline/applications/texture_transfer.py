@@ -7,7 +7,7 @@ from __future__ import annotations
 from pipeline.applications.person import Person
 from pipeline.applications.render import Rendering, render
 from pipeline.datasets.pairs import PersonArrays
-from pipeline.training.trained import TrainedModels
+from pipeline.inference.trained import TrainedModels
 
 
 def texture_transfer(models: TrainedModels, a: Person, b: Person,

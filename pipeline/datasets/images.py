@@ -1,7 +1,7 @@
 """Single images with their keypoints: the pose detector's dataset (stage `train_posenet`).
 
-Rows of images.h5 of one split (``/split``: :data:`pipeline.artifacts.SPLIT_TRAIN` /
-:data:`~pipeline.artifacts.SPLIT_TEST`, written by the ingest stage) whose pose (poses.h5
+Rows of images.h5 of one split (``/split``: :data:`pipeline.artifacts.codes.SPLIT_TRAIN` /
+:data:`~pipeline.artifacts.codes.SPLIT_TEST`, written by the ingest stage) whose pose (poses.h5
 ``/keypoints``) has at least one present point; rows with every point missing are left out and
 counted (:attr:`PoseImageDataset.left_out`). An item (h, w = ``hw``)::
 
@@ -19,7 +19,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from pipeline.artifacts import Artifact, SPLIT_NAMES, SPLIT_TEST, SPLIT_TRAIN, artifact_path
+from pipeline.artifacts.codes import SPLIT_NAMES, SPLIT_TEST, SPLIT_TRAIN
+from pipeline.artifacts.paths import artifact_path
+from pipeline.artifacts.reader import Artifact
 from pipeline.datasets.pairs import FLIP_PROBABILITY, DatasetError
 from pipeline.datasets.transforms import image_to_tensor, pose_inputs, scale_keypoints
 from pipeline.geometry import flip_horizontal

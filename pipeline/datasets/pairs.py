@@ -1,9 +1,9 @@
 """Pair datasets over the prepared HDF5 artifacts: pseudo pairs for training, test pairs.
 
-Files are read lazily through :class:`pipeline.artifacts.Artifact`, which opens its file on
-first use in each process, so every DataLoader worker holds one open file per artifact. Small
-per-image arrays (keypoints, status, pair rows) are read once; maps and images are read per
-item. Heatmaps, part affines and resizing are computed in the workers.
+Files are read lazily through :class:`pipeline.artifacts.reader.Artifact`, which opens its
+file on first use in each process, so every DataLoader worker holds one open file per
+artifact. Small per-image arrays (keypoints, status, pair rows) are read once; maps and images
+are read per item. Heatmaps, part affines and resizing are computed in the workers.
 
 An item is a dict of tensors (H, W = ``map_hw``; h, w = ``image_hw``)::
 
@@ -39,7 +39,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from pipeline.artifacts import Artifact, STATUS_OK, artifact_path
+from pipeline.artifacts.codes import STATUS_OK
+from pipeline.artifacts.paths import artifact_path
+from pipeline.artifacts.reader import Artifact
 from pipeline.geometry import bitfield_to_masks, part_affines, scale_keypoints
 from pipeline.datasets.transforms import (flip_pair, image_to_tensor, pose_inputs,
                                           resize_nearest)

@@ -1,120 +1,162 @@
-"""Scores of one set of pairs (the test pairs, or the unpaired oracle pairs) for the trained
-models and for the two references that need no learning, computed in one pass (SPEC 6).
+"""Scoring of pairs, written once: a learned model beside the references that need no learning
+(:mod:`pipeline.evaluation.references`), on the same pairs in the same pass (docs/method.md §6).
 
-Systems (:data:`SYSTEMS`), each scored against the same true images:
-- ``model``: I~_Pt, the trained models' image (:class:`pipeline.training.trained.TrainedModels`);
-- ``source``: the source image unchanged;
-- ``part_warp``: the source warped part by part into the target pose
-  (:func:`pipeline.training.image_eval.part_warp_images`).
+Used by the training stages' end-of-training scores and by the `evaluate` stage:
 
-Metrics per system: SSIM, mask-SSIM and L1 (:class:`pipeline.metrics.images.ImageScores`, SPEC 6
-settings), the peer-compatible SSIM, LPIPS, FID and IS / mask-IS (registry
-:data:`pipeline.metrics.METRICS`; each can be switched off in ``evaluate.*`` or is reported as
-not computed), and PCKh@0.5 of the keypoints that the project's pose detector finds in the
-image against the wanted pose P_t. The model's predicted target maps get pixel accuracy and
-mIoU against the true target parsing beside the unchanged source map and its part warp, when
-the scheme predicts maps and the data has true parsing.
+- :class:`MapSystems`: pixel accuracy and IoU (:class:`pipeline.metrics.parsing.ParsingScores`)
+  of the predicted target maps (``model``) and of ``source_map`` / ``part_warp`` against the
+  target's true parsing (:func:`score_maps`: the semantic network's test pairs);
+- :class:`ImageSystems`: the image metrics of the generated images (``model``) and of
+  ``source`` / ``part_warp`` against the true target image, mask-SSIM on the target pose mask
+  (:func:`score_images`: SSIM, mask-SSIM and L1 of the appearance network's test pairs;
+  :func:`score_pairs`: the `evaluate` stage, with every metric of
+  :data:`pipeline.evaluation.metric_set.IMAGE_METRICS` and PCKh of the keypoints the pose
+  detector finds in each image against the wanted pose P_t);
+- :func:`score_oracle`: on synthetic data, the semantic network's maps on training sources
+  against the oracle's true map of the source person in the pseudo target's pose.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
-from pipeline.config import EvaluateParams
-from pipeline.geometry import scale_keypoints
-from pipeline.metrics.fid import FrechetInceptionDistance
+from pipeline.config.evaluate import EvaluateParams
+from pipeline.evaluation.metric_set import build_metrics
+from pipeline.evaluation.references import IMAGE_REFERENCES, MAP_REFERENCES
+from pipeline.inference.pose_detector import PoseDetector
+from pipeline.inference.trained import TrainedModels
 from pipeline.metrics.images import ImageScores, to_uint8
-from pipeline.metrics.inception_score import InceptionScore
-from pipeline.metrics.lpips import LPIPS
 from pipeline.metrics.parsing import ParsingScores
 from pipeline.metrics.pckh import PckhScores
-from pipeline.metrics.peer_ssim import PeerSSIM
-from pipeline.models.posenet import heatmaps_to_keypoints
-from pipeline.training.evaluate import part_warp as part_warp_labels
-from pipeline.training.image_eval import part_warp_images
-from pipeline.training.trained import TrainedModels
+from pipeline.metrics.ssim import SSIM_SETTINGS
 
-#: The scored systems, in report order.
-SYSTEMS: tuple[str, ...] = ("model", "source", "part_warp")
+#: The scored image systems, in report order.
+SYSTEMS: tuple[str, ...] = ("model",) + tuple(IMAGE_REFERENCES)
+#: Training sources scored against the oracle at most (the first ones, in row order) [choice:
+#: rendering costs ~10 ms per image at 256 px].
+ORACLE_SOURCES = 512
 
+Batch = dict[str, Any]
+#: A model's output for a batch: (B, 10, H, W) map scores or (B, 3, H, W) images in [-1, 1].
+Predict = Callable[[Batch], torch.Tensor]
 #: Called with (pair indices, generated uint8 images (B, H, W, 3)) for every batch.
 OnBatch = Callable[[np.ndarray, np.ndarray], None]
 
 
-@dataclass
-class PoseDetector:
-    """The project's frozen pose detector (models/posenet.safetensors) as a keypoint finder
-    for uint8 images of any size: images are resized (bilinear) to its resolution and the
-    keypoints scaled back (SPEC 6: PCKh of generated images against the wanted pose)."""
-
-    net: nn.Module
-    threshold: float
-    device: torch.device
-
-    def __post_init__(self) -> None:
-        self.net.to(self.device).eval()
-
-    @torch.no_grad()
-    def keypoints(self, images: np.ndarray) -> np.ndarray:
-        """images: (B, H, W, 3) uint8 -> (B, 18, 2) float32 (y, x) pixels of that frame, -1 =
-        not found."""
-        arch = self.net.arch
-        x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
-        x = (x / 127.5 - 1.0).to(self.device)
-        hw = tuple(images.shape[1:3])
-        if hw != (arch.height, arch.width):
-            x = F.interpolate(x, size=(arch.height, arch.width), mode="bilinear",
-                              align_corners=False)
-        kp = heatmaps_to_keypoints(self.net(x), self.threshold).cpu().numpy()
-        return scale_keypoints(kp, (arch.height, arch.width), hw)
+def batches(dataset: Dataset, batch_size: int) -> Iterator[tuple[np.ndarray, Batch]]:
+    """(pair indices, collated batch) in dataset order."""
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
+    start = 0
+    for batch in loader:
+        n = len(next(iter(batch.values())))
+        yield np.arange(start, start + n), batch
+        start += n
 
 
+# --------------------------------------------------------------------------- maps
+class MapSystems:
+    """ParsingScores of the predicted maps (``model``) and of the map references."""
+
+    def __init__(self) -> None:
+        self.scores = {k: ParsingScores() for k in ("model", *MAP_REFERENCES)}
+
+    def update(self, batch: Batch, predicted: torch.Tensor) -> None:
+        """predicted: (B, H, W) int64 labels at the resolution of ``batch["tgt_labels"]``."""
+        true = batch["tgt_labels"]
+        self.scores["model"].update(predicted, true)
+        for name, reference in MAP_REFERENCES.items():
+            self.scores[name].update(reference(batch), true)
+
+    def result(self) -> dict[str, dict]:
+        return {k: s.result() for k, s in self.scores.items()}
+
+
+def score_maps(predict: Predict, dataset: Dataset, batch_size: int = 16) -> dict:
+    """{"model", "source_map", "part_warp"}: ParsingScores results on every pair of
+    ``dataset`` (test pairs at the network's map resolution), and "pairs"."""
+    systems = MapSystems()
+    for _, batch in batches(dataset, batch_size):
+        systems.update(batch, predict(batch).argmax(1).cpu())
+    out: dict[str, Any] = systems.result()
+    out["pairs"] = len(dataset)  # type: ignore[arg-type]
+    return out
+
+
+def score_oracle(predict: Predict, dataset: Dataset,
+                 truth_maps: Callable[[Sequence[int], Sequence[int]], np.ndarray],
+                 batch_size: int = 16, limit: int = ORACLE_SOURCES) -> dict:
+    """{"model", "pseudo_target"}: ParsingScores of S~_Pt and S*_Pt against the oracle's
+    truth on the first ``limit`` training pairs of ``dataset`` (no flips), and "sources".
+
+    truth_maps(src_rows, tgt_rows) -> (B, H, W) labels at map resolution: the source person of
+    each images.h5 row rendered in the pose of the chosen candidate's row."""
+    n = min(limit, len(dataset))  # type: ignore[arg-type]
+    scores = {k: ParsingScores() for k in ("model", "pseudo_target")}
+    for _, batch in batches(Subset(dataset, range(n)), batch_size):
+        true = truth_maps(batch["src_index"].tolist(), batch["tgt_index"].tolist())
+        scores["model"].update(predict(batch).argmax(1).cpu(), true)
+        scores["pseudo_target"].update(batch["tgt_labels"], true)
+    out: dict[str, Any] = {k: s.result() for k, s in scores.items()}
+    out["sources"] = n
+    return out
+
+
+def oracle_truth_fn(data_root: Path, names: Sequence[str], map_hw: tuple[int, int]
+                    ) -> Callable[[Sequence[int], Sequence[int]], np.ndarray]:
+    """truth_maps for :func:`score_oracle` from a synthetic dataset folder: the oracle renders
+    the identity of images.h5 row ``s`` in the stored full skeleton of row ``c`` (as the search
+    report does), resized to ``map_hw`` by nearest neighbour."""
+    from pipeline.datasets.transforms import resize_nearest
+    from pipeline.synthetic.oracle import PoseSwap
+
+    swap = PoseSwap.from_dir(data_root, list(names))
+
+    def truth_maps(src_rows: Sequence[int], tgt_rows: Sequence[int]) -> np.ndarray:
+        return np.stack([resize_nearest(swap.labels(s, c), map_hw)
+                         for s, c in zip(src_rows, tgt_rows)])
+
+    return truth_maps
+
+
+# --------------------------------------------------------------------------- images
 @dataclass
 class SystemScores:
-    """Every image metric of one system on one pair set (``update`` per batch, ``result``)."""
+    """Every image metric of one system on one pair set: SSIM, mask-SSIM and L1 always, the
+    registry's ``metrics`` and PCKh when given (``update`` per batch, ``result``)."""
 
-    ev: EvaluateParams
-    device: str
-    fid: bool = True
+    metrics: dict[str, Any] = field(default_factory=dict)
     images: ImageScores = field(default_factory=ImageScores)
-    pckh: PckhScores = field(default_factory=PckhScores)
-    extra: dict[str, Any] = field(default_factory=dict)
+    pckh: PckhScores | None = None
 
-    def __post_init__(self) -> None:
-        ev = self.ev
-        self.extra["peer_ssim"] = PeerSSIM(pad_to=ev.peer_ssim_pad or None)
-        if ev.lpips:
-            self.extra["lpips"] = LPIPS(device=self.device)
-        if ev.fid and self.fid:
-            self.extra["fid"] = FrechetInceptionDistance(device=self.device, batch_size=ev.batch_size)
-        self.extra["is"] = InceptionScore(weights=ev.inception_logits, device=self.device,
-                                        batch_size=ev.batch_size)
-        self.extra["mask_is"] = InceptionScore(weights=ev.inception_logits, device=self.device,
-                                             batch_size=ev.batch_size, masked=True)
-
-    def update(self, pred: np.ndarray, true: np.ndarray, masks: np.ndarray,
-               keypoints: np.ndarray | None, wanted: np.ndarray) -> None:
-        """pred, true: (B, H, W, 3) uint8; masks: (B, H, W) target pose masks; keypoints:
-        (B, 18, 2) detected in pred (None: no detector); wanted: (B, 18, 2) P_t, same frame."""
+    def update(self, pred: np.ndarray, true: np.ndarray, masks: np.ndarray) -> None:
+        """pred, true: (B, H, W, 3) uint8; masks: (B, H, W) target pose masks."""
         self.images.update(pred, true, masks)
-        for m in self.extra.values():
+        for m in self.metrics.values():
             m.update(pred, true, masks)
-        if keypoints is not None:
-            self.pckh.update(keypoints, wanted)
+
+    def update_pose(self, keypoints: np.ndarray, wanted: np.ndarray) -> None:
+        """keypoints: (B, 18, 2) detected in the images; wanted: (B, 18, 2) P_t, same frame."""
+        assert self.pckh is not None
+        self.pckh.update(keypoints, wanted)
 
     def result(self) -> dict[str, Any]:
+        """ImageScores' result; with PCKh or registry metrics also ``pckh`` and their values
+        and ``settings`` (a value whose key is taken is prefixed by its metric's name)."""
         out: dict[str, Any] = dict(self.images.result())
-        out["pckh"] = (round(float(self.pckh.result()["pckh"]), 4)
-                       if len(self.pckh._true) else None)
+        if self.pckh is None and not self.metrics:
+            return out
+        if self.pckh is not None:
+            out["pckh"] = (round(float(self.pckh.result()["pckh"]), 4) if len(self.pckh)
+                           else None)
         settings: dict[str, Any] = {}
-        for name, m in self.extra.items():
+        for name, m in self.metrics.items():
             r = m.result()
             settings[name] = r.pop("settings", {})
             for key, value in r.items():
@@ -122,32 +164,88 @@ class SystemScores:
         out["settings"] = settings
         return out
 
+    def per_pair(self) -> dict[str, list[float]]:
+        """Per-pair values in pair order: ssim, mask_ssim, l1 (and lpips)."""
+        s = self.images
+        out = {"ssim": list(s.ssim_values), "mask_ssim": list(s.mask_ssim_values),
+               "l1": list(s.l1_values)}
+        lp = self.metrics.get("lpips")
+        if lp is not None and hasattr(lp, "values"):
+            out["lpips"] = [float(v) for v in lp.values]
+        return out
+
+
+class ImageSystems:
+    """:class:`SystemScores` of the generated images (``model``) and of the image references.
+
+    make: builds one system's scores; detector: finds keypoints for PCKh (None: no PCKh)."""
+
+    def __init__(self, make: Callable[[], SystemScores] = SystemScores,
+                 detector: PoseDetector | None = None) -> None:
+        self.systems = {k: make() for k in SYSTEMS}
+        self.detector = detector
+
+    def update(self, batch: Batch, generated: torch.Tensor) -> dict[str, np.ndarray]:
+        """Score a batch; returns each system's (B, H, W, 3) uint8 images. generated: I~_Pt
+        (B, 3, H, W) in [-1, 1]; the batch's maps and masks at the image resolution."""
+        true = batch["tgt_image"]
+        masks = batch["tgt_pose_mask"][:, 0]
+        if tuple(masks.shape[-2:]) != tuple(true.shape[-2:]):
+            raise ValueError(f"tgt_pose_mask is {tuple(masks.shape[-2:])} but tgt_image is "
+                             f"{tuple(true.shape[-2:])}: build the dataset with "
+                             f"map_hw = image_hw")
+        true8, masks = to_uint8(true), masks.numpy() > 0.5
+        images = {"model": to_uint8(generated)}
+        images.update({k: to_uint8(ref(batch)) for k, ref in IMAGE_REFERENCES.items()})
+        for name, pred in images.items():
+            self.systems[name].update(pred, true8, masks)
+            if self.detector is not None:
+                self.systems[name].update_pose(self.detector.keypoints(pred),
+                                               batch["tgt_keypoints"].numpy())
+        return images
+
+    def result(self) -> dict[str, dict]:
+        return {k: s.result() for k, s in self.systems.items()}
+
+
+def score_images(generate: Predict, dataset: Dataset, batch_size: int = 16) -> dict:
+    """{"model", "source", "part_warp"} (each {"ssim", "mask_ssim", "l1", "pairs"}), "pairs"
+    and "settings" (:data:`pipeline.metrics.ssim.SSIM_SETTINGS`) on every pair of ``dataset``
+    (a ``TestPairDataset(prepared, map_hw=image_hw, image_hw=image_hw)``); generate(batch) ->
+    (B, 3, H, W) in [-1, 1] on any device, run under ``torch.no_grad``."""
+    systems = ImageSystems()
+    with torch.no_grad():
+        for _, batch in batches(dataset, batch_size):
+            systems.update(batch, generate(batch).cpu())
+    out: dict[str, Any] = systems.result()
+    out["pairs"] = len(dataset)  # type: ignore[arg-type]
+    out["settings"] = dict(SSIM_SETTINGS)
+    return out
+
 
 @dataclass
 class SetScores:
-    """The scores of every system on one pair set plus the model's map scores and the
-    per-pair values that pick the report grid's rows."""
+    """The `evaluate` stage's scores of one pair set: every system, the model's maps (None
+    when not scored) and the number of pairs."""
 
-    systems: dict[str, SystemScores]
-    maps: dict[str, ParsingScores] | None
+    images: ImageSystems
+    maps: MapSystems | None
     pairs: int = 0
 
+    @property
+    def systems(self) -> dict[str, SystemScores]:
+        return self.images.systems
+
     def result(self) -> dict[str, Any]:
-        out: dict[str, Any] = {k: s.result() for k, s in self.systems.items()}
+        out: dict[str, Any] = self.images.result()
         if self.maps is not None:
-            out["maps"] = {k: _parsing_summary(s.result()) for k, s in self.maps.items()}
+            out["maps"] = {k: _parsing_summary(r) for k, r in self.maps.result().items()}
         out["pairs"] = self.pairs
         return out
 
     def per_pair(self, system: str = "model") -> dict[str, list[float]]:
         """Per-pair values of ``system`` in pair order: ssim, mask_ssim, l1 (and lpips)."""
-        s = self.systems[system]
-        out = {"ssim": list(s.images.ssim_values), "mask_ssim": list(s.images.mask_ssim_values),
-               "l1": list(s.images.l1_values)}
-        lp = s.extra.get("lpips")
-        if lp is not None and hasattr(lp, "values"):
-            out["lpips"] = [float(v) for v in lp.values]
-        return out
+        return self.systems[system].per_pair()
 
 
 def _parsing_summary(r: dict[str, Any]) -> dict[str, Any]:
@@ -156,48 +254,28 @@ def _parsing_summary(r: dict[str, Any]) -> dict[str, Any]:
             for k, v in r.items() if k in keep}
 
 
-def batches(dataset: Dataset, batch_size: int) -> Iterator[tuple[np.ndarray, dict]]:
-    """(pair indices, collated batch) in dataset order."""
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
-    start = 0
-    for batch in loader:
-        n = len(batch["src_index"])
-        yield np.arange(start, start + n), batch
-        start += n
-
-
 def score_pairs(models: TrainedModels, dataset: Dataset, ev: EvaluateParams, device: str,
                 detector: PoseDetector | None, true_parsing: bool, fid: bool = True,
                 on_batch: OnBatch | None = None, progress: bool = True,
                 desc: str = "pairs") -> SetScores:
     """Generate every pair of ``dataset`` (items with ``tgt_image``, at the image resolution
-    as map resolution, and ``sem`` for the schemes with G_S) and score all systems.
+    as map resolution, and ``sem`` for the schemes with G_S) and score all systems with every
+    metric of the registry.
 
     true_parsing: the target maps of the data are true (synthetic or given label maps), so
     the predicted maps are scored; fid: compute FID (off for sets that are too small)."""
-    systems = {k: SystemScores(ev, device, fid=fid) for k in SYSTEMS}
-    maps = None
-    if true_parsing and models.semantic is not None:
-        maps = {k: ParsingScores() for k in ("model", "source_map", "part_warp")}
+    images = ImageSystems(lambda: SystemScores(build_metrics(ev, device, fid), pckh=PckhScores()
+                                               if detector is not None else None), detector)
+    maps = MapSystems() if true_parsing and models.semantic is not None else None
     n = len(dataset)  # type: ignore[arg-type]
     bar = tqdm(total=n, desc=desc, unit="pair", disable=not progress, leave=False)
     for index, batch in batches(dataset, ev.batch_size):
         out = models.render(batch)
-        true = to_uint8(batch["tgt_image"])
-        masks = batch["tgt_pose_mask"][:, 0].numpy() > 0.5
-        wanted = batch["tgt_keypoints"].numpy()
-        images = {"model": to_uint8(out.fake_t), "source": to_uint8(batch["src_image"]),
-                  "part_warp": to_uint8(part_warp_images(batch))}
-        for name, pred in images.items():
-            kp = detector.keypoints(pred) if detector is not None else None
-            systems[name].update(pred, true, masks, kp, wanted)
+        generated = images.update(batch, out.fake_t)
         if maps is not None and out.tgt_maps is not None:
-            tgt = batch["tgt_labels"]
-            maps["model"].update(out.tgt_maps.argmax(1), tgt)
-            maps["source_map"].update(batch["src_labels"], tgt)
-            maps["part_warp"].update(part_warp_labels(batch), tgt)
+            maps.update(batch, out.tgt_maps.argmax(1))
         if on_batch is not None:
-            on_batch(index, images["model"])
+            on_batch(index, generated["model"])
         bar.update(len(index))
     bar.close()
-    return SetScores(systems, maps, n)
+    return SetScores(images, maps, n)

@@ -10,14 +10,18 @@ Output: ``eval/search_report.json``, a git-tracked DVC metric (``dvc metrics sho
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from tqdm import tqdm
 
 from pipeline.artifacts import (STATUS_NO_CANDIDATE, STATUS_OK, Paths, atomic_write_json,
                                 open_aligned)
-from pipeline.config import Params
 from pipeline.labels import LABEL_NAMES
 from pipeline.synthetic.truth import truth_path
+
+if TYPE_CHECKING:
+    from pipeline.config.params import Params
 
 #: Name of the metric file (``eval/<METRIC>.json``).
 METRIC = "search_report"

@@ -16,32 +16,35 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch.utils.data import default_collate
 
 from pipeline.artifacts import Artifact, Paths, atomic_write_json, atomic_write_text
-from pipeline.config import Params, section_dict
+from pipeline.config.base import section_dict
 from pipeline.datasets.appearance import AppearancePairs
 from pipeline.datasets.pairs import DatasetError, TestPairDataset
+from pipeline.evaluation.grids import image_rows, sample_grid
 from pipeline.evaluation.report import pick_rows, report_markdown
-from pipeline.evaluation.scoring import PoseDetector, SetScores, score_pairs
+from pipeline.evaluation.scoring import SetScores, score_pairs
 from pipeline.evaluation.unpaired import UnpairedDataset, draw_unpaired
-from pipeline.metrics.images import SSIM_SETTINGS, to_uint8
+from pipeline.inference.model_files import ModelFileError
+from pipeline.inference.pose_detector import PoseDetector
+from pipeline.inference.trained import TrainedModels
+from pipeline.metrics.images import SSIM_SETTINGS
 from pipeline.torch_utils.device import resolve_device
-from pipeline.training.checkpoint import CheckpointError, load_model_file
-from pipeline.training.grids import sample_grid
-from pipeline.training.image_eval import image_rows
-from pipeline.training.trained import TrainedModels, posenet_file
 from pipeline.visualize import save_png
+
+if TYPE_CHECKING:
+    from pipeline.config.params import Params
 
 STAGE = "evaluate"
 #: Parsing backends whose label maps are the truth (synthetic renderer, given label maps).
 TRUE_PARSING_BACKENDS = ("synthetic", "labels")
 #: The stage's errors that are the user's to fix (one line, no traceback).
-USER_ERRORS = (CheckpointError, DatasetError)
+USER_ERRORS = (ModelFileError, DatasetError)
 
 
 def _stem(name: str) -> str:
@@ -102,11 +105,7 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict[str, Any]:
     torch.set_num_threads(ev.threads)
     device = resolve_device(ev.device)
     models = TrainedModels.load(paths, device, ev.amp)
-    pose_file = posenet_file(paths)
-    if not pose_file.is_file():
-        raise CheckpointError(f"{pose_file}: missing; run `dvc repro train_posenet` first")
-    detector = PoseDetector(load_model_file(pose_file, device), params.posenet.peak_threshold,
-                            device)
+    detector = PoseDetector.load(paths.posenet_model, params.posenet.peak_threshold, device)
     true_parsing = params.parse.backend in TRUE_PARSING_BACKENDS
     names = _names(paths)
     root = paths.eval

@@ -15,17 +15,24 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from pipeline.annotations import read_keypoint_file, read_pairs_file
-from pipeline.artifacts import (SPLIT_NAMES, SPLIT_TEST, SPLIT_TRAIN, Paths, stage_output,
-                                write_array, write_names, write_strings)
+from pipeline.artifacts.codes import SPLIT_NAMES, SPLIT_TEST, SPLIT_TRAIN
+from pipeline.artifacts.paths import Paths
+from pipeline.artifacts.stage_writer import stage_output
+from pipeline.artifacts.store import write_array, write_names, write_strings
 from pipeline.cli import capped_lines
-from pipeline.config import DataParams, Params, dataset_path, section_dict
+from pipeline.config.base import dataset_path, section_dict
 from pipeline.labels import NUM_KEYPOINTS
 from pipeline.parallel import map_chunks
+
+if TYPE_CHECKING:
+    from pipeline.config.data import DataParams
+    from pipeline.config.params import Params
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 

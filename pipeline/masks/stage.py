@@ -6,13 +6,20 @@ float32 st in image pixels (NaN without a torso); /part_valid (N, 10) bool.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from pipeline.artifacts import Paths, create_array, stage_output, write_array
-from pipeline.config import Params, section_dict
+from pipeline.artifacts.paths import Paths
+from pipeline.artifacts.stage_writer import stage_output
+from pipeline.artifacts.store import create_array, write_array
+from pipeline.config.base import section_dict
 from pipeline.geometry import (NUM_PARTS, PART_NAMES, TORSO, part_bitfield, part_valid,
                                pose_mask, torso_size)
 from pipeline.parallel import map_chunks
+
+if TYPE_CHECKING:
+    from pipeline.config.params import Params
 
 #: Poses per chunk (one joblib task).
 CHUNK = 256

@@ -100,8 +100,9 @@ def per_joint_by_name(result: dict) -> dict[str, float | None]:
 
 class PckhScores:
     """Accumulates keypoints over batches and scores them at the end (the ``update`` /
-    ``result`` shape of the registry :data:`pipeline.metrics.METRICS`): ``result()`` is :func:`pckh` of
-    everything added, so counts are pooled over batches as over images.
+    ``result`` shape of every metric accumulator): ``result()`` is :func:`pckh` of everything
+    added, so counts are pooled over batches as over images; ``len()`` is the number of
+    batches added.
 
     >>> s = PckhScores(); s.update(pred, true); s.result()["pckh"]
     """
@@ -110,6 +111,9 @@ class PckhScores:
         self.alpha = float(alpha)
         self._pred: list[np.ndarray] = []
         self._true: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return len(self._true)
 
     def update(self, pred: np.ndarray, true: np.ndarray) -> None:
         """Add (B, 18, 2) predicted and true keypoints (y, x) of the same frame, -1 = missing."""

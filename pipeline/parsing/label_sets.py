@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-# The tables live in the leaf pipeline.label_sets (config.py imports it); re-exported here.
-from pipeline.label_sets import (  # noqa: F401
+# The tables live in the leaf pipeline.parser_labels (the params schema imports it); re-exported
+# here.
+from pipeline.parser_labels import (  # noqa: F401
     ATR_LABELS, CIHP_LABELS, DEFAULT_MAPPINGS, LABEL_SETS, LIP_LABELS, NEAREST_ARM, NEAREST_LEG,
     SPECIAL_TARGETS, SPT10_LABELS, TARGETS, _label_names, validate_mapping)
 from pipeline.labels import LABEL_NAMES

@@ -12,16 +12,24 @@ parsing.h5 layout: /names; /labels (N, H, W) uint8 in the 10 labels (attribute
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from pipeline.artifacts import Artifact, Paths, create_array, stage_output
+from pipeline.artifacts.paths import Paths
+from pipeline.artifacts.reader import Artifact
+from pipeline.artifacts.stage_writer import stage_output
+from pipeline.artifacts.store import create_array
 from pipeline.cli import capped_lines
-from pipeline.config import Params, ParseParams, dataset_path, section_dict
+from pipeline.config.base import dataset_path, section_dict
 from pipeline.labels import LABEL_NAMES
 from pipeline.parallel import map_chunks
 from pipeline.parsing.label_sets import DEFAULT_MAPPINGS, map_labels, read_label_map
+
+if TYPE_CHECKING:
+    from pipeline.config.params import Params
+    from pipeline.config.parse import ParseParams
 
 LABEL_EXTENSIONS = (".png", ".npy")
 

@@ -12,16 +12,25 @@ visibility for the detector, 0 where missing); /source (N,) uint8 (see SOURCE_NA
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline.annotations import AnnotationError, read_keypoint_file
-from pipeline.artifacts import Artifact, Paths, stage_output, write_array
+from pipeline.artifacts.paths import Paths
+from pipeline.artifacts.reader import Artifact
+from pipeline.artifacts.stage_writer import stage_output
+from pipeline.artifacts.store import write_array
 from pipeline.cli import capped_lines
-from pipeline.config import DataParams, Params, PoseParams, dataset_path, section_dict
+from pipeline.config.base import dataset_path, section_dict
 from pipeline.geometry import KEYPOINT_NAMES, NUM_KEYPOINTS, scale_keypoints, torso_valid
 from pipeline.parallel import map_chunks
 from pipeline.synthetic.truth import read_truth
+
+if TYPE_CHECKING:
+    from pipeline.config.data import DataParams
+    from pipeline.config.params import Params
+    from pipeline.config.pose import PoseParams
 
 #: /source codes of poses.h5 (index = code).
 SOURCE_NAMES = ("none", "synthetic ground truth", "annotation", "detector")

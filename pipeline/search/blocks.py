@@ -17,15 +17,20 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from joblib import Parallel, delayed, parallel_config
 from tqdm import tqdm
 
-from pipeline.artifacts import atomic_path, source_digest
-from pipeline.config import SearchParams, section_dict
+from pipeline.artifacts.atomic import atomic_path
+from pipeline.artifacts.code_digest import source_digest
+from pipeline.config.base import section_dict
 from pipeline.search import fast, reference
 from pipeline.search.inputs import SearchInputs
+
+if TYPE_CHECKING:
+    from pipeline.config.search import SearchParams
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Stage library of `search`: pseudo target maps for every training image -> pseudo.h5.
 
 pseudo.h5 rows are aligned with images.h5 (test images and skipped sources keep a row with
-status != STATUS_OK). Layout: /names; /status (N,) uint8 (pipeline.artifacts
+status != STATUS_OK). Layout: /names; /status (N,) uint8 (pipeline.artifacts.codes
 SEARCH_STATUS_NAMES); /target_index (N,) int32 c* (-1 none); /cost (N,) float32 (NaN none);
 /topk_index, /topk_cost (N, k); /num_admissible (N,) int32; /target_keypoints (N, 18, 2)
 float32 = P*_t (image pixels); /target_labels (N, H, W) uint8 = S*_Pt; /target_pose_mask
@@ -14,16 +14,23 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipeline.artifacts import (SEARCH_STATUS_NAMES, SPLIT_TRAIN, STATUS_NO_CANDIDATE,
-                                STATUS_NO_TORSO, STATUS_OK, STATUS_TEST, Artifact, Paths,
-                                create_array, read_strings, stage_output, write_array)
-from pipeline.config import Params, section_dict
+from pipeline.artifacts.codes import (SEARCH_STATUS_NAMES, SPLIT_TRAIN, STATUS_NO_CANDIDATE,
+                                      STATUS_NO_TORSO, STATUS_OK, STATUS_TEST)
+from pipeline.artifacts.paths import Paths
+from pipeline.artifacts.reader import Artifact, read_strings
+from pipeline.artifacts.stage_writer import stage_output
+from pipeline.artifacts.store import create_array, write_array
+from pipeline.config.base import section_dict
 from pipeline.labels import KEYPOINT_NAMES, LABEL_NAMES, NUM_KEYPOINTS
 from pipeline.search.blocks import clear_cache, run_search
 from pipeline.search.inputs import SearchInputs, build_inputs
+
+if TYPE_CHECKING:
+    from pipeline.config.params import Params
 
 #: Images per chunk when reading label maps and building working-resolution inputs.
 READ_CHUNK = 512
@@ -32,7 +39,8 @@ READ_CHUNK = 512
 def load_inputs(arts: dict[str, Artifact], work_hw: tuple[int, int]) -> SearchInputs:
     """Working-resolution search inputs of every image, read chunk by chunk (bounded memory).
 
-    arts: the open, aligned poses and parsing artifacts (:func:`pipeline.artifacts.open_aligned`).
+    arts: the open, aligned poses and parsing artifacts
+    (:func:`pipeline.artifacts.reader.open_aligned`).
     """
     labels_ds = arts["parsing"]["labels"]
     n, height, width = labels_ds.shape

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipeline.config import SyntheticParams
 from pipeline.labels import NUM_KEYPOINTS
 from pipeline.synthetic.identity import Identity, sample_identity
 from pipeline.synthetic.prior import sample_skeleton
@@ -21,8 +21,11 @@ from pipeline.synthetic.realpose import (RealPosePool, complete_skeleton, empty_
 from pipeline.synthetic.render import render_person
 from pipeline.synthetic.skeleton import VIEW_NAMES
 
+if TYPE_CHECKING:
+    from pipeline.config.data import SyntheticParams
+
 STREAM_IDENTITY, STREAM_POSE, STREAM_SPLIT, STREAM_PAIRS = 1, 2, 3, 4
-SPLIT_TRAIN, SPLIT_TEST = 0, 1  # same codes as pipeline.artifacts
+SPLIT_TRAIN, SPLIT_TEST = 0, 1  # same codes as pipeline.artifacts.codes
 
 
 @dataclass

@@ -6,10 +6,15 @@ demos; it is cheap.
 """
 from __future__ import annotations
 
-from pipeline.artifacts import Paths
-from pipeline.config import Params, section_dict
+from typing import TYPE_CHECKING
+
+from pipeline.artifacts.paths import Paths
+from pipeline.config.base import section_dict
 from pipeline.synthetic.dataset import generate
 from pipeline.synthetic.writer import write_dataset
+
+if TYPE_CHECKING:
+    from pipeline.config.params import Params
 
 
 def run(params: Params, paths: Paths, progress: bool = True) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.artifacts import Artifact, ArtifactError
+from pipeline.artifacts.reader import Artifact, ArtifactError
 
 #: File name of the ground truth inside the synthetic dataset folder.
 TRUTH_FILE = "truth.h5"

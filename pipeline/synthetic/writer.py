@@ -14,7 +14,7 @@ folder is moved aside first and deleted only once the new one is in place, so an
 interrupted write leaves the previous dataset intact. The temporary siblings a killed
 earlier write left behind are deleted when the next write starts. Equal datasets give
 byte-identical folders (no time or version is stored; truth.h5 goes through
-:func:`pipeline.artifacts.atomic_h5`).
+:func:`pipeline.artifacts.store.atomic_h5`).
 """
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ import cv2
 import numpy as np
 
 from pipeline.annotations import write_keypoint_file, write_pairs_file
-from pipeline.artifacts import atomic_h5, atomic_write_json, write_array, write_names, write_strings
+from pipeline.artifacts.atomic import atomic_write_json
+from pipeline.artifacts.store import atomic_h5, write_array, write_names, write_strings
 from pipeline.labels import KEYPOINT_NAMES, LABEL_NAMES
 from pipeline.synthetic.dataset import SyntheticDataset
 from pipeline.synthetic.skeleton import VIEW_NAMES

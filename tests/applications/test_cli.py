@@ -23,8 +23,8 @@ from pipeline.datasets import TestPairDataset
 from pipeline.datasets.pairs import pair_item
 from pipeline.geometry import KP, resize_nearest, scale_keypoints
 from pipeline.parsing.label_sets import read_label_map
-from pipeline.training.semantic_inputs import one_hot_maps
-from pipeline.training.trained import TrainedModels
+from pipeline.inference.semantic_inputs import one_hot_maps
+from pipeline.inference.trained import TrainedModels
 from tests.helpers import REPO
 
 HW = (32, 32)                       # G_A of the test models; G_S: 16x16

@@ -11,9 +11,11 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline.artifacts import (Artifact, ArtifactError, Paths, atomic_h5, create_array,
-                                open_aligned, stage_output, write_array, write_names,
-                                write_strings)
+from pipeline.artifacts.paths import Paths
+from pipeline.artifacts.reader import Artifact, ArtifactError, open_aligned
+from pipeline.artifacts.stage_writer import stage_output
+from pipeline.artifacts.store import (atomic_h5, create_array, write_array, write_names,
+                                      write_strings)
 from tests.helpers import REPO
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from pipeline.artifacts import STATUS_NO_CANDIDATE
+from pipeline.artifacts.codes import STATUS_NO_CANDIDATE
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from pipeline import geometry as G
-from pipeline.artifacts import SPLIT_TEST, SPLIT_TRAIN, Artifact
+from pipeline.artifacts.codes import SPLIT_TEST, SPLIT_TRAIN
+from pipeline.artifacts.reader import Artifact
 from pipeline.datasets.images import PoseImageDataset
 from pipeline.datasets.pairs import DatasetError
 from pipeline.datasets.transforms import image_to_tensor

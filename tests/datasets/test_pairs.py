@@ -7,7 +7,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from pipeline import geometry as G
-from pipeline.artifacts import STATUS_OK, Artifact
+from pipeline.artifacts.codes import STATUS_OK
+from pipeline.artifacts.reader import Artifact
 from pipeline.datasets import DatasetError, PseudoPairDataset, TestPairDataset
 from pipeline.datasets.transforms import flip_pair, resize_nearest
 from pipeline.labels import LABEL_MIRROR, PART_MIRROR

@@ -9,15 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.config import validate
+from pipeline.config.params import validate
 from pipeline.evaluation.report import pick_rows
 from pipeline.evaluation.stage import pair_file_name, run, summary_text
 from pipeline.evaluation.unpaired import UnpairedDataset, draw_unpaired
 from pipeline.artifacts import SPLIT_TEST, Artifact
-from pipeline.training.appearance_stage import write_models
-from pipeline.training.checkpoint import CheckpointError
-from pipeline.training.trained import appearance_dir
-from tests.training.test_appearance_stage import TINY_TRAIN, _params, _scheme, project  # noqa: F401
+from pipeline.inference.model_files import ModelFileError
+from pipeline.training.appearance.stage import write_models
+from tests.model_fixtures import (appearance_params as _params, appearance_scheme as _scheme)
 
 #: Cheap evaluation settings: no Inception (FID) in the default tests.
 TINY_EVAL = {"fid": False, "unpaired_pairs": 6, "grid_pairs": 1, "batch_size": 4,
@@ -31,16 +30,16 @@ def _eval_params(scheme: str, evaluate: dict | None = None):
     return validate(raw)
 
 
-def _trained(project, name: str, scheme: str):  # noqa: F811
+def _trained(project, name: str, scheme: str):
     paths = project(name)
     params = _eval_params(scheme)
     s, _ = _scheme(params, paths)
-    write_models(appearance_dir(paths), s, params)
+    write_models(paths, s, params)
     return paths, params
 
 
 @pytest.mark.parametrize("scheme", ["e2e", "baseline"])
-def test_stage_writes_images_metrics_report_and_plots(project, scheme):  # noqa: F811
+def test_stage_writes_images_metrics_report_and_plots(project, scheme):
     paths, params = _trained(project, f"eval_{scheme}", scheme)
     metrics = run(params, paths, progress=False)
     root = paths.eval
@@ -76,7 +75,7 @@ def test_stage_writes_images_metrics_report_and_plots(project, scheme):  # noqa:
     assert not list(root.glob(".*.tmp"))                    # nothing half-written left behind
 
 
-def test_source_reference_scores_like_a_hand_computation(project):  # noqa: F811
+def test_source_reference_scores_like_a_hand_computation(project):
     """The unchanged-source row is plain SSIM of source vs target photo (skimage, SPEC 6)."""
     from skimage.metrics import structural_similarity
     from pipeline.datasets.pairs import TestPairDataset
@@ -118,7 +117,7 @@ def test_pick_rows_worst_median_best():
     assert pick_rows([], 2) == {"worst": [], "median": [], "best": []}
 
 
-def test_missing_models_name_the_stage(project):  # noqa: F811
+def test_missing_models_name_the_stage(project):
     paths = project("eval_missing")
-    with pytest.raises(CheckpointError, match="train_appearance"):
+    with pytest.raises(ModelFileError, match="train_appearance"):
         run(_eval_params("e2e"), paths, progress=False)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.artifacts import Paths
-from pipeline.config import validate
+from pipeline.config.params import validate
 from pipeline.evaluation import search_report
 from pipeline.evaluation.figures import pseudo_panels
 from pipeline.ingest import stage as ingest

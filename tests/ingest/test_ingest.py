@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from pipeline.annotations import AnnotationError, write_keypoint_file, write_pairs_file
-from pipeline.artifacts import Artifact, Paths
-from pipeline.config import validate
+from pipeline.artifacts.paths import Paths
+from pipeline.artifacts.reader import Artifact
+from pipeline.config.params import validate
 from pipeline.ingest.stage import IngestError, person_id, run
 
 

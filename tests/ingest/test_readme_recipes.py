@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 from pipeline.annotations import AnnotationError
-from pipeline.artifacts import Artifact, Paths
-from pipeline.config import Params, load_params
+from pipeline.artifacts.paths import Paths
+from pipeline.artifacts.reader import Artifact
+from pipeline.config.params import Params, load_params
 from pipeline.ingest.stage import IngestError
 from pipeline.ingest.stage import run as ingest
 from tests.helpers import REPO
@@ -25,7 +26,7 @@ from tests.helpers import REPO
 
 def _recipe(after: str) -> list[str]:
     """The -S overrides of the first ```bash block after the README line containing ``after``."""
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "docs" / "real-datasets.md").read_text()
     start = readme.index(after)
     block = re.search(r"```bash\n(.*?)```", readme[start:], re.S)
     assert block, f"README: no bash block after {after!r}"

@@ -7,7 +7,6 @@ import scipy.linalg
 import torch
 import torch.nn.functional as F
 
-from pipeline import metrics
 from pipeline.metrics import fid as fid_module
 from pipeline.metrics import inception
 from pipeline.metrics.fid import FrechetInceptionDistance, frechet_distance, gaussian_of
@@ -195,13 +194,3 @@ def test_accumulator_bookkeeping_with_a_stand_in_network(monkeypatch):
         acc.update(pred, true[:, :8])
     with pytest.raises(ValueError, match="uint8"):
         acc.update(pred.astype(np.float32), true)
-
-
-def test_registry_names_the_new_metrics():
-    from pipeline.metrics.inception_score import InceptionScore
-    from pipeline.metrics.lpips import LPIPS
-    from pipeline.metrics.peer_ssim import PeerSSIM
-
-    assert metrics.get("fid") is FrechetInceptionDistance
-    assert metrics.get("is") is InceptionScore
-    assert metrics.get("lpips") is LPIPS and metrics.get("peer_ssim") is PeerSSIM

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from pipeline.evaluation.search_report import label_iou_counts
-from pipeline import metrics
 from pipeline.metrics.parsing import ParsingScores
 
 
@@ -38,7 +37,7 @@ def test_batches_accumulate_like_one_update_and_match_the_search_report():
 
 
 def test_absent_labels_have_no_iou_and_bad_input_is_refused():
-    s = metrics.get("parsing")()
+    s = ParsingScores()
     s.update(np.zeros((4, 4), int), np.zeros((4, 4), int))
     r = s.result()
     assert r["miou"] is None and r["pixel_accuracy"] == 1.0
@@ -47,16 +46,3 @@ def test_absent_labels_have_no_iou_and_bad_input_is_refused():
         s.update(np.zeros((4, 4), int), np.zeros((4, 5), int))
     with pytest.raises(ValueError, match="0..9"):
         s.update(np.full((2, 2), 10), np.zeros((2, 2), int))
-
-
-def test_registry_names_every_metric():
-    from pipeline.metrics.images import ImageScores
-    from pipeline.metrics.pckh import PckhScores
-
-    assert metrics.get("pckh") is PckhScores and metrics.get("images") is ImageScores
-    from pipeline.metrics.fid import FrechetInceptionDistance
-
-    assert metrics.get("fid") is FrechetInceptionDistance
-    with pytest.raises(KeyError, match="known: parsing, pckh, images, fid, is, lpips, "
-                                       "peer_ssim"):
-        metrics.get("nope")

@@ -9,7 +9,7 @@ from pipeline.models import registry
 from pipeline.models.appearance import (WARPED_SKIPS, AppearanceArch, AppearanceGenerator,
                                         FaceDiscriminator, ImageDiscriminator)
 from pipeline.models.blocks import ArchitectureError
-from pipeline.training.checkpoint import load_model_file, save_model_file
+from pipeline.inference.model_files import load_model_file, save_model_file
 
 
 def _arch(**kw) -> AppearanceArch:

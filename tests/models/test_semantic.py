@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pipeline.config import ParamsError, validate
+from pipeline.config.base import ParamsError
+from pipeline.config.params import validate
 from pipeline.models import registry
 from pipeline.models.semantic import (ArchitectureError, SemanticArch, SemanticDiscriminator,
                                       SemanticGenerator, deform_features)

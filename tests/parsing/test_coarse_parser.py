@@ -1,5 +1,5 @@
-"""The weight-free coarse parser (pipeline.parsing.coarse) on synthetic people with exact
-ground truth: validity of the maps, geometry of the labels, accuracy floor, fallbacks."""
+"""The weight-free coarse parser (pipeline.parsing.coarse and its steps) on synthetic people
+with exact ground truth: validity of the maps, geometry of the labels, accuracy floor, fallbacks."""
 from __future__ import annotations
 
 import pickle
@@ -8,14 +8,15 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.config import SyntheticParams
+from pipeline.config.data import SyntheticParams
 from pipeline.geometry import torso_size, visible
 from pipeline.geometry.keypoints import LHIP, LSHO, NECK, NOSE, RHIP, RSHO
 from pipeline.labels import (
     BACKGROUND, FACE, HAIR, LEFT_ARM, NUM_LABELS, RIGHT_ARM, UPPERCLOTHES)
-from pipeline.parsing.coarse import (
-    CoarseParser, SkinModel, coarse_parse, coarse_parse_with_info, geometric_silhouette,
-    VIRTUAL_ST_PER_SHOULDER, person_mask, refine_silhouette, virtual_torso)
+from pipeline.parsing.coarse import CoarseParser, coarse_parse, coarse_parse_with_info
+from pipeline.parsing.colour_models import SkinModel
+from pipeline.parsing.person_mask import geometric_silhouette, person_mask, refine_silhouette
+from pipeline.parsing.virtual_torso import VIRTUAL_ST_PER_SHOULDER, virtual_torso
 from pipeline.synthetic.dataset import generate
 from tests.helpers import ANNOTATIONS
 

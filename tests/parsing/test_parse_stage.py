@@ -7,8 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.artifacts import Artifact, Paths
-from pipeline.config import validate
+from pipeline.artifacts.paths import Paths
+from pipeline.artifacts.reader import Artifact
+from pipeline.config.params import validate
 from pipeline.ingest.stage import run as ingest
 from pipeline.parsing.stage import BAD_MAPS_SHOWN, ParsingError, run
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline.artifacts import Artifact
+from pipeline.artifacts.reader import Artifact
 from pipeline.synthetic.truth import read_truth
 from tests.helpers import REPO
 

@@ -13,10 +13,11 @@ from pipeline.ingest import stage as ingest
 from pipeline.masks import stage as masks_stage
 from pipeline.parsing import stage as parsing
 from pipeline.pose import stage as pose
-from pipeline.artifacts import Artifact, Paths
-from pipeline.config import validate
+from pipeline.artifacts.paths import Paths
+from pipeline.artifacts.reader import Artifact
+from pipeline.config.params import validate
 from pipeline.geometry import part_bitfield, pose_mask
-from pipeline.label_sets import LIP_LABELS
+from pipeline.parser_labels import LIP_LABELS
 from pipeline.parsing.stage import ParsingError
 from pipeline.pose.stage import SRC_ANNOTATION, SRC_DETECTOR
 from tests.helpers import ANNOTATIONS

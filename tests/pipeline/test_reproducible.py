@@ -11,8 +11,8 @@ import hashlib
 import time
 from pathlib import Path
 
-from pipeline.artifacts import Paths
-from pipeline.config import validate
+from pipeline.artifacts.paths import Paths
+from pipeline.config.params import validate
 from pipeline.evaluation import search_report
 from pipeline.ingest import stage as ingest
 from pipeline.masks import stage as masks

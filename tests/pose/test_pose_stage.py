@@ -11,8 +11,10 @@ import pytest
 import yaml
 
 from pipeline.annotations import AnnotationError, write_keypoint_file
-from pipeline.artifacts import Artifact, Paths
-from pipeline.config import ParamsError, validate
+from pipeline.artifacts.paths import Paths
+from pipeline.artifacts.reader import Artifact
+from pipeline.config.base import ParamsError
+from pipeline.config.params import validate
 from pipeline.ingest.stage import run as ingest
 from pipeline.pose.stage import OUTSIDE_SHOWN, run, summary_text
 from tests.helpers import REPO, hand_pose

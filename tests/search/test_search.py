@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from pipeline.annotations import read_keypoint_file
-from pipeline.config import SearchParams, SyntheticParams
+from pipeline.config.data import SyntheticParams
+from pipeline.config.search import SearchParams
 from pipeline.geometry import KP, scale_keypoints
 import pipeline.search
 from pipeline.search import blocks, fast, reference

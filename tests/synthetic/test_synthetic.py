@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pipeline.annotations import read_keypoint_file, read_pairs_file
-from pipeline.config import SyntheticParams
+from pipeline.config.data import SyntheticParams
 from pipeline.labels import LABEL_COLORS, LABEL_NAMES, LEFT_ARM, NUM_LABELS, RIGHT_ARM
 from pipeline.synthetic import writer as writer_mod
 from pipeline.synthetic.dataset import generate

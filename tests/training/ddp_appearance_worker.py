@@ -12,10 +12,9 @@ import torch
 from pipeline.artifacts import Paths
 from pipeline.torch_utils.distributed import cleanup, init_distributed
 from pipeline.torch_utils.misc import set_deterministic
-from pipeline.training.appearance_stage import (build_training, load_frozen, pair_datasets,
-                                                sem_hw_of)
+from pipeline.training.appearance.stage import AppearanceStage
 from pipeline.training.loop import LoopConfig, train
-from tests.training.test_appearance_stage import _params
+from tests.model_fixtures import appearance_params as _params
 
 
 def main(root: Path, out: Path) -> None:
@@ -25,9 +24,9 @@ def main(root: Path, out: Path) -> None:
     params = _params({"scheme": "e2e", "iterations": 4, "joint_iterations": 2,
                       "batch_size": 4})
     paths = Paths(root)
-    frozen = load_frozen(params, paths)
-    tr = build_training(params, dist, frozen,
-                        pair_datasets(params, paths, sem_hw_of(frozen), True))
+    stage = AppearanceStage()
+    stage.prepare(params, paths)
+    tr = stage.build(params, dist, stage.dataset(params, paths))
     res = train(tr.scheme, tr.loader, tr.sampler,
                 LoopConfig(iterations=4, log_every=2, progress=False))
     torch.save({k: net.state_dict() for k, net in tr.scheme.networks.items()}

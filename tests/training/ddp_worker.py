@@ -13,8 +13,7 @@ import torch
 from pipeline.torch_utils.distributed import cleanup, init_distributed
 from pipeline.torch_utils.misc import set_deterministic
 from pipeline.training.loop import LoopConfig, train
-from pipeline.training.semantic_stage import build_training
-from tests.training.fakes import FakePairs, tiny_params
+from tests.training.fakes import FakePairs, semantic_training, tiny_params
 
 
 def main(out: Path) -> None:
@@ -22,7 +21,7 @@ def main(out: Path) -> None:
     set_deterministic(True)
     dist = init_distributed("cpu")
     sp = tiny_params(batch_size=4, iterations=6, checkpoint_every=4)
-    tr = build_training(sp, dist, FakePairs(12))
+    tr = semantic_training(sp, dist, FakePairs(12))
     seen = [int(i) for e in range(2) for i in tr.sampler.epoch_indices(e)]
     res = train(tr.scheme, tr.loader, tr.sampler,
                 LoopConfig(iterations=sp.iterations, log_every=2, checkpoint_every=4,

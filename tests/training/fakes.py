@@ -2,11 +2,16 @@
 for loop, resume and DDP tests that must not depend on the artifacts."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from pipeline.config import SemanticParams
+from pipeline.config.semantic import SemanticParams
+from pipeline.torch_utils.distributed import DistInfo
+from pipeline.training.semantic.stage import SemanticStage
+from pipeline.training.stage import Training
 
 #: Tiny training setting of the tests: 32x32 maps, width 4, two scales.
 TINY_SEMANTIC = dict(height=32, width=32, channels=4, depth=2, max_channels=8, disc_channels=4,
@@ -18,6 +23,12 @@ def tiny_params(**over) -> SemanticParams:
     kw = dict(TINY_SEMANTIC)
     kw.update(over)
     return SemanticParams(**kw)
+
+
+def semantic_training(sp: SemanticParams, dist: DistInfo, dataset: Dataset) -> Training:
+    """The semantic stage's sampler, loader and seeded scheme over ``dataset`` (params: just
+    the semantic section)."""
+    return SemanticStage().build(SimpleNamespace(semantic=sp), dist, dataset)
 
 
 class FakePairs(Dataset):

@@ -7,61 +7,11 @@ import json
 
 import pytest
 import torch
-from torch.utils.data import DataLoader
 
-from pipeline.config import validate
-from pipeline.models.posenet import PoseNet, PosenetArch
-from pipeline.models.semantic import SemanticArch, SemanticGenerator
-from pipeline.torch_utils.device import resolve_device
-from pipeline.torch_utils.distributed import DistInfo
-from pipeline.training.appearance import AppearanceScheme, style_kind
-from pipeline.training.appearance_stage import (eval_dir, load_frozen, model_dir,
-                                                pair_datasets, posenet_model, run,
-                                                semantic_model, sem_hw_of, summary_text)
-from pipeline.training.checkpoint import CheckpointError, load_model_file, save_model_file
-from tests.conftest import TINY_RAW
-
-#: Tiny appearance setting: 32x32 images, width 4, two scales.
-TINY_TRAIN = dict(height=32, width=32, channels=4, depth=2, max_channels=8, disc_channels=4,
-                  disc_layers=2, face_size=8, batch_size=2, iterations=4, joint_iterations=2,
-                  log_every=2, sample_every=2, checkpoint_every=1, sample_count=2,
-                  device="cpu", threads=1, workers=0)
-#: G_S of the tests: 16x16 maps (not the image size: the maps are upsampled).
-SEM_ARCH = SemanticArch(height=16, width=16, channels=4, depth=2, max_channels=8,
-                        deformable_skips=True, disc_channels=4, disc_layers=2)
-CPU = DistInfo(0, 1, 0, resolve_device("cpu"))
-
-
-def _params(train: dict | None = None, loss: dict | None = None):
-    raw = json.loads(json.dumps(TINY_RAW))
-    raw["appearance"] = dict(TINY_TRAIN, **(train or {}))
-    raw["loss"] = dict(loss or {})
-    return validate(raw)
-
-
-@pytest.fixture
-def project(project_copy):
-    """A tiny project with model files of G_S and of the pose detector (random weights)."""
-    def make(name: str):
-        paths = project_copy(name)
-        paths.models.mkdir(parents=True, exist_ok=True)
-        torch.manual_seed(0)
-        g = SemanticGenerator(SEM_ARCH)
-        save_model_file(semantic_model(paths), "semantic_generator", g, SEM_ARCH.to_dict())
-        arch = PosenetArch(height=32, width=32, channels=4, blocks=1, downsamplings=1)
-        save_model_file(posenet_model(paths), "posenet", PoseNet(arch), arch.to_dict())
-        return paths
-    return make
-
-
-def _scheme(params, paths) -> tuple[AppearanceScheme, dict]:
-    frozen = load_frozen(params, paths)
-    ds = pair_datasets(params, paths, sem_hw_of(frozen), True)
-    torch.manual_seed(0)
-    scheme = AppearanceScheme(params.appearance, params.loss, CPU, frozen)
-    batch = next(iter(DataLoader(ds, batch_size=2)))
-    return scheme, batch
-
+from pipeline.appearance_schemes import SCHEMES
+from pipeline.inference.model_files import ModelFileError, load_model_file
+from pipeline.training.appearance.stage import AppearanceStage, run, summary_text
+from tests.model_fixtures import (appearance_params as _params, appearance_scheme as _scheme)
 
 @pytest.mark.parametrize("name", ["baseline", "ts_pred", "ts_gt", "e2e"])
 def test_every_scheme_trains_without_the_target_image(project, name):
@@ -111,9 +61,9 @@ def test_e2e_trains_g_s_only_in_the_joint_phase(project):
 
 
 def test_style_regions_and_face_switch(project):
-    assert style_kind("baseline", "semantic") == "mask"
-    assert style_kind("baseline", "patch") == "patch"
-    assert style_kind("e2e", "patch") == "patch"
+    assert SCHEMES["baseline"].style("semantic") == "mask"
+    assert SCHEMES["baseline"].style("patch") == "patch"
+    assert SCHEMES["e2e"].style("patch") == "patch"
     paths = project("face")
     scheme, batch = _scheme(_params({"scheme": "ts_gt"}, {"face": False, "style": "patch",
                                                          "pose": 0.0}), paths)
@@ -127,8 +77,8 @@ def test_style_regions_and_face_switch(project):
 def test_cycle_l1_is_the_pixel_l1_of_the_cycle(project):
     """``loss.cycle_l1`` adds ``cycle_l1 * mean |I~_Ps - I_s|`` (nothing else when the other
     generator losses are off), and a perfect reconstruction costs 0."""
-    from pipeline.training.rendering import CycleOutput
-    from pipeline.training.semantic_inputs import one_hot_maps
+    from pipeline.inference.renderer import CycleOutput
+    from pipeline.inference.semantic_inputs import one_hot_maps
     paths = project("cycle")
     off = {"face": False, "pose": 0.0, "adv": 0.0, "content": 0.0, "style_weight": 0.0}
     scheme, batch = _scheme(_params({"scheme": "ts_gt"}, dict(off, cycle_l1=10.0)), paths)
@@ -152,15 +102,15 @@ def test_stage_writes_models_metrics_and_grids(project):
     summary = run(_params(), paths, progress=False)
     assert summary["finished"] and summary["scheme"] == "e2e"
     assert "SSIM" in summary_text(summary)
-    files = sorted(p.name for p in model_dir(paths).iterdir())
+    files = sorted(p.name for p in paths.appearance_models.iterdir())
     assert files == ["generator.safetensors", "semantic.safetensors"]    # e2e: G_S too
-    g = load_model_file(model_dir(paths) / "generator.safetensors")
+    g = load_model_file(paths.appearance_models / "generator.safetensors")
     assert g.arch.height == 32 and g.arch.use_maps
-    metrics = json.loads((eval_dir(paths) / "metrics.json").read_text())
+    metrics = json.loads((AppearanceStage().eval_dir(paths) / "metrics.json").read_text())
     for ref in ("model", "source", "part_warp"):
         assert 0 <= metrics["test"][ref]["ssim"] <= 1 and metrics["test"][ref]["l1"] >= 0
     assert metrics["test"]["model"] != metrics["test"]["source"]
-    grids = sorted(p.name for p in (eval_dir(paths) / "samples").iterdir())
+    grids = sorted(p.name for p in (AppearanceStage().eval_dir(paths) / "samples").iterdir())
     assert grids == ["test_000002.png", "test_000004.png", "train_000002.png",
                      "train_000004.png"]
     assert not (paths.cache / "train_appearance").exists()
@@ -175,13 +125,13 @@ def test_resume_gives_the_weights_of_an_uninterrupted_run(project):
     resumed = run(params, b, progress=False)
     assert resumed["resumed_from"] == 3
     for name in ("generator.safetensors", "semantic.safetensors"):
-        ga, gb = (load_model_file(model_dir(p) / name).state_dict() for p in (a, b))
+        ga, gb = (load_model_file(p.appearance_models / name).state_dict() for p in (a, b))
         assert all(torch.equal(v, gb[k]) for k, v in ga.items()), name
 
 
 def test_missing_model_files_are_one_line_errors(project_copy):
     paths = project_copy("none")
-    with pytest.raises(CheckpointError, match="run `dvc repro train_posenet` first"):
+    with pytest.raises(ModelFileError, match="run `dvc repro train_posenet` first"):
         run(_params(), paths, progress=False)
-    with pytest.raises(CheckpointError, match="run `dvc repro train_semantic` first"):
+    with pytest.raises(ModelFileError, match="run `dvc repro train_semantic` first"):
         run(_params(loss={"pose": 0.0}), paths, progress=False)

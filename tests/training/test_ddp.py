@@ -15,12 +15,10 @@ import sys
 import pytest
 import torch
 
-from pipeline.training.semantic_stage import build_training
 from pipeline.torch_utils.device import resolve_device
 from pipeline.torch_utils.distributed import DistInfo
 from tests.helpers import REPO
-from tests.training.fakes import FakePairs, tiny_params
-from tests.training.test_appearance_stage import project  # noqa: F401  (fixture)
+from tests.training.fakes import FakePairs, semantic_training, tiny_params
 
 
 def _torchrun(module: str, *args: str) -> subprocess.CompletedProcess:
@@ -56,7 +54,7 @@ def test_two_gloo_processes_end_with_identical_weights(tmp_path):
             assert torch.equal(v, r1[net][k]), f"{net}.{k} differs between ranks"
     # the ranks drew disjoint items, and the weights moved away from their initial values
     assert not set(r0["items"][:6]) & set(r1["items"][:6])
-    init = build_training(tiny_params(), DistInfo(0, 1, 0, resolve_device("cpu")),
+    init = semantic_training(tiny_params(), DistInfo(0, 1, 0, resolve_device("cpu")),
                           FakePairs(12)).scheme.generator.state_dict()
     assert any(not torch.equal(v, init[k]) for k, v in r0["generator"].items())
     assert r0["history"] == r1["history"]                  # losses averaged over the ranks

@@ -9,10 +9,9 @@ import torch
 
 from pipeline.torch_utils.device import resolve_device
 from pipeline.torch_utils.distributed import DistInfo
-from pipeline.training.checkpoint import load_model_file
-from pipeline.training.semantic import SemanticScheme
+from pipeline.inference.model_files import load_model_file
+from pipeline.training.semantic.scheme import SemanticScheme
 from tests.training.fakes import FakePairs, tiny_params
-from tests.training.test_appearance_stage import project  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.gpu
 
@@ -37,15 +36,15 @@ def test_cuda_steps_reduce_the_loss(amp, channels_last):
 
 def test_stage_runs_on_cuda_and_the_model_loads_on_cpu(project_copy):
     from tests.training.test_semantic_stage import _params
-    from pipeline.training.semantic_stage import eval_dir, model_path, run
+    from pipeline.training.semantic.stage import SemanticStage, run
 
     paths = project_copy("cuda")
     summary = run(_params(device="cuda", amp="bf16", channels_last=True), paths,
                   progress=False)
     assert summary["finished"] and summary["device"].startswith("cuda")
-    net = load_model_file(model_path(paths), map_location="cpu")
+    net = load_model_file(paths.semantic_model, map_location="cpu")
     assert next(net.parameters()).device.type == "cpu"
-    assert "model" in json.loads((eval_dir(paths) / "metrics.json").read_text())["test"]
+    assert "model" in json.loads((SemanticStage().eval_dir(paths) / "metrics.json").read_text())["test"]
 
 
 def _vgg_loss(tmp_path) -> dict:
@@ -68,9 +67,9 @@ def _vgg_loss(tmp_path) -> dict:
 def test_appearance_cuda_steps(project, tmp_path, amp):
     """The e2e scheme through its joint phase on CUDA with AMP and channels_last: every loss
     finite, the grad scaler on for fp16 only, float32 images out."""
-    from pipeline.training.appearance import AppearanceScheme
-    from pipeline.training.appearance_stage import load_frozen, pair_datasets, sem_hw_of
-    from tests.training.test_appearance_stage import _params as app_params
+    from pipeline.training.appearance.scheme import AppearanceScheme
+    from pipeline.training.appearance.stage import load_frozen, pair_datasets, sem_hw_of
+    from tests.model_fixtures import appearance_params as app_params
 
     paths = project(f"cuda_{amp}")
     params = app_params({"device": "cuda", "amp": amp, "channels_last": True,
@@ -93,13 +92,13 @@ def test_appearance_cuda_steps(project, tmp_path, amp):
 
 def test_appearance_stage_runs_on_cuda(project, tmp_path):
     """The whole stage on CUDA (bf16, channels_last); the generator loads on the CPU."""
-    from pipeline.training.appearance_stage import eval_dir, model_dir, run
-    from tests.training.test_appearance_stage import _params as app_params
+    from pipeline.training.appearance.stage import AppearanceStage, run
+    from tests.model_fixtures import appearance_params as app_params
 
     paths = project("cuda_stage")
     summary = run(app_params({"device": "cuda", "amp": "bf16", "channels_last": True},
                              _vgg_loss(tmp_path)), paths, progress=False)
     assert summary["finished"] and summary["device"].startswith("cuda")
-    net = load_model_file(model_dir(paths) / "generator.safetensors", map_location="cpu")
+    net = load_model_file(paths.appearance_generator, map_location="cpu")
     assert next(net.parameters()).device.type == "cpu"
-    assert "model" in json.loads((eval_dir(paths) / "metrics.json").read_text())["test"]
+    assert "model" in json.loads((AppearanceStage().eval_dir(paths) / "metrics.json").read_text())["test"]

@@ -16,9 +16,8 @@ from pipeline.torch_utils.device import resolve_device
 from pipeline.torch_utils.distributed import DistInfo
 from pipeline.torch_utils.misc import set_deterministic
 from pipeline.training.loop import LoopConfig, TrainingError, train
-from pipeline.training.semantic_stage import build_training
 from tests.helpers import REPO
-from tests.training.fakes import FakePairs, tiny_params
+from tests.training.fakes import FakePairs, semantic_training, tiny_params
 
 CPU = DistInfo(0, 1, 0, resolve_device("cpu"))
 
@@ -36,7 +35,7 @@ def _run(tmp: Path, stop_after: int | None = None, junk_seed: int | None = None,
     sp = tiny_params(**over)
     if junk_seed is not None:              # a restarted process starts from other RNG states
         torch.manual_seed(junk_seed)
-    tr = build_training(sp, CPU, FakePairs(10))
+    tr = semantic_training(sp, CPU, FakePairs(10))
     cfg = LoopConfig(iterations=sp.iterations, log_every=sp.log_every,
                      checkpoint_every=sp.checkpoint_every, checkpoint=tmp / "checkpoint.pt",
                      digest="run-a", progress=False, stop_after=stop_after)
@@ -73,7 +72,7 @@ def test_checkpoint_of_another_run_is_not_resumed(tmp_path):
     _run(tmp_path, stop_after=4)
     assert (tmp_path / "checkpoint.pt").is_file()
     sp = tiny_params()
-    tr = build_training(sp, CPU, FakePairs(10))
+    tr = semantic_training(sp, CPU, FakePairs(10))
     cfg = LoopConfig(iterations=sp.iterations, checkpoint=tmp_path / "checkpoint.pt",
                      checkpoint_every=3, digest="another-run", progress=False)
     res = train(tr.scheme, tr.loader, tr.sampler, cfg)
@@ -107,13 +106,12 @@ from pipeline.torch_utils.device import resolve_device
 from pipeline.torch_utils.distributed import DistInfo
 from pipeline.torch_utils.misc import set_deterministic
 from pipeline.training.loop import LoopConfig, train
-from pipeline.training.semantic_stage import build_training
-from tests.training.fakes import FakePairs, tiny_params
+from tests.training.fakes import FakePairs, semantic_training, tiny_params
 
 torch.set_num_threads(1)
 set_deterministic(True)
 sp = tiny_params(iterations=10 ** 6, checkpoint_every=2)
-tr = build_training(sp, DistInfo(0, 1, 0, resolve_device("cpu")), FakePairs(10))
+tr = semantic_training(sp, DistInfo(0, 1, 0, resolve_device("cpu")), FakePairs(10))
 cfg = LoopConfig(iterations=sp.iterations, log_every=sp.log_every, checkpoint_every=2,
                  checkpoint=Path(sys.argv[1]), digest="run-k", progress=False)
 train(tr.scheme, tr.loader, tr.sampler, cfg)
@@ -142,12 +140,12 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     done = torch.load(ckpt, weights_only=True)["iteration"]
     n = done + 3                            # resume and run 3 more iterations than it saved
     sp = tiny_params(iterations=10 ** 6, checkpoint_every=2)
-    resumed = build_training(sp, CPU, FakePairs(10))
+    resumed = semantic_training(sp, CPU, FakePairs(10))
     res = train(resumed.scheme, resumed.loader, resumed.sampler,
                 LoopConfig(iterations=sp.iterations, log_every=sp.log_every, checkpoint_every=2,
                            checkpoint=ckpt, digest="run-k", progress=False, stop_after=n))
     assert res.resumed_from == done >= 4
-    fresh = build_training(sp, CPU, FakePairs(10))
+    fresh = semantic_training(sp, CPU, FakePairs(10))
     train(fresh.scheme, fresh.loader, fresh.sampler,
           LoopConfig(iterations=sp.iterations, log_every=sp.log_every, progress=False,
                      stop_after=n))

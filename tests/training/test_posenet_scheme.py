@@ -5,10 +5,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pipeline.config import PosenetParams
+from pipeline.config.posenet import PosenetParams
 from pipeline.torch_utils.distributed import DistInfo
 from pipeline.profiles import PROFILES
-from pipeline.training.posenet import PosenetScheme, arch_of, heatmap_loss
+from pipeline.training.posenet.scheme import PosenetScheme, arch_of, heatmap_loss
 
 
 def test_heatmap_loss_by_hand():

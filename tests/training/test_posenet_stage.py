@@ -8,14 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.config import ParamsError, validate
+from pipeline.config.base import ParamsError
+
+from pipeline.config.params import validate
 from pipeline.datasets.images import PoseImageDataset
 from pipeline.metrics.pckh import pckh
 from pipeline.models.posenet import PoseNet, heatmaps_to_keypoints
-from pipeline.training.checkpoint import load_model_file, read_model_file
+from pipeline.inference.model_files import load_model_file, read_model_file
 from pipeline.training.loop import TrainingError
-from pipeline.training.posenet_stage import eval_dir, model_path, run, summary_text
-from tests.conftest import TINY_RAW
+from pipeline.training.posenet.stage import PosenetStage, run, summary_text
+from tests.helpers import TINY_RAW
 
 #: Tiny detector: 32x32 input, width 4, one residual block, a few steps.
 TINY_POSENET = dict(height=32, width=32, channels=4, blocks=1, downsamplings=2, batch_size=4,
@@ -39,11 +41,11 @@ def test_stage_writes_model_metrics_curves_and_grids(project_copy):
     summary = run(_params(), paths, progress=False)
     assert summary["finished"] and summary["iterations"] == 6
     assert "PCKh@0.5" in summary_text(summary)
-    net = load_model_file(model_path(paths))
+    net = load_model_file(paths.posenet_model)
     assert isinstance(net, PoseNet) and net.arch.height == 32 and net.arch.channels == 4
-    _, meta = read_model_file(model_path(paths))
+    _, meta = read_model_file(paths.posenet_model)
     assert meta["stage"] == "train_posenet" and json.loads(meta["params"])["blocks"] == 1
-    ev = eval_dir(paths)
+    ev = PosenetStage().eval_dir(paths)
     metrics = json.loads((ev / "metrics.json").read_text())
     test = metrics["test"]
     assert metrics["images"] == len(PoseImageDataset(paths.prepared, (32, 32), "test"))
@@ -69,7 +71,7 @@ def test_metrics_are_the_saved_detector_measured_on_the_test_split(project_copy)
     stored frame (recomputed here from the file), and MediaPipe is scored on the same images."""
     paths = project_copy("m")
     run(_params(iterations=4), paths, progress=False)
-    net = load_model_file(model_path(paths))
+    net = load_model_file(paths.posenet_model)
     ds = PoseImageDataset(paths.prepared, (32, 32), "test")
     batch = torch.stack([ds[i]["image"] for i in range(len(ds))])
     with torch.no_grad():
@@ -77,7 +79,7 @@ def test_metrics_are_the_saved_detector_measured_on_the_test_split(project_copy)
     from pipeline.geometry import scale_keypoints
     kp = scale_keypoints(kp, (32, 32), ds.frame_hw)
     expected = pckh(kp, ds.keypoints[ds.rows])
-    test = json.loads((eval_dir(paths) / "metrics.json").read_text())["test"]
+    test = json.loads((PosenetStage().eval_dir(paths) / "metrics.json").read_text())["test"]
     assert test["posenet"]["correct"] == expected["correct"]
     assert test["posenet"]["counted"] == expected["counted"]
     if test["mediapipe"].get("computed", True):
@@ -93,7 +95,7 @@ def test_mediapipe_missing_is_reported_not_zero(project_copy, monkeypatch):
     monkeypatch.setattr(mpd, "_import_mediapipe", missing)
     paths = project_copy("nomp")
     summary = run(_params(iterations=2, sample_every=100), paths, progress=False)
-    mp = json.loads((eval_dir(paths) / "metrics.json").read_text())["test"]["mediapipe"]
+    mp = json.loads((PosenetStage().eval_dir(paths) / "metrics.json").read_text())["test"]["mediapipe"]
     assert mp["computed"] in (False, "False") and "mediapipe==0.10.21" in mp["reason"]
     assert "pckh" not in mp
     assert "not computed" in summary_text(summary)
@@ -104,11 +106,11 @@ def test_resumed_run_is_bit_identical_to_an_uninterrupted_one(project_copy):
     run(_params(), a, progress=False)
     stopped = run(_params(checkpoint_every=4), b, progress=False, stop_after=5)
     assert not stopped["finished"] and "resume" in summary_text(stopped)
-    assert not model_path(b).exists()
+    assert not b.posenet_model.exists()
     resumed = run(_params(checkpoint_every=4), b, progress=False)
     assert resumed["resumed_from"] == 4 and resumed["finished"]
-    assert model_path(a).read_bytes() == model_path(b).read_bytes()
-    assert _files(eval_dir(a)) == _files(eval_dir(b))
+    assert a.posenet_model.read_bytes() == b.posenet_model.read_bytes()
+    assert _files(PosenetStage().eval_dir(a)) == _files(PosenetStage().eval_dir(b))
 
 
 def test_bad_settings_say_what_to_change(project_copy):
@@ -123,7 +125,7 @@ def test_the_heatmap_loss_falls(project_copy):
     paths = project_copy("learn")
     run(_params(iterations=40, log_every=10, sample_every=1000, lr=0.003), paths,
         progress=False)
-    rows = (eval_dir(paths) / "plots" / "metrics" / "train" / "loss_heatmap.tsv").read_text()
+    rows = (PosenetStage().eval_dir(paths) / "plots" / "metrics" / "train" / "loss_heatmap.tsv").read_text()
     losses = [float(r.split("\t")[1]) for r in rows.splitlines()[1:]]
     assert losses[-1] < 0.5 * losses[0]
     assert np.isfinite(losses).all()
@@ -138,6 +140,6 @@ def test_stage_runs_on_cuda(project_copy, amp):
     summary = run(_params(device="cuda", amp=amp, channels_last=True, iterations=4,
                           sample_every=2), paths, progress=False)
     assert summary["finished"] and summary["device"].startswith("cuda")
-    assert isinstance(load_model_file(model_path(paths)), PoseNet)
-    test = json.loads((eval_dir(paths) / "metrics.json").read_text())["test"]
+    assert isinstance(load_model_file(paths.posenet_model), PoseNet)
+    test = json.loads((PosenetStage().eval_dir(paths) / "metrics.json").read_text())["test"]
     assert test["posenet"]["counted"] > 0 and 0 <= test["posenet"]["pckh"] <= 1

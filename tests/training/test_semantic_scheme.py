@@ -7,8 +7,7 @@ import torch
 
 from pipeline.torch_utils.device import resolve_device
 from pipeline.torch_utils.distributed import DistInfo
-from pipeline.profiles import PROFILES
-from pipeline.training.semantic import SemanticScheme
+from pipeline.training.semantic.scheme import SemanticScheme
 from tests.training.fakes import FakePairs, tiny_params
 
 CPU = DistInfo(0, 1, 0, resolve_device("cpu"))
@@ -46,8 +45,3 @@ def test_discriminator_is_frozen_during_the_generator_step():
     scheme.optimize_parameters()
     assert all(torch.equal(before[k], v) for k, v in d.state_dict().items())
     assert all(p.requires_grad for p in d.parameters())
-
-
-def test_profiles_validate():
-    for name, over in PROFILES.items():
-        tiny_params(**over["semantic"])

@@ -3,19 +3,17 @@ resume through the stage, execution-only keys, bad inputs."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import h5py
-import numpy as np
 import pytest
-import torch
 
 from pipeline.artifacts import STATUS_NO_CANDIDATE
-from pipeline.config import ParamsError, validate
+from pipeline.config.base import ParamsError
+from pipeline.config.params import validate
 from pipeline.datasets.pairs import DatasetError
-from pipeline.training.checkpoint import load_model_file
-from pipeline.training.semantic_stage import eval_dir, model_path, run, summary_text
-from tests.conftest import TINY_RAW
+from pipeline.inference.model_files import load_model_file
+from pipeline.training.semantic.stage import SemanticStage, run, summary_text
+from tests.helpers import TINY_RAW
 from tests.training.fakes import TINY_SEMANTIC
 
 
@@ -36,9 +34,9 @@ def test_stage_writes_model_metrics_curves_and_grids(project_copy):
     summary = run(_params(), paths, progress=False)
     assert summary["finished"] and summary["iterations"] == 6
     assert "test pairs" in summary_text(summary)
-    net = load_model_file(model_path(paths))
+    net = load_model_file(paths.semantic_model)
     assert net.arch.height == 32 and net.arch.channels == 4
-    ev = eval_dir(paths)
+    ev = SemanticStage().eval_dir(paths)
     metrics = json.loads((ev / "metrics.json").read_text())
     for ref in ("model", "source_map", "part_warp"):
         m = metrics["test"][ref]
@@ -59,7 +57,7 @@ def test_references_are_measured(project_copy):
     """The part-warp reference is measured, not copied: it differs from the source map."""
     paths = project_copy("refs")
     run(_params(iterations=2, sample_every=100), paths, progress=False)
-    test = json.loads((eval_dir(paths) / "metrics.json").read_text())["test"]
+    test = json.loads((SemanticStage().eval_dir(paths) / "metrics.json").read_text())["test"]
     assert test["source_map"] != test["part_warp"]
 
 
@@ -68,11 +66,11 @@ def test_runs_are_bit_identical_resumed_or_not_whatever_the_execution_keys(proje
     run(_params(), a, progress=False)
     stopped = run(_params(workers=1, checkpoint_every=4), b, progress=False, stop_after=5)
     assert not stopped["finished"] and "resume" in summary_text(stopped)
-    assert not model_path(b).exists()
+    assert not b.semantic_model.exists()
     resumed = run(_params(workers=1, checkpoint_every=4), b, progress=False)
     assert resumed["resumed_from"] == 4 and resumed["finished"]
-    assert model_path(a).read_bytes() == model_path(b).read_bytes()
-    assert _files(eval_dir(a)) == _files(eval_dir(b))
+    assert a.semantic_model.read_bytes() == b.semantic_model.read_bytes()
+    assert _files(SemanticStage().eval_dir(a)) == _files(SemanticStage().eval_dir(b))
 
 
 def test_no_pseudo_targets_is_one_line(project_copy):

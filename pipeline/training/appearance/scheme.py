@@ -1,0 +1,359 @@
+"""The appearance schemes: G_A (with E_A, E'_S), D_A and D_F trained by the unsupervised cycle
+(SPEC 5), with the semantic maps of one of four schemes [paper, section 4.4].
+
+One step, for a batch of training pairs (source s, pseudo target pose P_t = P*_t):
+
+1. target maps S_t: ``ts_pred`` / ``e2e``: S~_Pt = softmax(G_S(S_Ps, P_s, M_Ps, P_t, M_Pt)),
+   upsampled (bilinear) from the map to the image resolution; ``ts_gt``: the parser's map of
+   the pseudo target S*_Pt (on test pairs: the target's own parser map); ``baseline``: none.
+2. the cycle: I~_Pt = G_A(I_s, P_s, S_Ps -> P_t, S_t), warped by the part affines s -> t;
+   I~_Ps = G_A(I~_Pt, P_t, S_t -> P_s, S_Ps), warped by the affines t -> s. The target image is
+   never used.
+3. D_A step: real (I_s, S_Ps), fakes (I~_Pt, S_t) and (I~_Ps, S_Ps), one forward of the
+   concatenated batch (the condition is the pose heatmaps instead of the maps in ``baseline``).
+   D_F step (``loss.face``): real head crops of I_s, fake head crops of both generated images;
+   samples whose head box is undefined (no face point or no torso) are weighted 0.
+4. G step: ``adv`` x (D_A(I~_Pt) + D_A(I~_Ps)) + ``face_weight`` x (D_F of both crops)
+   + ``pose`` x (pose loss of I~_Pt against P_t + of I~_Ps against P_s)
+   + ``content`` x MSE(VGG(I~_Ps), VGG(I_s)) + ``cycle_l1`` x mean |I~_Ps - I_s| [choice]
+   + ``style_weight`` x (style(I_s, I~_Pt) + style(I~_Ps, I~_Pt)), regions by ``loss.style``
+   (``semantic``: the 8 semantic regions of S_Ps / S_t; ``mask``: the 10 body-part masks of
+   P_s / P_t; ``patch``: squares around the joints). ``baseline`` has no maps: its style loss is
+   ``mask`` unless ``loss.style`` is ``patch`` [paper: the baseline uses the mask style].
+   ``e2e`` in its last ``appearance.joint_iterations`` steps also trains G_S, through S_t, with
+   ``semantic_ce`` x L_ce against the pseudo target (G_S's own loss, SPEC 5).
+
+Frozen and never checkpointed: VGG (perceptual features), the pose detector, and G_S in
+``ts_pred`` and in the first phase of ``e2e`` (its weights come from models/semantic.*).
+
+Batch keys: those of :class:`pipeline.datasets.pairs.PseudoPairDataset` at the image resolution
+with ``image_hw`` and ``cycle=True``, and, for the schemes with G_S, ``sem``: the same pair at
+the semantic network's map resolution (``AppearancePairs`` builds both).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from pipeline.appearance_schemes import SCHEMES
+from pipeline.config.appearance import AppearanceParams
+from pipeline.config.loss import LossParams
+from pipeline.inference.renderer import CycleOutput, Renderer
+from pipeline.inference.semantic_inputs import SEMANTIC_INPUT_KEYS, one_hot_maps
+from pipeline.losses.adversarial import AdversarialLoss
+from pipeline.losses.content import content_loss
+from pipeline.losses.pose import pose_loss
+from pipeline.losses.semantic_ce import pose_weighted_ce
+from pipeline.losses.style import mask_regions, patch_regions, region_style_loss, semantic_regions
+from pipeline.models.appearance import (AppearanceArch, AppearanceGenerator, FaceDiscriminator,
+                                        ImageDiscriminator)
+from pipeline.models.blocks import to_memory_format
+from pipeline.models.semantic import SemanticGenerator
+from pipeline.models.vgg import VGGFeatures
+from pipeline.torch_utils.crop import crop, head_boxes
+from pipeline.torch_utils.device import autocast, grad_scaler
+from pipeline.torch_utils.distributed import DistInfo
+from pipeline.training.scheme import TrainingScheme, set_requires_grad
+
+#: Batch keys (image resolution) the scheme moves to the device.
+INPUT_KEYS = ("src_image", "src_labels", "src_heatmaps", "src_keypoints", "src_parts",
+              "tgt_labels", "tgt_heatmaps", "tgt_keypoints", "tgt_parts", "theta",
+              "part_valid", "back_theta", "back_part_valid", "tgt_image")
+
+
+def arch_of(appearance: AppearanceParams, loss: LossParams) -> AppearanceArch:
+    """The appearance networks' architecture of the ``appearance`` section (and the scheme)."""
+    return AppearanceArch(height=appearance.height, width=appearance.width, channels=appearance.channels,
+                          depth=appearance.depth, max_channels=appearance.max_channels, norm=appearance.norm,
+                          deformable_skips=appearance.deformable_skips,
+                          use_maps=SCHEMES[appearance.scheme].uses_maps, upsample=appearance.upsample,
+                          image_skip=appearance.image_skip, blend=appearance.blend,
+                          dropout=appearance.dropout,
+                          disc_channels=appearance.disc_channels, disc_layers=appearance.disc_layers,
+                          face_size=appearance.face_size)
+
+
+@dataclass
+class Frozen:
+    """The frozen helpers of the appearance losses: VGG features (content and style), the pose
+    detector (pose loss; None when ``loss.pose`` is 0) and the pretrained semantic generator
+    (None for the schemes without it)."""
+
+    vgg: VGGFeatures
+    posenet: nn.Module | None
+    semantic: SemanticGenerator | None
+
+
+class AppearanceScheme(TrainingScheme):
+    """G_A + D_A (+ D_F) with Adam, AMP, channels_last and DDP; G_S joins in e2e's last
+    ``joint_iterations`` steps (module docstring)."""
+
+    name = "appearance"
+
+    def __init__(self, appearance: AppearanceParams, loss: LossParams, dist: DistInfo,
+                 frozen: Frozen) -> None:
+        super().__init__(dist, appearance.amp, appearance.channels_last)
+        self.params, self.loss = appearance, loss
+        self.scheme = appearance.scheme
+        spec = SCHEMES[appearance.scheme]
+        self.arch = arch_of(appearance, loss)
+        self.style = spec.style(loss.style)
+        self.joint_from = (appearance.iterations - appearance.joint_iterations
+                           if spec.semantic == "joint" else None)
+        if spec.uses_semantic_network and frozen.semantic is None:
+            raise ValueError(f"appearance.scheme = {self.scheme!r} needs the semantic network")
+        if loss.pose > 0 and frozen.posenet is None:
+            raise ValueError("loss.pose > 0 needs the pose detector")
+        dev = self.device
+        self.frozen = frozen
+        for net in (frozen.vgg, frozen.posenet, frozen.semantic):
+            if net is not None:
+                net.to(dev).eval()
+                # G_S of e2e keeps its gradients: it is only called under no_grad before the
+                # joint phase (and DDP wraps it, which needs trainable parameters)
+                set_requires_grad(net, net is frozen.semantic and self.joint_from is not None)
+        g = AppearanceGenerator(self.arch).to(dev)
+        d = ImageDiscriminator(self.arch).to(dev)
+        nets: dict[str, nn.Module] = {"generator": g, "discriminator": d}
+        if loss.face and loss.face_weight > 0:
+            nets["face_discriminator"] = FaceDiscriminator(self.arch).to(dev)
+        if self.channels_last:
+            nets = {k: v.to(memory_format=torch.channels_last) for k, v in nets.items()}
+        betas = (appearance.beta1, appearance.beta2)
+        opts = {k: torch.optim.Adam(v.parameters(), appearance.lr if k == "generator"
+                                    else appearance.disc_lr, betas) for k, v in nets.items()}
+        if self.joint_from is not None:
+            # G_S is trained in the joint phase: its weights and optimiser are checkpointed
+            nets["semantic_generator"] = frozen.semantic  # type: ignore[assignment]
+            opts["semantic_generator"] = torch.optim.Adam(frozen.semantic.parameters(),
+                                                          appearance.semantic_lr, betas)
+        self.networks, self.optimizers = nets, opts
+        self.scaler = grad_scaler(dev, appearance.amp)
+        self.adversarial = AdversarialLoss(loss.adversarial)
+        self.train_nets = {k: self._wrap(v) for k, v in nets.items()}
+        self.renderer = Renderer(self.scheme, self.arch, frozen.semantic, self.channels_last)
+        self.step = 0
+        self.input: dict[str, Any] = {}
+        self.out: CycleOutput | None = None
+
+    def _wrap(self, net: nn.Module) -> nn.Module:
+        if not self.dist.distributed:
+            return net
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DDP(net, device_ids=ids)
+
+    # ---------------------------------------------------------------- properties
+    @property
+    def generator(self) -> AppearanceGenerator:
+        return self.networks["generator"]  # type: ignore[return-value]
+
+    @property
+    def joint(self) -> bool:
+        """True in e2e's joint phase (G_S trained)."""
+        return self.joint_from is not None and self.step >= self.joint_from
+
+    def train(self, mode: bool = True) -> None:
+        super().train(mode)
+        for net in (self.frozen.vgg, self.frozen.posenet):
+            if net is not None:
+                net.eval()
+        if self.frozen.semantic is not None:
+            self.frozen.semantic.train(mode and self.joint)
+
+    # ---------------------------------------------------------------- inputs
+    def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
+        nb = self.device.type == "cuda"
+        x: dict[str, Any] = {k: batch[k].to(self.device, non_blocking=nb) for k in INPUT_KEYS
+                             if k in batch}
+        if "sem" in batch:
+            x["sem"] = {k: batch["sem"][k].to(self.device, non_blocking=nb)
+                        for k in SEMANTIC_INPUT_KEYS if k in batch["sem"]}
+        return x
+
+    def set_input(self, batch: dict[str, Any]) -> None:
+        self.input = self._to_device(batch)
+
+    # ---------------------------------------------------------------- forward
+    def target_maps(self, x: dict[str, Any], train_semantic: bool
+                    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """(S_t at image resolution or None, G_S's logits or None) for the scheme."""
+        net_s = self.train_nets.get("semantic_generator", self.frozen.semantic)
+        return self.renderer.target_maps(x, net_s, train_semantic)
+
+    def cycle(self, x: dict[str, Any], net: nn.Module, train_semantic: bool = False,
+              back: bool = True) -> CycleOutput:
+        """S_t, I~_Pt and (with ``back``) I~_Ps for the inputs ``x``."""
+        net_s = self.train_nets.get("semantic_generator", self.frozen.semantic)
+        return self.renderer.cycle(x, net, net_s, train_semantic, back)
+
+    def forward(self) -> None:
+        with autocast(self.device, self.amp):
+            self.out = self.cycle(self.input, self.train_nets["generator"],
+                                  train_semantic=self.joint)
+
+    # ---------------------------------------------------------------- losses
+    def _condition(self, maps: torch.Tensor | None, heatmaps: torch.Tensor) -> torch.Tensor:
+        return to_memory_format(maps if self.arch.use_maps else heatmaps, self.channels_last)
+
+    def _regions(self, x: dict[str, Any], side: str, maps: torch.Tensor | None
+                 ) -> torch.Tensor:
+        """Style regions of the source (side 'src') or target ('tgt') frame."""
+        if self.style == "semantic":
+            assert maps is not None
+            return semantic_regions(maps)
+        if self.style == "mask":
+            return mask_regions(x[f"{side}_parts"])
+        hw = (self.arch.height, self.arch.width)
+        return patch_regions(x[f"{side}_keypoints"], hw, self.loss.patch_size * hw[0])
+
+    def _faces(self, images: torch.Tensor, keypoints: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        theta, valid = head_boxes(keypoints, (self.arch.height, self.arch.width))
+        return crop(images, theta.to(images.dtype), self.arch.face_size), valid.float()
+
+    def _discriminator_step(self, x: dict[str, Any], out: CycleOutput,
+                            src_maps: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        assert out.fake_s is not None
+        losses: dict[str, torch.Tensor] = {}
+        b = out.fake_t.shape[0]
+        names = [k for k in ("discriminator", "face_discriminator") if k in self.networks]
+        for k in names:
+            set_requires_grad(self.networks[k], True)
+        with autocast(self.device, self.amp):
+            fake_t, fake_s = out.fake_t.detach(), out.fake_s.detach()
+            tgt_maps = out.tgt_maps.detach() if out.tgt_maps is not None else None
+            images = torch.cat([x["src_image"], fake_t, fake_s])
+            cond = torch.cat([self._condition(src_maps, x["src_heatmaps"]),
+                              self._condition(tgt_maps, x["tgt_heatmaps"]),
+                              self._condition(src_maps, x["src_heatmaps"])])
+            scores = self.train_nets["discriminator"](to_memory_format(images,
+                                                                       self.channels_last),
+                                                      cond)
+            loss_d = self.adversarial.discriminator(scores[:b], scores[b:])
+            total = loss_d
+            losses["loss_d"] = loss_d.detach()
+            if "face_discriminator" in self.networks:
+                kp = torch.cat([x["src_keypoints"], x["tgt_keypoints"], x["src_keypoints"]])
+                crops, valid = self._faces(images, kp)
+                fscores = self.train_nets["face_discriminator"](
+                    to_memory_format(crops, self.channels_last))
+                loss_df = self.adversarial.discriminator(fscores[:b], fscores[b:],
+                                                         valid[:b], valid[b:])
+                total = total + loss_df
+                losses["loss_d_face"] = loss_df.detach()
+        for k in names:
+            self.optimizers[k].zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        for k in names:
+            self.scaler.step(self.optimizers[k])
+            set_requires_grad(self.networks[k], False)
+        return losses
+
+    def generator_losses(self, x: dict[str, Any], out: CycleOutput,
+                         src_maps: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """Every weighted generator loss (float32 scalars, not yet summed), by name."""
+        assert out.fake_s is not None
+        L, loss = {}, self.loss
+        b = out.fake_t.shape[0]
+        both = torch.cat([out.fake_t, out.fake_s])
+        if loss.adv > 0:
+            cond = torch.cat([self._condition(out.tgt_maps, x["tgt_heatmaps"]),
+                              self._condition(src_maps, x["src_heatmaps"])])
+            scores = self.networks["discriminator"](to_memory_format(both, self.channels_last),
+                                                    cond)
+            # both generated images, weight `adv` each: the mean over the two halves, doubled
+            L["loss_g_adv"] = 2 * loss.adv * self.adversarial.generator(scores)
+        if "face_discriminator" in self.networks:
+            crops, valid = self._faces(both, torch.cat([x["tgt_keypoints"],
+                                                        x["src_keypoints"]]))
+            fscores = self.networks["face_discriminator"](to_memory_format(crops,
+                                                                           self.channels_last))
+            L["loss_g_face"] = 2 * loss.face_weight * self.adversarial.generator(fscores, valid)
+        if loss.pose > 0:
+            posenet = self.frozen.posenet
+            L["loss_pose"] = loss.pose * (pose_loss(posenet, out.fake_t, x["tgt_heatmaps"])
+                                          + pose_loss(posenet, out.fake_s, x["src_heatmaps"]))
+        if loss.cycle_l1 > 0:
+            L["loss_cycle_l1"] = loss.cycle_l1 * (out.fake_s.float()
+                                                  - x["src_image"].float()).abs().mean()
+        if loss.content > 0 or loss.style_weight > 0:
+            feats = self.frozen.vgg(torch.cat([x["src_image"], out.fake_t, out.fake_s]))
+            f_src = {k: v[:b] for k, v in feats.items()}
+            f_t = {k: v[b:2 * b] for k, v in feats.items()}
+            f_s = {k: v[2 * b:] for k, v in feats.items()}
+            if loss.content > 0:
+                L["loss_content"] = loss.content * content_loss(f_s, f_src)
+            if loss.style_weight > 0:
+                r_src = self._regions(x, "src", src_maps)
+                r_tgt = self._regions(x, "tgt", out.tgt_maps)
+                L["loss_style"] = loss.style_weight * (
+                    region_style_loss(f_src, r_src, f_t, r_tgt)
+                    + region_style_loss(f_s, r_src, f_t, r_tgt))
+        if self.joint and loss.semantic_ce > 0:
+            assert out.logits is not None
+            sem = x["sem"]
+            L["loss_semantic_ce"] = loss.semantic_ce * pose_weighted_ce(
+                out.logits, sem["tgt_labels"], sem["tgt_pose_mask"])
+        return {k: v.float() for k, v in L.items()}
+
+    def optimize_parameters(self) -> dict[str, torch.Tensor]:
+        x = self.input
+        self.forward()
+        out = self.out
+        assert out is not None
+        src_maps = one_hot_maps(x["src_labels"]) if self.arch.use_maps else None
+        losses = self._discriminator_step(x, out, src_maps)
+        trained = ["generator"] + (["semantic_generator"] if self.joint else [])
+        with autocast(self.device, self.amp):
+            parts = self.generator_losses(x, out, src_maps)
+            loss_g = torch.stack(list(parts.values())).sum()
+        for k in trained:
+            self.optimizers[k].zero_grad(set_to_none=True)
+        self.scaler.scale(loss_g).backward()
+        for k in trained:
+            self.scaler.step(self.optimizers[k])
+        self.scaler.update()
+        for k in ("discriminator", "face_discriminator"):
+            if k in self.networks:
+                set_requires_grad(self.networks[k], True)
+        losses.update({k: v.detach() for k, v in parts.items()})
+        losses["loss_g"] = loss_g.detach()
+        self.step += 1
+        return losses
+
+    # ---------------------------------------------------------------- inference
+    @torch.no_grad()
+    def generate(self, batch: dict[str, Any], back: bool = False) -> CycleOutput:
+        """The cycle's outputs for a batch, in eval mode (float32, on the device)."""
+        nets = [self.generator] + ([self.frozen.semantic] if self.frozen.semantic else [])
+        was = [n.training for n in nets]
+        for n in nets:
+            n.eval()
+        try:
+            x = self._to_device(batch)
+            with autocast(self.device, self.amp):
+                out = self.cycle(x, self.generator, back=back)
+        finally:
+            for n, w in zip(nets, was):
+                n.train(w)
+        f = lambda t: t.float() if t is not None else None  # noqa: E731
+        return CycleOutput(f(out.tgt_maps), f(out.logits), out.fake_t.float(), f(out.fake_s))
+
+    @torch.no_grad()
+    def predict(self, batch: dict[str, Any]) -> torch.Tensor:
+        """I~_Pt (B, 3, H, W) float32 in [-1, 1] for a batch, in eval mode."""
+        return self.generate(batch).fake_t
+
+    # ---------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["step"] = self.step
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.step = int(state["step"])

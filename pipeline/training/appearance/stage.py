@@ -1,0 +1,218 @@
+"""Stage `train_appearance`: the appearance generative network and its scheme
+(docs/method.md §5; what each scheme does: :data:`pipeline.appearance_schemes.SCHEMES`),
+filled into :class:`pipeline.training.stage.TrainingStage`.
+
+Reads images.h5, poses.h5, parsing.h5, masks.h5, pseudo.h5 (training pairs: pseudo.h5 rows with
+status ok; test pairs: images.h5 /pairs/test), models/semantic.safetensors (G_S, for ts_pred and
+e2e), models/posenet.safetensors (the frozen pose detector of the pose loss) and the VGG16
+weights (``loss.vgg_weights`` or the offline default). Writes (rank 0 only):
+
+- ``models/appearance/`` (the DVC output): ``generator.safetensors`` (G_A with E_A, E'_S; its
+  metadata holds the architecture, the scheme and the params) and, for e2e, the jointly
+  trained ``semantic.safetensors`` (G_S after the joint phase). Written in a temporary folder
+  and swapped into place.
+- ``eval/appearance/``: DVCLive metrics.json: the final losses; on the test pairs SSIM,
+  mask-SSIM and L1 of the generated images against the true targets, beside two references
+  that need no learning (the unchanged source image, the source warped part by part), with the
+  SSIM settings; loss curves and sample grids (source, target pose, predicted map, generated
+  image, cycle reconstruction, and the true target on test pairs).
+
+One process or ``torchrun --nproc_per_node N`` (DDP); ``appearance.batch_size`` is the global
+batch.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pipeline.appearance_schemes import SCHEMES
+from pipeline.artifacts import Paths
+from pipeline.config.base import section_dict
+from pipeline.datasets.appearance import AppearancePairs
+from pipeline.datasets.pairs import PseudoPairDataset, TestPairDataset
+from pipeline.evaluation.grids import image_rows, sample_grid
+from pipeline.evaluation.scoring import score_images
+from pipeline.inference.model_files import save_model_file
+from pipeline.inference.trained import load_network
+from pipeline.models.posenet import PoseNet
+from pipeline.models.semantic import SemanticGenerator
+from pipeline.models.vgg import VGGFeatures, VGGWeightsError, vgg_source
+from pipeline.torch_utils.distributed import DistInfo
+from pipeline.training.appearance.scheme import AppearanceScheme, Frozen, arch_of
+from pipeline.training.stage import SampleGrids, Training, TrainingStage, first_items
+
+if TYPE_CHECKING:
+    from pipeline.config.params import Params
+
+
+def pair_datasets(params: Params, paths: Paths, sem_hw: tuple[int, int] | None,
+                  train: bool) -> AppearancePairs:
+    """Training (pseudo) or test pairs of the appearance stage (see :class:`AppearancePairs`).
+    sem_hw: G_S's map resolution, or None when the scheme has no G_S."""
+    ap = params.appearance
+    hw = (ap.height, ap.width)
+    if train:
+        img = PseudoPairDataset(paths.prepared, hw, hw, flip=ap.flip, seed=ap.seed, cycle=True)
+        sem = (PseudoPairDataset(paths.prepared, sem_hw, flip=ap.flip, seed=ap.seed)
+               if sem_hw is not None else None)
+    else:
+        img = TestPairDataset(paths.prepared, hw, hw, cycle=True)
+        sem = TestPairDataset(paths.prepared, sem_hw) if sem_hw is not None else None
+    return AppearancePairs(img, sem)
+
+
+def load_frozen(params: Params, paths: Paths) -> Frozen:
+    """VGG features, the pose detector (when ``loss.pose`` > 0) and G_S (when the scheme
+    uses it), from their files."""
+    loss = params.loss
+    vgg = VGGFeatures(loss.vgg_weights, scale=loss.vgg_scale)
+    posenet = None
+    if loss.pose > 0:
+        posenet = load_network(paths.posenet_model, PoseNet, "train_posenet")
+    semantic = None
+    if SCHEMES[params.appearance.scheme].uses_semantic_network:
+        semantic = load_network(paths.semantic_model, SemanticGenerator, "train_semantic")
+    return Frozen(vgg, posenet, semantic)
+
+
+def sem_hw_of(frozen: Frozen) -> tuple[int, int] | None:
+    """G_S's map resolution (from its model file), or None without G_S."""
+    if frozen.semantic is None:
+        return None
+    return frozen.semantic.arch.height, frozen.semantic.arch.width
+
+
+def write_models(paths: Paths, scheme: AppearanceScheme, params: Params) -> None:
+    """G_A (and e2e's G_S) into models/appearance/, written beside it and swapped into
+    place."""
+    folder = paths.appearance_models
+    tmp = folder.parent / f".{folder.name}.tmp"
+    old = folder.parent / f".{folder.name}.old.tmp"
+    for p in (tmp, old):
+        shutil.rmtree(p, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    extra = {"params": json.dumps({"appearance": section_dict(params.appearance),
+                                   "loss": section_dict(params.loss)}, sort_keys=True),
+             "scheme": params.appearance.scheme, "stage": AppearanceStage.name,
+             "vgg": vgg_source(params.loss.vgg_weights)}
+    save_model_file(tmp / paths.appearance_generator.name, "appearance_generator",
+                    scheme.generator, scheme.arch.to_dict(), extra=extra)
+    g_s = scheme.networks.get("semantic_generator")
+    if g_s is not None:
+        save_model_file(tmp / paths.joint_semantic_model.name, "semantic_generator", g_s,
+                        g_s.arch.to_dict(), extra=extra)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class AppearanceStage(TrainingStage):
+    """`train_appearance` (module docstring)."""
+
+    name = "train_appearance"
+    section = "appearance"
+    inputs = ("images", "poses", "parsing", "masks", "pseudo")
+    seed_offset = 0xA9
+    user_errors = TrainingStage.user_errors + (VGGWeightsError,)
+
+    def __init__(self) -> None:
+        self.frozen: Frozen | None = None
+
+    def check(self, params: Params) -> None:
+        arch_of(params.appearance, params.loss)
+
+    def prepare(self, params: Params, paths: Paths) -> None:
+        self.frozen = load_frozen(params, paths)
+
+    def dataset(self, params: Params, paths: Paths) -> AppearancePairs:
+        assert self.frozen is not None
+        return pair_datasets(params, paths, sem_hw_of(self.frozen), True)
+
+    def scheme(self, params: Params, dist: DistInfo) -> AppearanceScheme:
+        assert self.frozen is not None
+        return AppearanceScheme(params.appearance, params.loss, dist, self.frozen)
+
+    def digest_sections(self, params: Params) -> dict[str, Any]:
+        return {"appearance": section_dict(params.appearance),
+                "loss": section_dict(params.loss), "vgg": vgg_source(params.loss.vgg_weights)}
+
+    def digest_files(self, params: Params, paths: Paths) -> list[Path]:
+        """The input artifacts, the model files the scheme reads (and the VGG weights, by
+        their source in the params)."""
+        files = [paths.artifact(kind) for kind in self.inputs]
+        if params.loss.pose > 0:
+            files.append(paths.posenet_model)
+        if SCHEMES[params.appearance.scheme].uses_semantic_network:
+            files.append(paths.semantic_model)
+        return files
+
+    def samples(self, params: Params, paths: Paths, scheme: AppearanceScheme,
+                folder: Path) -> SampleGrids:
+        assert self.frozen is not None
+        return AppearanceGrids(scheme, params, paths, sem_hw_of(self.frozen), folder)
+
+    def describe(self, params: Params, summary: dict[str, Any], training: Training) -> None:
+        summary["scheme"] = params.appearance.scheme
+        summary["style"] = SCHEMES[params.appearance.scheme].style(params.loss.style)
+
+    def finish(self, params: Params, paths: Paths, scheme: AppearanceScheme
+               ) -> tuple[dict[str, Any], dict[str, Any]]:
+        assert self.frozen is not None
+        write_models(paths, scheme, params)
+        test = score_images(scheme.predict,
+                            pair_datasets(params, paths, sem_hw_of(self.frozen), False))
+        metrics: dict[str, Any] = {"test": test, "scheme": {"name": params.appearance.scheme,
+                                                            "style": scheme.style}}
+        fields = {"model": str(paths.appearance_models),
+                  "test": {k: {m: test[k][m] for m in ("ssim", "mask_ssim", "l1")}
+                           for k in ("model", "source", "part_warp")}}
+        return metrics, fields
+
+    def desc(self, params: Params) -> str:
+        return f"{self.name} ({params.appearance.scheme})"
+
+    def title(self, summary: dict[str, Any]) -> str:
+        return f"{self.name} ({summary['scheme']}, style {summary['style']})"
+
+    def result_lines(self, summary: dict[str, Any]) -> list[str]:
+        return [f"  test pairs {k:>10}: SSIM {v['ssim']}  mask-SSIM {v['mask_ssim']}  "
+                f"L1 {v['l1']}" for k, v in summary.get("test", {}).items()]
+
+
+class AppearanceGrids(SampleGrids):
+    """Per pair: source, target pose, predicted map, generated image, cycle reconstruction
+    (and the true target on test pairs)."""
+
+    def __init__(self, scheme: AppearanceScheme, params: Params, paths: Paths,
+                 sem_hw: tuple[int, int] | None, folder: Path) -> None:
+        super().__init__(folder)
+        self.scheme, self.params, self.paths, self.sem_hw = scheme, params, paths, sem_hw
+
+    def fixed(self) -> dict[str, Any]:
+        out = {}
+        for name, train in (("train", True), ("test", False)):
+            ds = pair_datasets(self.params, self.paths, self.sem_hw, train)
+            if train:
+                ds.images.flip = False
+                if ds.sem is not None:
+                    ds.sem.flip = False
+            batch = first_items(ds, self.params.appearance.sample_count)
+            if batch is not None:
+                out[name] = batch
+        return out
+
+    def draw(self, name: str, batch: dict[str, Any], iteration: int) -> np.ndarray:
+        out = self.scheme.generate(batch, back=True)
+        labels = out.tgt_maps.argmax(1).cpu() if out.tgt_maps is not None else None
+        rows = image_rows(batch, out.fake_t.cpu(), out.fake_s.cpu(), labels)
+        return sample_grid(rows, f"{name} pairs ({self.params.appearance.scheme}), "
+                                 f"iteration {iteration}")
+
+
+#: The stage's entry points (stages/train_appearance.py, tests, benchmarks).
+USER_ERRORS, run, summary_text = AppearanceStage.entry_points()

@@ -1,0 +1,1 @@
+"""The pose detector: its scheme and its stage `train_posenet`."""

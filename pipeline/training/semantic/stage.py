@@ -1,0 +1,133 @@
+"""Stage `train_semantic`: pseudo targets -> the semantic generative network G_S
+(docs/method.md §5), filled into :class:`pipeline.training.stage.TrainingStage`.
+
+Reads images.h5, poses.h5, parsing.h5, masks.h5 and pseudo.h5 (training pairs: pseudo.h5 rows
+with status ok; test pairs: images.h5 /pairs/test). Writes (rank 0 only):
+- ``models/semantic.safetensors``: G_S weights + metadata (``network``, ``arch`` JSON,
+  ``params`` JSON of the result-shaping params), rebuildable with
+  :func:`pipeline.inference.model_files.load_model_file`. The DVC output.
+- ``eval/semantic/``: DVCLive metrics.json (final losses; test-pair pixel accuracy / mIoU of the
+  model, the unchanged source map and the part warp f(S_Ps); on synthetic data the oracle
+  scores of training sources), loss curves plots/metrics/train/*.tsv and samples/*.png grids.
+
+The same entry point runs in one process or under ``torchrun --nproc_per_node N``
+(DistributedDataParallel; gloo on CPU, NCCL on CUDA); ``semantic.batch_size`` is the global
+batch, split evenly over the processes.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from pipeline.artifacts import Paths
+from pipeline.config.base import section_dict
+from pipeline.datasets.pairs import PseudoPairDataset, TestPairDataset
+from pipeline.evaluation.grids import pair_row, sample_grid
+from pipeline.evaluation.references import part_warp_labels
+from pipeline.evaluation.scoring import oracle_truth_fn, score_maps, score_oracle
+from pipeline.inference.model_files import save_model_file
+from pipeline.torch_utils.distributed import DistInfo
+from pipeline.training.semantic.scheme import SemanticScheme, arch_of
+from pipeline.training.stage import SampleGrids, TrainingStage, first_items
+
+if TYPE_CHECKING:
+    from pipeline.config.params import Params
+
+
+class SemanticStage(TrainingStage):
+    """`train_semantic` (module docstring)."""
+
+    name = "train_semantic"
+    section = "semantic"
+    inputs = ("images", "poses", "parsing", "masks", "pseudo")
+    seed_offset = 0x5E
+
+    def check(self, params: Params) -> None:
+        arch_of(params.semantic)
+
+    def dataset(self, params: Params, paths: Paths) -> PseudoPairDataset:
+        """The training pairs (pseudo.h5 rows with status ok) at the network's map
+        resolution."""
+        sp = params.semantic
+        return PseudoPairDataset(paths.prepared, (sp.height, sp.width), flip=sp.flip,
+                                 seed=sp.seed)
+
+    def scheme(self, params: Params, dist: DistInfo) -> SemanticScheme:
+        return SemanticScheme(params.semantic, dist)
+
+    def digest_sections(self, params: Params) -> dict[str, Any]:
+        return {"semantic": section_dict(params.semantic)}
+
+    def samples(self, params: Params, paths: Paths, scheme: SemanticScheme,
+                folder: Path) -> SampleGrids:
+        return SemanticGrids(scheme, paths, params, folder)
+
+    def finish(self, params: Params, paths: Paths, scheme: SemanticScheme
+               ) -> tuple[dict[str, Any], dict[str, Any]]:
+        sp = params.semantic
+        hw = (sp.height, sp.width)
+        save_model_file(paths.semantic_model, "semantic_generator", scheme.generator,
+                        scheme.arch.to_dict(),
+                        extra={"params": json.dumps(section_dict(sp), sort_keys=True),
+                               "stage": self.name})
+        test = score_maps(scheme.predict, TestPairDataset(paths.prepared, hw))
+        metrics: dict[str, Any] = {"test": test}
+        root = paths.dataset(params.data.root)
+        if params.data.source == "synthetic" and (root / "truth.h5").is_file():
+            train_eval = PseudoPairDataset(paths.prepared, hw, flip=False, seed=sp.seed)
+            truth = oracle_truth_fn(root, train_eval.arts["images"].names, hw)
+            metrics["train_oracle"] = score_oracle(scheme.predict, train_eval, truth)
+        fields = {"model": str(paths.semantic_model),
+                  "test": {k: {"miou": v["miou"], "pixel_accuracy": v["pixel_accuracy"]}
+                           for k, v in test.items() if k != "pairs"},
+                  "train_oracle": {k: v["miou"]
+                                   for k, v in metrics.get("train_oracle", {}).items()
+                                   if isinstance(v, dict)}}
+        return metrics, fields
+
+    def result_lines(self, summary: dict[str, Any]) -> list[str]:
+        t = summary.get("test", {})
+        lines = [f"  test pairs {k:>10}: mIoU {t[k]['miou']}  pixel acc "
+                 f"{t[k]['pixel_accuracy']}" for k in ("model", "source_map", "part_warp")
+                 if k in t]
+        oracle = summary.get("train_oracle")
+        if oracle:
+            lines.append(f"  training sources vs oracle: mIoU model {oracle.get('model')}, "
+                         f"pseudo target {oracle.get('pseudo_target')}")
+        return lines
+
+
+class SemanticGrids(SampleGrids):
+    """Per pair: source map with P_s, target pose, predicted S~_Pt, f(S_Ps), and the pseudo
+    target (training pairs) or the true map (test pairs)."""
+
+    def __init__(self, scheme: SemanticScheme, paths: Paths, params: Params,
+                 folder: Path) -> None:
+        super().__init__(folder)
+        sp = params.semantic
+        self.scheme, self.paths = scheme, paths
+        self.map_hw, self.count = (sp.height, sp.width), sp.sample_count
+
+    def fixed(self) -> dict[str, Any]:
+        sets = {"train": PseudoPairDataset(self.paths.prepared, self.map_hw),
+                "test": TestPairDataset(self.paths.prepared, self.map_hw)}
+        batches = {name: first_items(ds, self.count) for name, ds in sets.items()}
+        return {name: b for name, b in batches.items() if b is not None}
+
+    def draw(self, name: str, batch: dict[str, torch.Tensor], iteration: int) -> np.ndarray:
+        pred = self.scheme.predict(batch).argmax(1).cpu().numpy()
+        warped = part_warp_labels(batch).numpy()
+        rows = [pair_row(batch["src_labels"][i].numpy(), batch["src_keypoints"][i].numpy(),
+                         batch["tgt_keypoints"][i].numpy(), pred[i], warped[i],
+                         batch["tgt_labels"][i].numpy(),
+                         "pseudo S*_Pt" if name == "train" else "true S_Pt")
+                 for i in range(len(pred))]
+        return sample_grid(rows, f"{name} pairs, iteration {iteration}")
+
+
+#: The stage's entry points (stages/train_semantic.py, tests, benchmarks).
+USER_ERRORS, run, summary_text = SemanticStage.entry_points()
