@@ -1,5 +1,5 @@
 """The ablation table: the four training schemes and the three style losses, each trained with
-several seeds as DVC experiments, reported as mean ± spread per metric (issue 10).
+several seeds as DVC experiments, reported as mean ± spread per metric.
 
     python bench/ablation.py --profile ablation --dry-run       # the dvc commands, nothing run
     python bench/ablation.py --profile ablation --json eval/ablation.json   # queue, run, report
@@ -62,7 +62,7 @@ DEFAULT_SEEDS = (0, 1, 2)
 
 #: Metric name (the last key of its JSON path) -> the better direction. SSIM, mask-SSIM (also
 #: the peer-compatible ones), IS, mask-IS, PCKh, the maps' mIoU and pixel accuracy: higher;
-#: L1, LPIPS, FID: lower [SPEC 6]. Other names (pairs, images, settings) have none.
+#: L1, LPIPS, FID: lower [docs/method.md §6]. Other names (pairs, images, settings) have none.
 DIRECTIONS: dict[str, str] = {
     "ssim": "higher", "mask_ssim": "higher", "peer_ssim": "higher", "peer_mask_ssim": "higher",
     "is": "higher", "mask_is": "higher", "pckh": "higher", "miou": "higher",

@@ -1,4 +1,4 @@
-"""Benchmark of the pseudo-label search (SPEC 4): reference vs fast, and the full exact search.
+"""Benchmark of the pseudo-label search (docs/method.md §4): reference vs fast, and the full exact search.
 
     python bench/search.py [--sizes 1000,4000] [--workers 2] [--ref-pairs 300]
 

@@ -20,7 +20,7 @@ SKELETON_LIMBS = ((1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9)
 _RIGHT = {2, 3, 4, 8, 9, 10, 15, 17}
 _LEFT = {5, 6, 7, 11, 12, 13, 14, 16}
 
-#: Distinct colours for the 10 body parts of SPEC section 3 [choice].
+#: Distinct colours for the 10 body parts of docs/method.md §3 [choice].
 PART_COLORS = np.array([[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200],
                         [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230],
                         [210, 245, 60], [250, 190, 212]], dtype=np.uint8)
@@ -70,7 +70,7 @@ def overlay_parts(image: np.ndarray, masks: np.ndarray, alpha: float = 0.45,
                   skip: Sequence[int] = (0,)) -> np.ndarray:
     """Blend 10 part masks (10, H, W) bool over ``image``; parts in ``skip`` are outlined only.
 
-    The torso (part 0) mask is the whole image by definition (SPEC 3), so by default it is
+    The torso (part 0) mask is the whole image by definition (docs/method.md §3), so by default it is
     not filled.
     """
     out = image.astype(np.float32)
@@ -115,7 +115,7 @@ def legend(names: Sequence[str], colors: np.ndarray, height: int, width: int = 1
 
 
 def label_legend(height: int) -> np.ndarray:
-    """Legend of the 10 semantic labels (SPEC section 2)."""
+    """Legend of the 10 semantic labels (docs/method.md §2)."""
     return legend(LABEL_NAMES, LABEL_COLORS, height)
 
 

@@ -2,7 +2,7 @@
 eval/report.md, eval/report/, eval/plots/ (README "Evaluation")."""
 from __future__ import annotations
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.cli import run_stage
 from pipeline.config.data import DataParams
 from pipeline.config.evaluate import EvaluateParams

@@ -1,7 +1,7 @@
 """DVC stage `ingest`: dataset folder (data.*) -> data/prepared/images.h5 + images.summary.json."""
 from __future__ import annotations
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.cli import run_stage
 from pipeline.config.data import DataParams
 from pipeline.config.loader import load_sections

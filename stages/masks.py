@@ -1,7 +1,7 @@
 """DVC stage `masks`: poses.h5 -> data/prepared/masks.h5 (+ masks.summary.json)."""
 from __future__ import annotations
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.cli import run_stage
 from pipeline.config.loader import load_sections
 from pipeline.config.masks import MasksParams

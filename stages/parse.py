@@ -2,7 +2,7 @@
 docs/method.md §2)."""
 from __future__ import annotations
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.cli import run_stage
 from pipeline.config.data import DataParams
 from pipeline.config.loader import load_sections

@@ -1,7 +1,7 @@
 """DVC stage `pose`: images.h5 (+ annotations / ground truth / detector) -> poses.h5."""
 from __future__ import annotations
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.cli import run_stage
 from pipeline.config.data import DataParams
 from pipeline.config.loader import load_sections

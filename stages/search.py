@@ -2,7 +2,7 @@
 (docs/method.md §4)."""
 from __future__ import annotations
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.cli import run_stage
 from pipeline.config.loader import load_sections
 from pipeline.config.search import SearchParams

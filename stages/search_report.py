@@ -1,7 +1,7 @@
 """DVC stage `search_report`: pseudo.h5 (+ the synthetic oracle) -> eval/search_report.json."""
 from __future__ import annotations
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.cli import run_stage
 from pipeline.config.data import DataParams
 from pipeline.config.loader import load_sections

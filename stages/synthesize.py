@@ -1,7 +1,7 @@
 """DVC stage `synthesize`: data.synthetic.* -> data/raw/synthetic (the embedded default dataset)."""
 from __future__ import annotations
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.cli import run_stage
 from pipeline.config.data import DataParams
 from pipeline.config.loader import load_sections

@@ -5,7 +5,7 @@ stages.train_posenet`` (DDP; only rank 0 prints and writes).
 """
 from __future__ import annotations
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.cli import run_stage
 from pipeline.config.loader import load_sections
 from pipeline.config.pose import PoseParams

@@ -5,7 +5,7 @@ stages.train_semantic`` (DDP; only rank 0 prints and writes).
 """
 from __future__ import annotations
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.cli import run_stage
 from pipeline.config.data import DataParams
 from pipeline.config.loader import load_sections

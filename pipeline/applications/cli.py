@@ -32,7 +32,8 @@ from pipeline.applications.pose_transfer import pose_transfer
 from pipeline.applications.poses import parse_pose_frame, read_target
 from pipeline.applications.render import Rendering
 from pipeline.applications.texture_transfer import texture_transfer
-from pipeline.artifacts import ArtifactError, Paths
+from pipeline.artifacts.paths import Paths
+from pipeline.artifacts.reader import ArtifactError
 from pipeline.inference.model_files import ModelFileError
 from pipeline.inference.trained import TrainedModels
 from pipeline.torch_utils.device import resolve_device

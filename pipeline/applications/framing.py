@@ -22,7 +22,7 @@ import numpy as np
 
 from pipeline.geometry import visible
 
-#: Height (px) of the working frame of photos and poses [SPEC 1: the field's 256 px frames,
+#: Height (px) of the working frame of photos and poses [docs/method.md §1: the field's 256 px frames,
 #: in which the heatmap sigma is defined].
 WORK_HEIGHT: int = 256
 #: Share of the frame height (or width) the person's box fills [choice: the synthetic people's

@@ -1,7 +1,7 @@
 """Controlled image manipulation [paper, section 4.5]: a person rendered on an edited semantic
 map (longer sleeves, a skirt instead of pants), pose unchanged.
 
-The edited map is a label PNG (values 0..9, SPEC 2; single-channel or palette, e.g. the
+The edited map is a label PNG (values 0..9, docs/method.md §2; single-channel or palette, e.g. the
 ``labels.png`` that ``spt-apps parse`` writes, edited) at the size of the person's frame: the
 framed photo (``parse``'s ``person.png``) or the stored frame of a prepared row. Source =
 the person; target pose = the same pose; S_t = the edited map (one-hot) in place of the
@@ -16,8 +16,8 @@ from pipeline.applications.errors import AppError
 from pipeline.applications.person import Person, check_labels, is_file
 from pipeline.applications.render import Rendering, render
 from pipeline.datasets.pairs import PersonArrays
-from pipeline.parsing.label_sets import read_label_map
 from pipeline.inference.trained import TrainedModels
+from pipeline.parsing.label_sets import read_label_map
 
 
 def read_edited_labels(path: Path | str, frame_hw: tuple[int, int]) -> np.ndarray:

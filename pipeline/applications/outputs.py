@@ -26,10 +26,9 @@ import cv2
 import numpy as np
 
 from pipeline.applications.render import Rendering
-from pipeline.artifacts import atomic_path, atomic_write_json
+from pipeline.artifacts.atomic import atomic_path, atomic_write_json
 from pipeline.labels import LABEL_COLORS
-from pipeline.visualize import (colorize_labels, draw_skeleton, hstack_panels, save_png,
-                                titled)
+from pipeline.visualize import colorize_labels, draw_skeleton, hstack_panels, save_png, titled
 
 #: Height (px) of each panel of side_by_side.png [choice: 64 px results stay visible].
 PANEL_HEIGHT: int = 192

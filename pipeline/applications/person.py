@@ -17,7 +17,7 @@ from. Three ways in, one result:
 - :func:`person_from_arrays`: in-memory image, keypoints and parsing of one frame.
 
 Every person needs a torso (Rsho, Lsho, Rhip, Lhip: the part affines are fitted on it,
-SPEC 3); without one the input is refused with one line naming it.
+docs/method.md §3); without one the input is refused with one line naming it.
 """
 from __future__ import annotations
 
@@ -34,10 +34,10 @@ import numpy as np
 
 from pipeline.applications.errors import AppError
 from pipeline.applications.framing import Framing, person_box
-from pipeline.artifacts import Artifact, open_aligned
+from pipeline.artifacts.reader import Artifact, open_aligned
 from pipeline.datasets.pairs import PersonArrays
-from pipeline.geometry import (KEYPOINT_NAMES, TORSO_POINTS, part_bitfield, pose_mask,
-                               torso_valid, visible)
+from pipeline.geometry import (KEYPOINT_NAMES, TORSO_POINTS, part_bitfield, pose_mask, torso_valid,
+                               visible)
 from pipeline.labels import NUM_KEYPOINTS, NUM_LABELS
 
 #: Prefix of a person given as a row of the prepared data.
@@ -81,7 +81,7 @@ def require_torso(kp: np.ndarray, where: str) -> None:
     if not torso_valid(np.asarray(kp, np.float64)):
         missing = [KEYPOINT_NAMES[i] for i in TORSO_POINTS if not visible(kp)[i]]
         raise AppError(f"{where}: the pose has no torso ({', '.join(missing)} missing; the "
-                       f"part affines need Rsho, Lsho, Rhip and Lhip, SPEC 3)")
+                       f"part affines need Rsho, Lsho, Rhip and Lhip, docs/method.md §3)")
 
 
 def check_keypoints(kp: Any, where: str) -> np.ndarray:

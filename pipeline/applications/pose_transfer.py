@@ -1,4 +1,4 @@
-"""Pose transfer of one person (paper, section 4; SPEC 5): the source person rendered in a
+"""Pose transfer of one person (paper, section 4; docs/method.md §5): the source person rendered in a
 target pose, on the target map of the models' scheme (G_S's prediction for ts_pred / e2e, the
 target's own parsing for ts_gt, none for baseline)."""
 from __future__ import annotations

@@ -3,7 +3,7 @@
 TARGET is one of (tried in this order):
 
 - ``prepared:N`` / ``prepared:NAME``: a person of the prepared data (its pose and parsing).
-- A JSON list of 18 ``[y, x]`` points in SPEC 1 order (0 nose, 1 neck, 2 Rsho, 3 Relb,
+- A JSON list of 18 ``[y, x]`` points in docs/method.md §1 order (0 nose, 1 neck, 2 Rsho, 3 Relb,
   4 Rwri, 5 Lsho, 6 Lelb, 7 Lwri, 8 Rhip, 9 Rkne, 10 Rank, 11 Lhip, 12 Lkne, 13 Lank,
   14-17 eyes and ears; R/L = the person's own sides), ``-1`` = missing: given literally
   (starts with ``[``) or as a ``.json`` file.
@@ -89,7 +89,7 @@ def parse_json_pose(text: str, where: str) -> np.ndarray:
         raise AppError(f"{where}: not valid JSON ({err.msg} at character {err.pos})") from None
     if not isinstance(value, list) or len(value) != NUM_KEYPOINTS:
         n = len(value) if isinstance(value, list) else type(value).__name__
-        raise AppError(f"{where}: a JSON pose must list {NUM_KEYPOINTS} [y, x] points (SPEC 1 "
+        raise AppError(f"{where}: a JSON pose must list {NUM_KEYPOINTS} [y, x] points (docs/method.md §1 "
                        f"order, -1 = missing), got {n}")
     points = []
     for i, p in enumerate(value):

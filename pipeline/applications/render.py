@@ -17,7 +17,7 @@ import torch
 
 from pipeline.applications.errors import AppError
 from pipeline.applications.person import Person
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.datasets.pairs import PersonArrays, pair_item
 from pipeline.inference.semantic_inputs import one_hot_maps
 from pipeline.inference.trained import TrainedModels

@@ -5,12 +5,14 @@ only after the caller's block finished without error, so a killed stage leaves t
 file or none, never a truncated one; the temporaries a killed writer left behind are removed
 by the next write of that file. :func:`atomic_write_text` and :func:`atomic_write_json`
 write text and JSON files this way (the HDF5 artifacts: :func:`pipeline.artifacts.store.atomic_h5`).
+:func:`atomic_dir` does the same for a folder (the models folder, eval/images, eval/report).
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +43,27 @@ def atomic_path(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def atomic_dir(path: Path | str) -> Iterator[Path]:
+    """Yield a new empty folder ``.<name>.tmp`` beside ``path``; on success it replaces
+    ``path`` (the old folder is moved aside, then deleted). On any exception ``path`` is
+    untouched and the temporary folder is removed."""
+    path = Path(path)
+    tmp, old = (path.parent / f".{path.name}{tag}.tmp" for tag in ("", ".old"))
+    for p in (tmp, old):
+        shutil.rmtree(p, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if path.exists():
+        path.rename(old)
+    tmp.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def stale_temporaries(path: Path | str) -> list[Path]:

@@ -42,9 +42,8 @@ from torch.utils.data import Dataset
 from pipeline.artifacts.codes import STATUS_OK
 from pipeline.artifacts.paths import artifact_path
 from pipeline.artifacts.reader import Artifact
+from pipeline.datasets.transforms import flip_pair, image_to_tensor, pose_inputs, resize_nearest
 from pipeline.geometry import bitfield_to_masks, part_affines, scale_keypoints
-from pipeline.datasets.transforms import (flip_pair, image_to_tensor, pose_inputs,
-                                          resize_nearest)
 from pipeline.torch_utils.warp import affines_to_theta
 
 #: Probability that a training item is flipped horizontally [choice: the usual 0.5].
@@ -191,7 +190,7 @@ class _PairBase(Dataset):
 
 
 class PseudoPairDataset(_PairBase):
-    """Training pairs: every pseudo.h5 row whose search status is ok (SPEC 4).
+    """Training pairs: every pseudo.h5 row whose search status is ok (docs/method.md §4).
 
     prepared: folder of the artifacts (images, poses, parsing, masks, pseudo .h5). map_hw: map
     resolution ``(H, W)`` of the network (``semantic.height``, ``semantic.width``). image_hw:

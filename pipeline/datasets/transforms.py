@@ -28,7 +28,7 @@ def pose_inputs(kp: np.ndarray, height: int, width: int, sigma: float | None = N
     """The 18 pose heatmaps P of a pose at map resolution: ``(18, height, width)`` float32.
 
     kp: ``(18, 2)`` (y, x) pixels of the ``height x width`` map, -1 = missing (all-zero
-    channel). sigma: pixels; default ``6 * height / 256`` (SPEC 1: 6 px at 256 px).
+    channel). sigma: pixels; default ``6 * height / 256`` (docs/method.md §1: 6 px at 256 px).
     """
     return pose_heatmaps(kp, height, width, sigma_for(height) if sigma is None else sigma)
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.artifacts import Artifact, artifact_path
+from pipeline.artifacts.paths import artifact_path
+from pipeline.artifacts.reader import Artifact
 from pipeline.geometry import NUM_PARTS, bitfield_to_masks, part_affines, warp_labels
 from pipeline.synthetic.truth import truth_path
 from pipeline.visualize import colorize_labels, draw_skeleton

@@ -176,14 +176,15 @@ class SystemScores:
 
 
 class ImageSystems:
-    """:class:`SystemScores` of the generated images (``model``) and of the image references.
+    """:class:`SystemScores` of the generated images (``model``) and of the image references
+    on one pair set; with ``maps`` also the model's predicted maps (:class:`MapSystems`).
 
     make: builds one system's scores; detector: finds keypoints for PCKh (None: no PCKh)."""
 
     def __init__(self, make: Callable[[], SystemScores] = SystemScores,
-                 detector: PoseDetector | None = None) -> None:
+                 detector: PoseDetector | None = None, maps: MapSystems | None = None) -> None:
         self.systems = {k: make() for k in SYSTEMS}
-        self.detector = detector
+        self.detector, self.maps, self.pairs = detector, maps, 0
 
     def update(self, batch: Batch, generated: torch.Tensor) -> dict[str, np.ndarray]:
         """Score a batch; returns each system's (B, H, W, 3) uint8 images. generated: I~_Pt
@@ -202,10 +203,21 @@ class ImageSystems:
             if self.detector is not None:
                 self.systems[name].update_pose(self.detector.keypoints(pred),
                                                batch["tgt_keypoints"].numpy())
+        self.pairs += len(true8)
         return images
 
-    def result(self) -> dict[str, dict]:
-        return {k: s.result() for k, s in self.systems.items()}
+    def result(self) -> dict[str, Any]:
+        """Each system's result; with maps also ``maps`` (mIoU and pixel accuracy); and
+        ``pairs``."""
+        out: dict[str, Any] = {k: s.result() for k, s in self.systems.items()}
+        if self.maps is not None:
+            out["maps"] = {k: _parsing_summary(r) for k, r in self.maps.result().items()}
+        out["pairs"] = self.pairs
+        return out
+
+    def per_pair(self, system: str = "model") -> dict[str, list[float]]:
+        """Per-pair values of ``system`` in pair order: ssim, mask_ssim, l1 (and lpips)."""
+        return self.systems[system].per_pair()
 
 
 def score_images(generate: Predict, dataset: Dataset, batch_size: int = 16) -> dict:
@@ -217,35 +229,7 @@ def score_images(generate: Predict, dataset: Dataset, batch_size: int = 16) -> d
     with torch.no_grad():
         for _, batch in batches(dataset, batch_size):
             systems.update(batch, generate(batch).cpu())
-    out: dict[str, Any] = systems.result()
-    out["pairs"] = len(dataset)  # type: ignore[arg-type]
-    out["settings"] = dict(SSIM_SETTINGS)
-    return out
-
-
-@dataclass
-class SetScores:
-    """The `evaluate` stage's scores of one pair set: every system, the model's maps (None
-    when not scored) and the number of pairs."""
-
-    images: ImageSystems
-    maps: MapSystems | None
-    pairs: int = 0
-
-    @property
-    def systems(self) -> dict[str, SystemScores]:
-        return self.images.systems
-
-    def result(self) -> dict[str, Any]:
-        out: dict[str, Any] = self.images.result()
-        if self.maps is not None:
-            out["maps"] = {k: _parsing_summary(r) for k, r in self.maps.result().items()}
-        out["pairs"] = self.pairs
-        return out
-
-    def per_pair(self, system: str = "model") -> dict[str, list[float]]:
-        """Per-pair values of ``system`` in pair order: ssim, mask_ssim, l1 (and lpips)."""
-        return self.systems[system].per_pair()
+    return dict(systems.result(), settings=dict(SSIM_SETTINGS))
 
 
 def _parsing_summary(r: dict[str, Any]) -> dict[str, Any]:
@@ -257,18 +241,20 @@ def _parsing_summary(r: dict[str, Any]) -> dict[str, Any]:
 def score_pairs(models: TrainedModels, dataset: Dataset, ev: EvaluateParams, device: str,
                 detector: PoseDetector | None, true_parsing: bool, fid: bool = True,
                 on_batch: OnBatch | None = None, progress: bool = True,
-                desc: str = "pairs") -> SetScores:
+                desc: str = "pairs") -> ImageSystems:
     """Generate every pair of ``dataset`` (items with ``tgt_image``, at the image resolution
     as map resolution, and ``sem`` for the schemes with G_S) and score all systems with every
     metric of the registry.
 
     true_parsing: the target maps of the data are true (synthetic or given label maps), so
     the predicted maps are scored; fid: compute FID (off for sets that are too small)."""
-    images = ImageSystems(lambda: SystemScores(build_metrics(ev, device, fid), pckh=PckhScores()
-                                               if detector is not None else None), detector)
+    pckh = detector is not None
     maps = MapSystems() if true_parsing and models.semantic is not None else None
-    n = len(dataset)  # type: ignore[arg-type]
-    bar = tqdm(total=n, desc=desc, unit="pair", disable=not progress, leave=False)
+    images = ImageSystems(lambda: SystemScores(build_metrics(ev, device, fid),
+                                               pckh=PckhScores() if pckh else None),
+                          detector, maps)
+    bar = tqdm(total=len(dataset), desc=desc, unit="pair",  # type: ignore[arg-type]
+               disable=not progress, leave=False)
     for index, batch in batches(dataset, ev.batch_size):
         out = models.render(batch)
         generated = images.update(batch, out.fake_t)
@@ -278,4 +264,4 @@ def score_pairs(models: TrainedModels, dataset: Dataset, ev: EvaluateParams, dev
             on_batch(index, generated["model"])
         bar.update(len(index))
     bar.close()
-    return SetScores(images, maps, n)
+    return images

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm import tqdm
 
-from pipeline.artifacts import (STATUS_NO_CANDIDATE, STATUS_OK, Paths, atomic_write_json,
-                                open_aligned)
+from pipeline.artifacts.atomic import atomic_write_json
+from pipeline.artifacts.codes import STATUS_NO_CANDIDATE, STATUS_OK
+from pipeline.artifacts.paths import Paths
+from pipeline.artifacts.reader import open_aligned
 from pipeline.labels import LABEL_NAMES
 from pipeline.synthetic.truth import truth_path
 

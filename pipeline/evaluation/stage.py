@@ -1,6 +1,6 @@
 """The `evaluate` stage: the trained models generate the test pairs, which are saved as PNG and
 scored beside the two references that need no learning; on synthetic data the oracle's
-unpaired truth is scored too; a report, plots and metrics are written (SPEC 6).
+unpaired truth is scored too; a report, plots and metrics are written (docs/method.md §6).
 
 Outputs (every file written beside its place and renamed into it):
     eval/images/<from>___<to>.png   generated test pairs (DVC-cached output)
@@ -14,7 +14,6 @@ Outputs (every file written beside its place and renamed into it):
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,13 +21,15 @@ import numpy as np
 import torch
 from torch.utils.data import default_collate
 
-from pipeline.artifacts import Artifact, Paths, atomic_write_json, atomic_write_text
+from pipeline.artifacts.atomic import atomic_dir, atomic_write_json, atomic_write_text
+from pipeline.artifacts.paths import Paths
+from pipeline.artifacts.reader import Artifact
 from pipeline.config.base import section_dict
 from pipeline.datasets.appearance import AppearancePairs
 from pipeline.datasets.pairs import DatasetError, TestPairDataset
 from pipeline.evaluation.grids import image_rows, sample_grid
 from pipeline.evaluation.report import pick_rows, report_markdown
-from pipeline.evaluation.scoring import SetScores, score_pairs
+from pipeline.evaluation.scoring import ImageSystems, score_pairs
 from pipeline.evaluation.unpaired import UnpairedDataset, draw_unpaired
 from pipeline.inference.model_files import ModelFileError
 from pipeline.inference.pose_detector import PoseDetector
@@ -54,11 +55,6 @@ def _stem(name: str) -> str:
 def pair_file_name(src_name: str, tgt_name: str) -> str:
     """``<from>___<to>.png`` from two image names (Pose-Transfer's naming of test outputs)."""
     return f"{_stem(src_name)}___{_stem(tgt_name)}.png"
-
-
-def _names(paths: Paths) -> list[str]:
-    art = Artifact(paths.artifact("images"))
-    return [n.decode() if isinstance(n, bytes) else str(n) for n in art["names"][:]]
 
 
 def _datasets(params: Params, paths: Paths, models: TrainedModels,
@@ -90,15 +86,6 @@ def _grid(models: TrainedModels, dataset: AppearancePairs, values: list[float], 
     return sample_grid(rows, title=title)
 
 
-def _swap_dir(tmp: Path, final: Path) -> None:
-    old = final.parent / f".{final.name}.old.tmp"
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def run(params: Params, paths: Paths, progress: bool = True) -> dict[str, Any]:
     """Generate, score and report (module docstring); returns eval/metrics.json's content."""
     ev = params.evaluate
@@ -107,28 +94,24 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict[str, Any]:
     models = TrainedModels.load(paths, device, ev.amp)
     detector = PoseDetector.load(paths.posenet_model, params.posenet.peak_threshold, device)
     true_parsing = params.parse.backend in TRUE_PARSING_BACKENDS
-    names = _names(paths)
+    names = Artifact(paths.artifact("images")).names
     root = paths.eval
     root.mkdir(parents=True, exist_ok=True)
 
     # ---- the test pairs: generated PNGs and scores
     paired_ds = _datasets(params, paths, models)
     pairs = paired_ds.images.pairs
-    tmp_images = root / ".images.tmp"
-    shutil.rmtree(tmp_images, ignore_errors=True)
-    tmp_images.mkdir(parents=True)
+    with atomic_dir(root / "images") as tmp_images:
+        def save(index: np.ndarray, fakes: np.ndarray) -> None:
+            for i, img in zip(index, fakes):
+                s, t = pairs[int(i)]
+                save_png(tmp_images / pair_file_name(names[s], names[t]), img)
 
-    def save(index: np.ndarray, fakes: np.ndarray) -> None:
-        for i, img in zip(index, fakes):
-            s, t = pairs[int(i)]
-            save_png(tmp_images / pair_file_name(names[s], names[t]), img)
-
-    paired = score_pairs(models, paired_ds, ev, str(device), detector, true_parsing,
-                         on_batch=save, progress=progress, desc="test pairs")
-    _swap_dir(tmp_images, root / "images")
+        paired = score_pairs(models, paired_ds, ev, str(device), detector, true_parsing,
+                             on_batch=save, progress=progress, desc="test pairs")
 
     # ---- the unpaired oracle truth (synthetic data only)
-    unpaired: SetScores | None = None
+    unpaired: ImageSystems | None = None
     unpaired_ds = None
     reason = ""
     if params.data.source != "synthetic":
@@ -147,18 +130,15 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict[str, Any]:
 
     # ---- report, grids, plots, metrics
     grids: dict[str, str] = {}
-    report_tmp = root / ".report.tmp"
-    shutil.rmtree(report_tmp, ignore_errors=True)
-    report_tmp.mkdir(parents=True)
     sets = [("paired", paired, paired_ds)]
     if unpaired is not None:
         sets.append(("unpaired", unpaired, unpaired_ds))
-    for key, scores, ds in sets:
-        grid = _grid(models, ds, scores.per_pair()["ssim"], ev.grid_pairs,
-                     f"{key} pairs ({models.scheme}): worst, median, best by SSIM")
-        save_png(report_tmp / f"{key}.png", grid)
-        grids[key] = f"report/{key}.png"
-    _swap_dir(report_tmp, root / "report")
+    with atomic_dir(root / "report") as report_tmp:
+        for key, scores, ds in sets:
+            grid = _grid(models, ds, scores.per_pair()["ssim"], ev.grid_pairs,
+                         f"{key} pairs ({models.scheme}): worst, median, best by SSIM")
+            save_png(report_tmp / f"{key}.png", grid)
+            grids[key] = f"report/{key}.png"
 
     metrics: dict[str, Any] = {"paired": paired.result()}
     if unpaired is not None:
@@ -175,7 +155,7 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict[str, Any]:
     return metrics
 
 
-def _settings(params: Params, paired: SetScores) -> dict[str, Any]:
+def _settings(params: Params, paired: ImageSystems) -> dict[str, Any]:
     model = paired.systems["model"].result()
     return {"ssim": dict(SSIM_SETTINGS), **model["settings"],
             "pckh": {"alpha": 0.5, "detector": "models/posenet.safetensors (train_posenet)",
@@ -183,7 +163,7 @@ def _settings(params: Params, paired: SetScores) -> dict[str, Any]:
             "evaluate": section_dict(params.evaluate)}
 
 
-def _write_plots(folder: Path, paired: SetScores, names: list[str], pairs: np.ndarray) -> None:
+def _write_plots(folder: Path, paired: ImageSystems, names: list[str], pairs: np.ndarray) -> None:
     per = paired.per_pair()
     rows = [{"pair": i, "name": pair_file_name(names[s], names[t]),
              **{k: round(float(v[i]), 4) for k, v in per.items()}}

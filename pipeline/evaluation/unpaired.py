@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pipeline.artifacts import SPLIT_TEST
+from pipeline.artifacts.codes import SPLIT_TEST
 from pipeline.datasets.pairs import DatasetError, PersonArrays, TestPairDataset
 from pipeline.geometry import pose_mask
 from pipeline.synthetic.oracle import PoseSwap

@@ -1,16 +1,16 @@
-"""Affine transforms of the 10 body parts between two poses (SPEC 3).
+"""Affine transforms of the 10 body parts between two poses (docs/method.md §3).
 
 Conventions (see :mod:`pipeline.geometry`): an affine is a ``(2, 3)`` float64 matrix ``A``
 acting on homogeneous ``(x, y, 1)`` column vectors, OpenCV style, and maps TARGET-frame pixel
 coordinates to SOURCE-frame coordinates (an inverse warp: output pixel ``(x, y)`` samples the
 source at ``A @ (x, y, 1)``). Point arrays passed to this module are ``(y, x)`` like keypoints.
 
-Fitting method: ordinary least squares (OLS) [choice, SPEC 3]. Deformable GAN called
+Fitting method: ordinary least squares (OLS) [choice, docs/method.md §3]. Deformable GAN called
 ``skimage.transform.estimate_transform('affine', ...)``, which solves a homogeneous
 (total-least-squares style) system on normalised points and so does NOT minimise the sum of
 squared residuals when the points do not fit an affine map exactly: on real DeepFashion poses
 93 % of torso and head fits differ from OLS, by fractions of a pixel up to many pixels (limb
-rectangles map exactly and agree to 1e-13) [SPEC 3]. OLS has the smaller residual by definition, a
+rectangles map exactly and agree to 1e-13) [docs/method.md §3]. OLS has the smaller residual by definition, a
 closed form, and vectorises over millions of pose pairs (:func:`part_affines_batch`).
 """
 from __future__ import annotations
@@ -19,11 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.geometry.keypoints import (
-    HEAD_POINTS, LSHO, RSHO, TORSO_POINTS, torso_size, visible)
-from pipeline.geometry.parts import (
-    FIRST_LIMB, HEAD, LIMB_ENDPOINTS, LIMB_MIRROR_ENDPOINTS, NUM_PARTS, TORSO,
-    TRANSFORM_INC_TO, limb_rectangle)
+from pipeline.geometry.keypoints import HEAD_POINTS, LSHO, RSHO, TORSO_POINTS, torso_size, visible
+from pipeline.geometry.parts import (FIRST_LIMB, HEAD, LIMB_ENDPOINTS, LIMB_MIRROR_ENDPOINTS,
+                                     NUM_PARTS, TORSO, TRANSFORM_INC_TO, limb_rectangle)
 
 # The "no-point" transform: a translation by -1e6 px in x and y, so every target pixel samples
 # far outside the source frame and the part contributes nothing [choice; Deformable GAN used a
@@ -264,7 +262,7 @@ def _check_frame(height: int | None, width: int | None) -> None:
 
 def part_affines(kp_src: np.ndarray, kp_tgt: np.ndarray, height: int | None = None,
                  width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The 10 part transforms from a source pose to a target pose (SPEC 3), one pair.
+    """The 10 part transforms from a source pose to a target pose (docs/method.md §3), one pair.
 
     kp_src, kp_tgt: ``(18, 2)`` (y, x) pixels of one frame. Returns ``(affines (10, 2, 3)
     float64, valid (10,) bool)``; ``affines[j]`` maps target pixels to source pixels. The

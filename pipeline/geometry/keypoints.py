@@ -12,19 +12,19 @@ from typing import Mapping
 
 import numpy as np
 
-# The 18 names in SPEC 1 order (Deformable GAN's spelling) and their mirror table live in
+# The 18 names in docs/method.md §1 order (Deformable GAN's spelling) and their mirror table live in
 # pipeline.labels [code].
 from pipeline.labels import KEYPOINT_MIRROR, KEYPOINT_NAMES
 
 NUM_KEYPOINTS: int = len(KEYPOINT_NAMES)  # 18 [code]
 MISSING: float = -1.0  # value stored for a missing coordinate [code]
 
-# Index of every keypoint (read-only mapping) and one constant per point [code, SPEC 1].
+# Index of every keypoint (read-only mapping) and one constant per point [code, docs/method.md §1].
 KP: Mapping[str, int] = MappingProxyType({n: i for i, n in enumerate(KEYPOINT_NAMES)})
 NOSE, NECK, RSHO, RELB, RWRI, LSHO, LELB, LWRI = 0, 1, 2, 3, 4, 5, 6, 7
 RHIP, RKNE, RANK, LHIP, LKNE, LANK, REYE, LEYE, REAR, LEAR = 8, 9, 10, 11, 12, 13, 14, 15, 16, 17
 if (NUM_KEYPOINTS, KP["Rsho"], KP["Lwri"], KP["Rhip"], KP["Rear"]) != (18, RSHO, LWRI, RHIP, REAR):
-    raise ImportError("pipeline.labels.KEYPOINT_NAMES is not in SPEC 1 order")
+    raise ImportError("pipeline.labels.KEYPOINT_NAMES is not in docs/method.md §1 order")
 
 # Points that define the torso, in the order Deformable GAN fits the torso transform
 # [Rhip, Lhip, Lsho, Rsho] [code, Deformable GAN `affine_transforms`].
@@ -33,7 +33,7 @@ TORSO_POINTS: tuple[int, ...] = (RHIP, LHIP, LSHO, RSHO)
 HEAD_POINTS: tuple[int, ...] = (NOSE, LEYE, REYE, LEAR, REAR)
 
 # MIRROR[i] = index of the point on the other side of the person (L <-> R); nose and neck map
-# to themselves. An involution. One definition: pipeline.labels.KEYPOINT_MIRROR [SPEC 1 order].
+# to themselves. An involution. One definition: pipeline.labels.KEYPOINT_MIRROR [docs/method.md §1 order].
 MIRROR: np.ndarray = KEYPOINT_MIRROR
 
 # Heatmap Gaussian sigma: 6 px at a 256 px high frame [code, Deformable GAN `cords_to_map`].

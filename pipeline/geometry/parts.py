@@ -1,6 +1,6 @@
 """The 10 rigid body parts of Deformable GAN: limb rectangles, part masks, part bitfields.
 
-Parts, in SPEC section 3 order (index = position in :data:`PART_NAMES`)::
+Parts, in docs/method.md §3 order (index = position in :data:`PART_NAMES`)::
 
     0 torso  1 head  2 right_thigh  3 left_thigh  4 right_shin  5 left_shin
     6 right_upper_arm  7 left_upper_arm  8 right_forearm  9 left_forearm
@@ -8,19 +8,18 @@ Parts, in SPEC section 3 order (index = position in :data:`PART_NAMES`)::
 Keypoints are ``(18, 2)`` (y, x) pixels of the frame the masks are drawn in, -1 = missing.
 A part's mask needs the torso size ``st`` (all four torso points present); without it every
 mask of the pose is empty and every part is invalid (such a pose cannot serve in the search,
-SPEC 3).
+docs/method.md §3).
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from pipeline.geometry.keypoints import (
-    HEAD_POINTS, LANK, LELB, LHIP, LKNE, LSHO, LWRI, MIRROR, RANK, RELB, RHIP, RKNE, RSHO, RWRI,
-    torso_size, visible)
+from pipeline.geometry.keypoints import (HEAD_POINTS, LANK, LELB, LHIP, LKNE, LSHO, LWRI, MIRROR,
+                                         RANK, RELB, RHIP, RKNE, RSHO, RWRI, torso_size, visible)
 from pipeline.labels import PART_MIRROR, PART_NAMES
 
-# Part names in SPEC 3 order and their mirror table (PART_MIRROR[j] = the same part on the
+# Part names in docs/method.md §3 order and their mirror table (PART_MIRROR[j] = the same part on the
 # person's other side; torso, head -> themselves) live in pipeline.labels [code, Deformable GAN
 # `pose_masks` / `affine_transforms`].
 NUM_PARTS: int = len(PART_NAMES)  # 10 [code]

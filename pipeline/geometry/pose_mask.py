@@ -1,4 +1,4 @@
-"""PG2's pose mask M_P (SPEC 3), as the SPT authors' ``util/getPoseMask.py`` computes it.
+"""PG2's pose mask M_P (docs/method.md §3), as the SPT authors' ``util/getPoseMask.py`` computes it.
 
 For each of 23 limbs whose two points are present, solid discs of radius 4 px are stamped at
 both ends and at ``int(length / radius) - 1`` evenly spaced interior points; the result is

@@ -1,4 +1,4 @@
-"""Warping label maps and images by part affines (inverse warps, SPEC 3-4).
+"""Warping label maps and images by part affines (inverse warps, docs/method.md §3-4).
 
 An affine ``A`` (2, 3) maps an OUTPUT (target-frame) pixel ``(x, y)`` to the SOURCE position
 ``A @ (x, y, 1)`` that it samples; pixel centres are at integer coordinates.
@@ -120,7 +120,7 @@ def warp_image(img: np.ndarray, affine: np.ndarray, out_h: int | None = None,
 def warp_parts(data: np.ndarray, affines: np.ndarray, part_masks_src: np.ndarray,
                mode: Literal["nearest", "bilinear"] = "nearest", out_h: int | None = None,
                out_w: int | None = None) -> np.ndarray:
-    """``f_j(B^j (x) data)`` for every part j (SPEC 4): mask in the source, then warp.
+    """``f_j(B^j (x) data)`` for every part j (docs/method.md §4): mask in the source, then warp.
 
     data: ``(H, W)`` label map or ``(H, W, C)`` map/image in the source frame.
     affines: ``(P, 2, 3)`` (P = 10 parts) target->source. part_masks_src: ``(P, H, W)`` bool

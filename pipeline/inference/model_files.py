@@ -23,7 +23,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from pipeline.artifacts import atomic_path
+from pipeline.artifacts.atomic import atomic_path
 
 #: The one safetensors metadata key of a model file: JSON of {network, arch, ...extra}.
 META_KEY = "spt"

@@ -21,14 +21,13 @@ from typing import Any
 import torch
 
 from pipeline.appearance_schemes import SCHEMES
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.inference.model_files import ModelFileError, load_model_file, read_model_file
 from pipeline.inference.renderer import CycleOutput, Renderer
 from pipeline.inference.semantic_inputs import SEMANTIC_INPUT_KEYS
 from pipeline.models.appearance import AppearanceGenerator
 from pipeline.models.semantic import SemanticGenerator
 from pipeline.torch_utils.device import autocast
-
 
 #: The networks a model file may hold, as messages name them.
 NETWORK_NAMES = {"AppearanceGenerator": "the appearance generator",

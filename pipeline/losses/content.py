@@ -1,4 +1,4 @@
-"""Content loss of the appearance network (SPEC 5) [code, SPT: weight 0.03, VGG16 relu2_1]:
+"""Content loss of the appearance network (docs/method.md §5) [code, SPT: weight 0.03, VGG16 relu2_1]:
 
     L_content = MSE( phi(I~_Ps), phi(I_s) )
 

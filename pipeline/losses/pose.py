@@ -1,9 +1,9 @@
-"""Pose loss of the appearance network (SPEC 5) [code, SPT: weight 700 per generated image]:
+"""Pose loss of the appearance network (docs/method.md §5) [code, SPT: weight 700 per generated image]:
 
     L_pose = MSE( H(I~), P )
 
 H = the frozen pose detector (stage ``train_posenet``, :mod:`pipeline.models.posenet`), I~ a
-generated image, P the heatmaps of the pose it should show (18 Gaussians, SPEC 1). The caller
+generated image, P the heatmaps of the pose it should show (18 Gaussians, docs/method.md §1). The caller
 freezes the detector (``requires_grad_(False)``, eval mode); gradients flow into the images.
 
 When the images' size differs from the size the detector was trained at, the images are resized

@@ -1,4 +1,4 @@
-"""L_ce of the semantic generative network (SPEC 5) [paper]:
+"""L_ce of the semantic generative network (docs/method.md §5) [paper]:
 
     L_ce = - || S*_Pt (x) log S~_Pt (x) (1 + M*_Pt) ||_1
 

@@ -1,10 +1,10 @@
-"""Region-aware style loss of the appearance network (SPEC 5) [code + paper]:
+"""Region-aware style loss of the appearance network (docs/method.md §5) [code + paper]:
 
     L_style = sum over pairs (x, y):  MSE( G_r(phi(x)), G_r(phi(y)) )  over regions r present in
               both maps,     G_r(F) = (m_r * F)(m_r * F)^T / (h w)
 
 phi = frozen VGG16 relu2_1 features (:mod:`pipeline.models.vgg`), m_r the region's mask at the
-feature resolution, (h, w) the feature map's size. SPEC 5 sums two pairs, (I_s, I~_Pt) and
+feature resolution, (h, w) the feature map's size. docs/method.md §5 sums two pairs, (I_s, I~_Pt) and
 (I~_Ps, I~_Pt), each image masked by the map of its own pose (S_Ps for I_s and I~_Ps, S~_Pt for
 I~_Pt); the caller builds the pairs, this module computes one.
 
@@ -23,7 +23,7 @@ Sources and choices:
   a soft map (softmax), the label is at least as likely as not somewhere. Only regions present
   in BOTH maps of a pair count [paper]; with none, the loss is 0 with the graph intact.
 - Semantic regions are the 8 labels 2..9 (hair, upperclothes, pants, skirt, arms, legs): face
-  and background excluded [paper, SPEC 5]. (The demo loops over the first 8 channels of its
+  and background excluded [paper, docs/method.md §5]. (The demo loops over the first 8 channels of its
   map, ``for i in xrange(8)``; which channels it was given is not in the released code.)
 - Soft maps are used as SOFT masks, not argmaxed [choice]: in the e2e scheme the style loss
   then backpropagates into G_S through S~_Pt. One-hot maps give the hard masks.
@@ -41,7 +41,7 @@ from pipeline.torch_utils.misc import assert_shape
 #: A resized mask must reach this value somewhere to count as present [choice, docstring].
 PRESENCE_THRESHOLD: float = 0.5
 #: Labels whose regions carry the semantic style loss: 2..9, face (1) and background (0)
-#: excluded [paper, SPEC 5: 8 regions].
+#: excluded [paper, docs/method.md §5: 8 regions].
 SEMANTIC_STYLE_LABELS: tuple[int, ...] = tuple(range(2, NUM_LABELS))
 
 Features = torch.Tensor | Mapping[str, torch.Tensor]
@@ -128,7 +128,7 @@ def semantic_regions(maps: torch.Tensor) -> torch.Tensor:
 
 def mask_regions(parts: torch.Tensor) -> torch.Tensor:
     """Mask-style regions [paper, ablation]: the 10 body-part masks (B, 10, H, W) in {0, 1}
-    (SPEC 3; the torso's mask is the whole image) -> (B, 10, H, W) float."""
+    (docs/method.md §3; the torso's mask is the whole image) -> (B, 10, H, W) float."""
     assert_shape(parts, (None, NUM_PARTS, None, None), "parts")
     return parts.float()
 

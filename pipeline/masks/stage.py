@@ -1,7 +1,7 @@
 """Stage library of `masks`: the 10 body-part masks and the PG2 pose mask of every image.
 
-masks.h5 layout: /names; /parts (N, H, W) uint16 bit field, bit j = part j (SPEC 3 order,
-attribute ``part_names``); /pose_mask (N, H, W) bool (M_P, SPEC 3); /torso_size (N,)
+masks.h5 layout: /names; /parts (N, H, W) uint16 bit field, bit j = part j (docs/method.md §3 order,
+attribute ``part_names``); /pose_mask (N, H, W) bool (M_P, docs/method.md §3); /torso_size (N,)
 float32 st in image pixels (NaN without a torso); /part_valid (N, 10) bool.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pipeline.artifacts.paths import Paths
 from pipeline.artifacts.stage_writer import stage_output
 from pipeline.artifacts.store import create_array, write_array
 from pipeline.config.base import section_dict
-from pipeline.geometry import (NUM_PARTS, PART_NAMES, TORSO, part_bitfield, part_valid,
-                               pose_mask, torso_size)
+from pipeline.geometry import (NUM_PARTS, PART_NAMES, TORSO, part_bitfield, part_valid, pose_mask,
+                               torso_size)
 from pipeline.parallel import map_chunks
 
 if TYPE_CHECKING:
@@ -57,11 +57,11 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
         valid_all = np.zeros((n, NUM_PARTS), bool)
         parts = create_array(f, "parts", (n, height, width), np.uint16,
                              "10 rigid body-part masks as a bit field: bit j set = pixel in "
-                             "part j (SPEC 3; torso = whole image when the torso is valid)",
+                             "part j (docs/method.md §3; torso = whole image when the torso is valid)",
                              "(N, H, W)", "uint16 bit field", part_names=list(PART_NAMES))
         pmask = create_array(f, "pose_mask", (n, height, width), bool,
                              "PG2 pose mask M_P: discs along 23 limbs, closed with a 5x5 "
-                             "square (SPEC 3)", "(N, H, W)", "bool")
+                             "square (docs/method.md §3)", "(N, H, W)", "bool")
         st_all = np.full(n, np.nan, np.float32)
         row = 0
         for p, m, st, v in map_chunks(masks_of_chunk, keypoints, params.masks.workers, "masks",
@@ -73,7 +73,7 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
             valid_all[row:row + len(p)] = v
             row += len(p)
         write_array(f, "torso_size", st_all, "torso size st = sqrt((|Rhip-Rsho|^2 + "
-                    "|Lhip-Lsho|^2) / 2) (SPEC 3); NaN without all four torso points",
+                    "|Lhip-Lsho|^2) / 2) (docs/method.md §3); NaN without all four torso points",
                     "(N,)", "float32 image pixels")
         write_array(f, "part_valid", valid_all, "part j can be drawn on this pose",
                     "(N, 10)", "bool", part_names=list(PART_NAMES))

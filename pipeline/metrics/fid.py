@@ -1,4 +1,4 @@
-"""Fréchet Inception Distance between generated images and their true targets (SPEC 6).
+"""Fréchet Inception Distance between generated images and their true targets (docs/method.md §6).
 
 FID [Heusel et al. 2017] = ``||mu_p - mu_t||^2 + Tr(S_p + S_t - 2 (S_p S_t)^(1/2))`` of the
 Gaussians fitted to the Inception-v3 pool3 features (2048-d) of the two image sets: the
@@ -26,8 +26,8 @@ import torch
 from scipy import linalg
 
 from pipeline.metrics.inception import (FEATURE_DIM, FID_DISTRIBUTION, FID_FILE, FID_PACKAGE,
-                                        FID_SHA256, FID_VERSION, INPUT_SETTINGS,
-                                        InceptionFeatures, check_image_batch)
+                                        FID_SHA256, FID_VERSION, INPUT_SETTINGS, InceptionFeatures,
+                                        check_image_batch)
 
 #: Added to both covariance diagonals when sqrtm(S_p S_t) is not finite [code, pytorch-fid
 #: ``calculate_frechet_distance(eps=1e-6)``].

@@ -1,5 +1,5 @@
 """Image quality of generated images against true targets: SSIM, mask-SSIM and L1 per pair,
-accumulated over batches (SPEC 6).
+accumulated over batches (docs/method.md §6).
 
 - :func:`to_uint8`: network images ``(B, 3, H, W)`` in [-1, 1] -> ``(B, H, W, 3)`` uint8, the
   inverse of :func:`pipeline.datasets.transforms.image_to_tensor`; every metric scores the

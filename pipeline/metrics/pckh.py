@@ -29,7 +29,7 @@ import numpy as np
 from pipeline.labels import KEYPOINT_NAMES, NUM_KEYPOINTS
 
 #: Head points of the head size [code, Pose-Transfer `PARTS_SEL = [0, 1, 14, 15, 16, 17]`]:
-#: nose, neck, both eyes, both ears (SPEC 1 order).
+#: nose, neck, both eyes, both ears (docs/method.md §1 order).
 HEAD_POINTS: tuple[int, ...] = (0, 1, 14, 15, 16, 17)
 #: Head points an image needs to have a head size [code, Pose-Transfer: `component_count >= 2`].
 MIN_HEAD_POINTS = 2
@@ -65,7 +65,7 @@ def pckh(pred: np.ndarray, true: np.ndarray, alpha: float = DEFAULT_ALPHA) -> di
     head size (0.5 = PCKh@0.5).
     Returns ``{"pckh": float | None (None when nothing is counted), "correct": int,
     "counted": int, "per_joint": [18 x (float | None)] (correct / counted per keypoint, in
-    SPEC 1 order; None where that point is never counted), "images": int (images with a head
+    docs/method.md §1 order; None where that point is never counted), "images": int (images with a head
     size), "no_head_size": int (images left out)}``.
     """
     p, t = _check("pred", pred), _check("true", true)

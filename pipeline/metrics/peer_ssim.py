@@ -1,6 +1,6 @@
-"""Peer-compatible SSIM: SSIM as the field's published tables computed it (issue 10).
+"""Peer-compatible SSIM: SSIM as the field's published tables computed it.
 
-NOT the pipeline's SSIM (:mod:`pipeline.metrics.ssim`, SPEC 6, fixed ``data_range=255``):
+NOT the pipeline's SSIM (:mod:`pipeline.metrics.ssim`, docs/method.md §6, fixed ``data_range=255``):
 this mode reproduces the evaluation scripts of Deformable GAN (``test.py`` ``ssim_score``) and
 Pose-Transfer (``tool/getMetrics_market.py``, ``tool/getMetrics_fashion.py``), whose numbers
 most later papers copy [code, AliaksandrSiarohin/pose-gan and tengteng95/Pose-Transfer]:

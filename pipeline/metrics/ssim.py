@@ -1,14 +1,14 @@
-"""SSIM and mask-SSIM of uint8 RGB images (SPEC 6).
+"""SSIM and mask-SSIM of uint8 RGB images (docs/method.md §6).
 
 The settings are scikit-image's ``structural_similarity`` with the field's usual choices
-(SPEC 6; peers differ in padding, sigma and window, so :data:`SSIM_SETTINGS` is written next to
+(docs/method.md §6; peers differ in padding, sigma and window, so :data:`SSIM_SETTINGS` is written next to
 every number): an 11x11 Gaussian window of sigma 1.5 (scikit-image derives the window from
 sigma with ``truncate=3.5``), population covariances, ``data_range=255``, channels scored
 separately and averaged (``channel_axis=-1``), the local means filtered with ``mode="reflect"``
 at the borders, and the mean of the SSIM map taken after scikit-image crops
 ``(win_size - 1) // 2 = 5`` px off every border.
 
-mask-SSIM [SPEC 6, from PG2]: both images are multiplied by the target pose mask M_Pt first,
+mask-SSIM [docs/method.md §6, from PG2]: both images are multiplied by the target pose mask M_Pt first,
 then scored as above over the whole frame (so the zeroed background counts as a perfect
 match, which is how the field reports it).
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.metrics import structural_similarity
 
-#: The settings of every SSIM number the pipeline writes (SPEC 6) [field practice, PG2 /
+#: The settings of every SSIM number the pipeline writes (docs/method.md §6) [field practice, PG2 /
 #: Deformable GAN evaluation scripts through scikit-image].
 SSIM_SETTINGS: dict = {
     "function": "skimage.metrics.structural_similarity",
@@ -65,7 +65,7 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def mask_ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
-    """SSIM of ``a * mask`` and ``b * mask`` (SPEC 6). mask: ``(H, W)`` 0/1 (the target pose
+    """SSIM of ``a * mask`` and ``b * mask`` (docs/method.md §6). mask: ``(H, W)`` 0/1 (the target pose
     mask M_Pt at the images' resolution)."""
     a, b = _check_pair(a, b)
     m = check_mask(mask, a.shape[:2])[..., None]

@@ -1,4 +1,4 @@
-"""The appearance generative network of SPT (SPEC 5): G_A with its encoders E_A and E'_S, the
+"""The appearance generative network of SPT (docs/method.md §5): G_A with its encoders E_A and E'_S, the
 image discriminator D_A and the face discriminator D_F.
 
     I~_Pt = G_A( E_A(I_Ps, P_s, S_Ps), E'_S(P_t, S~_Pt) )          [paper; code, SPT demo]
@@ -80,11 +80,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipeline.labels import NUM_KEYPOINTS, NUM_LABELS, NUM_PARTS
-from pipeline.models.blocks import (NormName, UpsampleName, channel_plan, init_weights,
+from pipeline.models.blocks import (MIN_BOTTLENECK, ArchitectureError, NormName, UpsampleName,
+                                    channel_plan, check_resolution, init_weights,
                                     patch_discriminator, up_block)
 from pipeline.models.deformable import deform_features
 from pipeline.models.registry import register
-from pipeline.models.blocks import MIN_BOTTLENECK, ArchitectureError, check_resolution
 from pipeline.models.semantic import Encoder
 from pipeline.torch_utils.misc import assert_shape
 from pipeline.torch_utils.warp import paint_parts

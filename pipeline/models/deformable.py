@@ -1,4 +1,4 @@
-"""Deformable skip connections (Deformable GAN, used by G_S and G_A; SPEC 3, 5).
+"""Deformable skip connections (Deformable GAN, used by G_S and G_A; docs/method.md §3, 5).
 
 A generator's source-encoder features at every scale are warped part by part by the 10 part
 affines from the source pose to the target pose and max-aggregated over parts

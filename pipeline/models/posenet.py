@@ -1,4 +1,4 @@
-"""The pose detector of SPT (SPEC 5): a ResNet generator from an image to 18 keypoint heatmaps.
+"""The pose detector of SPT (docs/method.md §5): a ResNet generator from an image to 18 keypoint heatmaps.
 
 The authors trained "a ResNet generator with 9 blocks, 3 -> 18 heatmaps" beforehand and froze it
 for the pose loss [code, SPT demo `models/networks.py` ResnetGenerator, after Johnson et al.'s
@@ -39,9 +39,8 @@ import torch
 from torch import nn
 
 from pipeline.labels import NUM_KEYPOINTS
-from pipeline.models.blocks import NormName, init_weights, make_norm
+from pipeline.models.blocks import ArchitectureError, NormName, init_weights, make_norm
 from pipeline.models.registry import register
-from pipeline.models.blocks import ArchitectureError
 from pipeline.torch_utils.misc import assert_shape
 
 #: Image channels of the input (RGB).

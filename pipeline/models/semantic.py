@@ -1,4 +1,4 @@
-"""The semantic generative network of SPT (SPEC 5): E_S, E_P, G_S and the discriminator D_S.
+"""The semantic generative network of SPT (docs/method.md §5): E_S, E_P, G_S and the discriminator D_S.
 
     S~_Pt = G_S( E_S(S_Ps, P_s, M_Ps), E_P(P_t, M_Pt) )          [paper, eq. for S~_Pt]
 
@@ -30,13 +30,13 @@ import torch
 from torch import nn
 
 from pipeline.labels import NUM_KEYPOINTS, NUM_LABELS
-from pipeline.models.blocks import (MIN_BOTTLENECK, ArchitectureError, ConvBlock, NormName,
-                                    UpBlock, channel_plan, check_resolution, init_weights)
+from pipeline.models.blocks import (MIN_BOTTLENECK, ArchitectureError, ConvBlock, NormName, UpBlock,
+                                    channel_plan, check_resolution, init_weights)
 from pipeline.models.deformable import deform_features
 from pipeline.models.registry import register
 from pipeline.torch_utils.misc import assert_shape
 
-#: Number of body parts whose affines warp the deformable skips (SPEC 3).
+#: Number of body parts whose affines warp the deformable skips (docs/method.md §3).
 NUM_PARTS = 10
 #: Input channels: E_S gets one-hot S_Ps (10), P_s (18), M_Ps (1); E_P gets P_t (18), M_Pt (1).
 SOURCE_CHANNELS = NUM_LABELS + NUM_KEYPOINTS + 1

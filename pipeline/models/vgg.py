@@ -1,4 +1,4 @@
-"""Frozen VGG16 features for the content and style losses (SPEC 5), torch only (no torchvision).
+"""Frozen VGG16 features for the content and style losses (docs/method.md §5), torch only (no torchvision).
 
 The authors' perceptual network stops at relu2_1 and returns that one layer; their content loss
 (MSE of features) and their style loss (Gram matrices per region) both read it [code, SPT demo
@@ -72,7 +72,7 @@ LAYER_NAMES: tuple[str, ...] = tuple(
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
-#: The offline default [SPEC 7]: ST-LPIPS's VGG16, inside the stlpips-pytorch wheel.
+#: The offline default [docs/method.md §7]: ST-LPIPS's VGG16, inside the stlpips-pytorch wheel.
 DEFAULT_PACKAGE = "stlpips_pytorch"
 DEFAULT_DISTRIBUTION = "stlpips-pytorch"
 DEFAULT_VERSION = "0.0.2"

@@ -1,4 +1,4 @@
-"""Label sets of external human parsers and their mapping to SPT's 10 labels (SPEC 2).
+"""Label sets of external human parsers and their mapping to SPT's 10 labels (docs/method.md §2).
 
 SPT works on 10 labels (``pipeline.labels.LABEL_NAMES``): 0 background, 1 face, 2 hair,
 3 upperclothes, 4 pants, 5 skirt, 6 leftArm, 7 rightArm, 8 leftLeg, 9 rightLeg. Parsers produce
@@ -11,7 +11,7 @@ users can override in params.yaml (``DEFAULT_MAPPINGS`` holds the defaults)::
 Two special targets handle side-less labels: ``"nearest_arm"`` (e.g. LIP's Glove) and
 ``"nearest_leg"`` (e.g. LIP's Socks). Such a pixel takes the label of the nearest leftArm/rightArm
 (leftLeg/rightLeg) pixel after mapping, or background when the map holds no arm (leg) pixel.
-Left/right are passed through as the parser labels them (Left-arm -> leftArm), as SPEC 2 does.
+Left/right are passed through as the parser labels them (Left-arm -> leftArm), as docs/method.md §2 does.
 """
 from __future__ import annotations
 

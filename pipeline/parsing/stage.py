@@ -1,4 +1,4 @@
-"""Stage library of `parse`: SPEC's 10-label semantic map of every image -> parsing.h5.
+"""Stage library of `parse`: the 10-label (docs/method.md §2) semantic map of every image -> parsing.h5.
 
 Backends (``parse.backend``): ``synthetic`` (the generator's ground-truth maps in
 ``<data.root>/<parse.labels_dir>``, already in the 10 labels), ``labels`` (maps of an
@@ -121,7 +121,7 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
     parser = None
     inputs = ["poses"] if parse.backend == "coarse" else ["images"]   # coarse reads poses
     with stage_output(paths, "parsing", inputs=inputs, params=section_dict(parse),
-                      description="10-label semantic parsing of every image (SPEC 2)") as out:
+                      description="10-label semantic parsing of every image (docs/method.md §2)") as out:
         images = out.inputs["images"]
         names = images.names
         n = len(names)

@@ -1,8 +1,8 @@
-"""Offline 18-point pose detector built on MediaPipe Pose (SPEC 7).
+"""Offline 18-point pose detector built on MediaPipe Pose (docs/method.md §7).
 
 ``mediapipe==0.10.21`` is the last release whose wheel bundles its pose model
 (``mp.solutions.pose``, model_complexity=1). It returns 33 landmarks plus a person
-segmentation mask; this module maps the landmarks to the 18 OpenPose/COCO points of SPEC 1
+segmentation mask; this module maps the landmarks to the 18 OpenPose/COCO points of docs/method.md §1
 and returns them as (y, x) pixels with -1 for missing points.
 
 Usage::
@@ -23,17 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.labels import NUM_KEYPOINTS  # 18, OpenPose/COCO order (SPEC 1)
+from pipeline.labels import NUM_KEYPOINTS  # 18, OpenPose/COCO order (docs/method.md §1)
 
 MISSING = -1.0
 
-# MediaPipe landmark index for each of the 18 OpenPose points (SPEC 7). Index 1 (neck) has no
+# MediaPipe landmark index for each of the 18 OpenPose points (docs/method.md §7). Index 1 (neck) has no
 # MediaPipe counterpart: it is the midpoint of landmarks 11 (left shoulder) and 12 (right
 # shoulder), present only if both are. MediaPipe's left/right are the person's own sides.
 # MediaPipe landmarks: 0 nose, 2 left_eye, 5 right_eye, 7 left_ear, 8 right_ear, 11/12 left/right
 # shoulder, 13/14 elbows, 15/16 wrists, 23/24 hips, 25/26 knees, 27/28 ankles (left/right).
-# Note on indices 14-17: SPEC 1 (after Deformable GAN's pose_utils.LABELS) names them Leye, Reye,
-# Lear, Rear (pipeline.labels now names them Reye, Leye, Rear, Lear), but SPEC 7's mapping puts MediaPipe's *right* eye/ear at 14/16. The mapping is the
+# Note on indices 14-17: docs/method.md §1 (after Deformable GAN's pose_utils.LABELS) names them Leye, Reye,
+# Lear, Rear (pipeline.labels now names them Reye, Leye, Rear, Lear), but docs/method.md §7's mapping puts MediaPipe's *right* eye/ear at 14/16. The mapping is the
 # one that matches the data: in the field's annotation files (OpenPose output, COCO order
 # 14 REye, 15 LEye, 16 REar, 17 LEar) point 14 lies on the same image side as Rsho (2) in 100% of
 # the frontal rows of ../shared/data/annotations (217 DeepFashion, 203 Market-1501 rows checked),
@@ -142,7 +142,7 @@ def _new_pose() -> Any:
 
 
 class MediaPipeDetector:
-    """18-point pose detector and person segmenter on MediaPipe Pose (SPEC 7).
+    """18-point pose detector and person segmenter on MediaPipe Pose (docs/method.md §7).
 
     Holds one ``mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
     enable_segmentation=True)`` created on first use. Picklable (the graph is dropped and

@@ -3,7 +3,7 @@
 Backends (``pose.backend``): ``synthetic`` (the generator's exact ground truth,
 ``<data.root>/truth.h5``), ``annotations`` (the field's keypoint files ``data.annotations``,
 rescaled from each image's original size to the stored size), ``mediapipe`` (the offline
-detector, SPEC 7) and ``auto`` (an annotation row where one exists, the detector otherwise).
+detector, docs/method.md §7) and ``auto`` (an annotation row where one exists, the detector otherwise).
 
 poses.h5 layout: /names; /keypoints (N, 18, 2) float32 (y, x) image pixels, -1 missing;
 /confidence (N, 18) float32 in [0, 1] (1 for ground truth and annotations, the landmark
@@ -98,7 +98,7 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
     pose, data = params.pose, params.data
     root = paths.dataset(data.root)
     with stage_output(paths, "poses", inputs=["images"], params=section_dict(pose),
-                      description="18 OpenPose keypoints of every image (SPEC 1)") as out:
+                      description="18 OpenPose keypoints of every image (docs/method.md §1)") as out:
         images = out.inputs["images"]
         kp, conf, source, summary = _estimate(pose, data, root, images, progress)
         f = out.file

@@ -1,4 +1,4 @@
-"""The affine-warp nearest-pose search for pseudo target maps (SPEC section 4).
+"""The affine-warp nearest-pose search for pseudo target maps (docs/method.md §4).
 
 cost(s, c) = sum_j || B^j_{P_c} (x) S_c - f_j(B^j_{P_s} (x) S_s) ||^2, c* = argmin_c cost.
 

@@ -1,4 +1,4 @@
-"""Which candidates a source may take its pseudo target from (SPEC 4, [paper] + [choice]).
+"""Which candidates a source may take its pseudo target from (docs/method.md §4, [paper] + [choice]).
 
 A candidate is admissible for source s when it is another training image with a complete
 torso, its pose is not too similar to the source's, and (optionally) it shows another

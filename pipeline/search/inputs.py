@@ -19,7 +19,7 @@ class SearchInputs:
     """Everything the search reads, at working resolution ``(h, w)``.
 
     keypoints: (N, 18, 2) float64 (y, x) working-res pixels, -1 missing.
-    labels: (N, h, w) uint8 in SPEC's 10 labels (0 background).
+    labels: (N, h, w) uint8 in the 10 labels of docs/method.md §2 (0 background).
     parts: (N, h, w) uint16 part bitfield (bit j = part j) drawn on each pose at (h, w).
     bbox: (N, 10, 4) int64 [y0, y1, x0, x1] inclusive box of the person pixels (label != 0)
         inside each part mask; y0 > y1 when the part holds none.

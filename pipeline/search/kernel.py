@@ -1,6 +1,6 @@
 """The compiled exact cost kernel of the search (numba, no fastmath: bit-exact samples).
 
-For one source and a list of candidates it evaluates SPEC 4's cost with the same sample
+For one source and a list of candidates it evaluates docs/method.md §4's cost with the same sample
 positions as :func:`pipeline.geometry.sample_coords` (the same float64 expressions, in the
 same order, round half up), but visits only the pixels that can cost anything: for part j,
 the box of the candidate's person pixels inside B^j_{P_c}, united with the box of output

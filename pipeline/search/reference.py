@@ -1,4 +1,4 @@
-"""The literal search: SPEC 4's formula evaluated pair by pair, written for clarity.
+"""The literal search: docs/method.md §4's formula evaluated pair by pair, written for clarity.
 
 Used by the tests as the ground truth of the fast implementation, and by the benchmark
 as its baseline. Per pair: 10 part masks on each pose, 10 affine fits, 10 nearest-
@@ -23,7 +23,7 @@ def one_hot(labels: np.ndarray) -> np.ndarray:
 
 def pair_cost(kp_s: np.ndarray, labels_s: np.ndarray, kp_c: np.ndarray, labels_c: np.ndarray,
               mismatch_cost: float) -> float:
-    """cost(s, c) of SPEC 4 for one pair, literally.
+    """cost(s, c) of docs/method.md §4 for one pair, literally.
 
     kp_*: (18, 2) (y, x) pixels of the working frame; labels_*: (h, w) uint8 maps.
     A pixel costs 0 where both sides agree, 1 where exactly one side has a person label and

@@ -64,7 +64,7 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
     with stage_output(paths, "pseudo", inputs=["poses", "parsing", "masks"],
                       params=section_dict(search),
                       description="Pseudo target maps of the affine-warp nearest-pose search "
-                                  "(SPEC 4), one row per image of images.h5") as out:
+                                  "(docs/method.md §4), one row per image of images.h5") as out:
         t0 = time.perf_counter()
         arts = out.inputs
         inputs = load_inputs(arts, (search.height, search.width))
@@ -94,7 +94,7 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
                     "uint8 code", status_names=list(SEARCH_STATUS_NAMES))
         write_array(f, "target_index", target, "c* = argmin_c cost(s, c): row of the chosen "
                     "candidate in images.h5", "(N,)", "int32 row index, -1 = none")
-        write_array(f, "cost", result.cost, "cost(s, c*) of SPEC 4 at the working resolution",
+        write_array(f, "cost", result.cost, "cost(s, c*) of docs/method.md §4 at the working resolution",
                     "(N,)", "float32 pixel costs, NaN = none")
         write_array(f, "topk_index", result.topk_index, "the k cheapest candidates, cheapest "
                     "first (ties: lower row)", "(N, k)", "int32 row index, -1 = none")

@@ -13,7 +13,7 @@ an image exactly (the oracle relies on it):
 * limbs are tapered capsules (discs at the joints), so every visible keypoint lies on a
   drawn body pixel; head points get small discs too (ears, nose, eyes).
 
-Labels (SPEC 2): skin of the face, neck and ears = face; long sleeves / short sleeves =
+Labels (docs/method.md §2): skin of the face, neck and ears = face; long sleeves / short sleeves =
 upperclothes over the arm; leg labels cover leg skin and shoes.
 """
 from __future__ import annotations
@@ -26,12 +26,12 @@ from pipeline.labels import (FACE, HAIR, LEFT_ARM, LEFT_LEG, PANTS, RIGHT_ARM, R
                              UPPERCLOTHES)
 from pipeline.synthetic.canvas import SegmentCanvas, segment_frame
 from pipeline.synthetic.identity import Identity
-from pipeline.synthetic.materials import (
-    M_BOTTOM, M_EYE, M_HAIR, M_MOUTH, M_SHOE, M_SKIN, M_TOP, background_rng, make_background,
-    material_table, paint)
-from pipeline.synthetic.skeleton import (
-    ARM, HEAD_POINTS, LEAR, LEG, LEYE, NOSE, REAR, REYE, VIEW_BACK, VIEW_FRONT, VIEW_SIDE, View,
-    derive_view, head_centre, head_template, hidden_points, torso_axes, visible_keypoints)
+from pipeline.synthetic.materials import (M_BOTTOM, M_EYE, M_HAIR, M_MOUTH, M_SHOE, M_SKIN, M_TOP,
+                                          background_rng, make_background, material_table, paint)
+from pipeline.synthetic.skeleton import (ARM, HEAD_POINTS, LEAR, LEG, LEYE, NOSE, REAR, REYE,
+                                         VIEW_BACK, VIEW_FRONT, VIEW_SIDE, View, derive_view,
+                                         head_centre, head_template, hidden_points, torso_axes,
+                                         visible_keypoints)
 
 ARM_LABEL = {"R": RIGHT_ARM, "L": LEFT_ARM}
 LEG_LABEL = {"R": RIGHT_LEG, "L": LEFT_LEG}

@@ -1,7 +1,7 @@
 """Skeleton conventions of the synthetic people: keypoint indices, views, head template.
 
 A *skeleton* is an ``(18, 2)`` float array of ``(y, x)`` pixel positions of all 18 points
-(SPEC 1 order), including points outside the frame or hidden by the view; it never holds
+(docs/method.md §1 order), including points outside the frame or hidden by the view; it never holds
 missing values. Stored *keypoints* are the skeleton with the invisible points set to -1.
 
 How the view is derived from a skeleton (:func:`derive_view`), the only rule the renderer,
@@ -22,10 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Keypoint indices (SPEC 1 order): the one definition in pipeline.geometry.keypoints.
-from pipeline.geometry.keypoints import (  # noqa: F401  (re-exported for the renderer)
-    HEAD_POINTS, KP, LANK, LEAR, LELB, LEYE, LHIP, LKNE, LSHO, LWRI, NECK, NOSE, RANK, REAR,
-    RELB, REYE, RHIP, RKNE, RSHO, RWRI, TORSO_POINTS)
+# Keypoint indices (docs/method.md §1 order): the one definition in pipeline.geometry.keypoints.
+from pipeline.geometry.keypoints import (HEAD_POINTS,  # noqa: F401  (re-exported for the renderer)
+                                         KP, LANK, LEAR, LELB, LEYE, LHIP, LKNE, LSHO, LWRI, NECK,
+                                         NOSE, RANK, REAR, RELB, REYE, RHIP, RKNE, RSHO, RWRI,
+                                         TORSO_POINTS)
 
 # (shoulder, elbow, wrist) and (hip, knee, ankle) per side: 'R' / 'L' (the person's sides).
 ARM = {"R": (RSHO, RELB, RWRI), "L": (LSHO, LELB, LWRI)}

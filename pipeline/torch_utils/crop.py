@@ -1,6 +1,6 @@
-"""The face crop of the face discriminator D_F (SPEC 5): an affine crop of the head box.
+"""The face crop of the face discriminator D_F (docs/method.md §5): an affine crop of the head box.
 
-The head box is pipeline.geometry's (SPEC 3) [code, Deformable GAN ``pose_masks``]: centre =
+The head box is pipeline.geometry's (docs/method.md §3) [code, Deformable GAN ``pose_masks``]: centre =
 the mean of the present head points (nose, eyes, ears) truncated to integers, half-size
 ``r = int(0.40 st)`` with st the torso size, covering pixel rows ``[cy - r, cy + r)`` and columns
 ``[cx - r, cx + r)`` (:func:`pipeline.geometry.head_box`). Here it is NOT clipped to the frame:

@@ -1,4 +1,4 @@
-"""Part-wise warps in torch: the twin of :mod:`pipeline.geometry.warp` (SPEC 3-5).
+"""Part-wise warps in torch: the twin of :mod:`pipeline.geometry.warp` (docs/method.md §3-5).
 
 Conventions (those of :mod:`pipeline.geometry`): a part affine ``A`` is ``(2, 3)`` acting on
 ``(x, y, 1)`` and maps TARGET (output) pixel coordinates to SOURCE pixel coordinates; pixel

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pipeline.artifacts import atomic_path
+from pipeline.artifacts.atomic import atomic_path
 
 #: Bump when the checkpoint layout changes (an older file is then not resumed).
 CHECKPOINT_FORMAT = 1

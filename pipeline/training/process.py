@@ -14,14 +14,16 @@ from typing import Any, Protocol
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from pipeline.artifacts import Paths, source_digest
+from pipeline.artifacts.code_digest import source_digest
+from pipeline.artifacts.paths import Paths
 from pipeline.torch_utils.distributed import DistInfo, cleanup, init_distributed
 from pipeline.torch_utils.misc import ResumableSampler, set_deterministic, worker_init_fn
 from pipeline.training.loop import LoopResult, TrainingError
 
-#: Code whose change makes a checkpoint stale (besides params and inputs).
-CODE_PACKAGES: tuple[str, ...] = ("models", "losses", "training", "datasets", "torch_utils",
-                                  "geometry")
+#: Code whose change makes a checkpoint stale (besides params and inputs): the packages (and
+#: modules) a training step runs.
+CODE_PACKAGES: tuple[str, ...] = ("models", "losses", "training", "inference",
+                                  "appearance_schemes", "datasets", "torch_utils", "geometry")
 
 
 class LoaderSettings(Protocol):

@@ -11,10 +11,13 @@ DDP, resume, logging and sample grids. Each scheme receives only its own typed p
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 from pipeline.torch_utils.distributed import DistInfo
 
@@ -54,6 +57,35 @@ class TrainingScheme:
         raise NotImplementedError
 
     # ---------------------------------------------------------------- shared
+    def place(self, net: nn.Module) -> nn.Module:
+        """``net`` on the device, in channels-last memory format when asked."""
+        net = net.to(self.device)
+        return net.to(memory_format=torch.channels_last) if self.channels_last else net
+
+    def wrap(self, net: nn.Module) -> nn.Module:
+        """What training calls: ``net``'s DDP wrapper under torchrun, else ``net`` itself."""
+        if not self.dist.distributed:
+            return net
+        return DDP(net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+    def to_device(self, batch: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+        """The tensors of ``batch`` under ``keys`` (those present) on the device."""
+        nb = self.device.type == "cuda"
+        return {k: batch[k].to(self.device, non_blocking=nb) for k in keys if k in batch}
+
+    @contextmanager
+    def evaluating(self, *nets: nn.Module | None) -> Iterator[None]:
+        """``nets`` in eval mode inside the block, their modes restored after."""
+        live = [n for n in nets if n is not None]
+        was = [n.training for n in live]
+        for n in live:
+            n.eval()
+        try:
+            yield
+        finally:
+            for n, w in zip(live, was):
+                n.train(w)
+
     def train(self, mode: bool = True) -> None:
         for net in self.networks.values():
             net.train(mode)

@@ -1,27 +1,15 @@
 """The training-stage template: what `train_semantic`, `train_posenet` and `train_appearance`
-do around their scheme, written once. Each network's stage (``pipeline.training.<network>.
-stage``) fills in only what differs: its params section, inputs, dataset, scheme, sample
-grids and what it scores at the end.
+do around their scheme, written once; each ``pipeline.training.<network>.stage`` fills in only
+what differs (section, inputs, dataset, scheme, grids, final scores).
 
-One run (:meth:`TrainingStage.run`):
-
-1. check the architecture (errors before any work); set up the process
-   (:func:`pipeline.training.process.training_process`: threads, DDP, deterministic kernels);
-2. :meth:`~TrainingStage.prepare` (frozen networks), the training :meth:`~TrainingStage.dataset`,
-   a resumable sampler and loader, ``torch.manual_seed(derive_seed(seed, seed_offset))`` so
-   every rank builds identical initial weights, the scheme, then per-rank RNG streams;
-3. the run's identity (params, input files, code) names its work folder
-   ``data/cache/<stage>/<digest>/`` with the checkpoint and the grids of a run in progress;
-4. the loop (:func:`pipeline.training.loop.train`: AMP, DDP, resume, progress, loss history,
-   sample grids, checkpoints);
-5. rank 0 after the last step: :meth:`~TrainingStage.finish` writes the model file(s) and
-   scores the held-out test pairs (with the references that need no learning), the eval
-   folder ``eval/<network>/`` is published as one finished folder, the work folder deleted.
-
-``stop_after`` stops after that many iterations as if the process were killed (tests,
-benchmarks): the checkpoint stays and nothing else is written (``finished: False``).
-
-Determinism: on CPU the run uses deterministic kernels and the section's ``threads``: its
+One run (:meth:`TrainingStage.run`): check the architecture; set up the process (threads, DDP,
+deterministic CPU kernels); :meth:`~TrainingStage.prepare` (frozen networks), the dataset, a
+resumable sampler and loader, the seed ``derive_seed(seed, seed_offset)`` (identical initial
+weights on every rank), the scheme, per-rank RNG streams; the loop (AMP, DDP, resume,
+progress, curves, grids, checkpoints in ``data/cache/<stage>/<digest>/``, the digest covering
+params, input files and code); then rank 0 writes the model file(s), scores the held-out test
+pairs beside the references (:meth:`~TrainingStage.finish`) and publishes ``eval/<network>/``.
+``stop_after`` stops as if killed (the checkpoint stays; ``finished: False``). On CPU the
 outputs are bit-identical for the same params, inputs, torch build and thread count, resumed
 or not (docs/reproducibility.md).
 """
@@ -37,7 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.datasets.pairs import DatasetError
 from pipeline.inference.model_files import ModelFileError
 from pipeline.models.blocks import ArchitectureError
@@ -101,28 +89,16 @@ class TrainingStage:
     """The template of a training stage (module docstring). Subclasses set the class
     attributes and implement the hooks; every hook receives the params and paths it reads."""
 
-    #: Stage name in dvc.yaml (cache folder, messages).
-    name: ClassVar[str]
-    #: The params section of the network (``semantic``, ``posenet``, ``appearance``); also
-    #: the name of its eval folder ``eval/<network>/``.
-    section: ClassVar[str]
-    #: Artifacts the stage reads (DVC deps; part of the run's identity).
-    inputs: ClassVar[tuple[str, ...]]
-    #: Offset of the initial-weights seed (the sections' seeds stay independent).
-    seed_offset: ClassVar[int]
-    #: What the training items are, for the console and for the loader's errors.
-    items: ClassVar[str] = "pseudo pairs"
-    loader_items: ClassVar[str] = "training pairs"
-    #: Errors caused by the user's inputs or settings: the stage script prints them as one
-    #: line.
+    name: ClassVar[str]                     #: stage name in dvc.yaml
+    section: ClassVar[str]                  #: params section, also eval/<section>/
+    inputs: ClassVar[tuple[str, ...]]       #: artifacts read (part of the run's identity)
+    seed_offset: ClassVar[int]              #: offset of the initial-weights seed
+    items: ClassVar[str] = "training pairs"  #: what the training items are (console)
+    #: Errors caused by the user's inputs or settings: printed as one line.
     user_errors: ClassVar[tuple[type[Exception], ...]] = (
         TrainingError, CheckpointError, ModelFileError, DatasetError, ArchitectureError)
 
     # ---------------------------------------------------------------- hooks
-    def settings(self, params: Params) -> Any:
-        """The network's params section."""
-        return getattr(params, self.section)
-
     def check(self, params: Params) -> None:
         """Raise the architecture's errors before any work."""
 
@@ -152,19 +128,15 @@ class TrainingStage:
     def describe(self, params: Params, summary: dict[str, Any], training: Training) -> None:
         """Add the stage's own fields to the summary (also of an unfinished run)."""
 
+    def label(self, params: Params) -> str:
+        """The stage's name on the console (progress bar, summary)."""
+        return self.name
+
     def finish(self, params: Params, paths: Paths, scheme: TrainingScheme
                ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Rank 0 after the last step: write the model file(s) and score; returns (the eval
         folder's metrics, the summary's fields)."""
         raise NotImplementedError
-
-    def desc(self, params: Params) -> str:
-        """The progress bar's label."""
-        return self.name
-
-    def title(self, summary: dict[str, Any]) -> str:
-        """The first words of the console summary."""
-        return self.name
 
     def result_lines(self, summary: dict[str, Any]) -> list[str]:
         """Console lines of a finished run's scores."""
@@ -195,8 +167,8 @@ class TrainingStage:
         """Resumable sampler, DataLoader and scheme of a run over ``dataset`` (the stage's
         :meth:`dataset`, or another one in tests); seeded: identical initial weights on every
         rank, then per-rank RNG streams."""
-        s = self.settings(params)
-        sampler, loader = build_loader(dataset, s, dist, self.section, what=self.loader_items)
+        s = getattr(params, self.section)
+        sampler, loader = build_loader(dataset, s, dist, self.section, what=self.items)
         torch.manual_seed(derive_seed(s.seed, self.seed_offset))
         scheme = self.scheme(params, dist)
         seed_everything(s.seed, dist.rank)
@@ -206,13 +178,13 @@ class TrainingStage:
             stop_after: int | None = None) -> dict[str, Any]:
         """Train (or resume) the network, write its outputs; returns the summary."""
         self.check(params)
-        s = self.settings(params)
+        s = getattr(params, self.section)
         with training_process(s.device, s.threads) as dist:
             return self._run(params, paths, progress, stop_after, dist)
 
     def _run(self, params: Params, paths: Paths, progress: bool, stop_after: int | None,
              dist: DistInfo) -> dict[str, Any]:
-        s, sec = self.settings(params), self.section
+        s, sec = getattr(params, self.section), self.section
         t0 = time.perf_counter()
         self.prepare(params, paths)
         tr = self.build(params, dist, self.dataset(params, paths))
@@ -222,13 +194,14 @@ class TrainingStage:
         cfg = LoopConfig(iterations=s.iterations, log_every=s.log_every,
                          sample_every=s.sample_every, checkpoint_every=s.checkpoint_every,
                          checkpoint=wdir / "checkpoint.pt", digest=digest, progress=progress,
-                         stop_after=stop_after, desc=self.desc(params),
+                         stop_after=stop_after, desc=self.label(params),
                          hint=f"lower {sec}.batch_size (now {s.batch_size}) or {sec}.height "
                               f"x width (now {s.height} x {s.width}), or use more processes")
         result = train(tr.scheme, tr.loader, tr.sampler, cfg, on_sample=samples,
                        history=LossHistory())
         t1 = time.perf_counter()
         summary = summary_base(self.name, dist, len(tr.dataset), result)  # type: ignore[arg-type]
+        summary["label"] = self.label(params)
         self.describe(params, summary, tr)
         if not result.finished:
             return summary
@@ -251,7 +224,7 @@ class TrainingStage:
         if not summary.get("finished"):
             return (f"{self.name}: stopped at iteration {summary['iterations']} (checkpoint "
                     f"kept; rerun to resume)")
-        lines = [f"{self.title(summary)}: {summary['iterations']} iterations on "
+        lines = [f"{summary.get('label', self.name)}: {summary['iterations']} iterations on "
                  f"{summary['training_items']} {self.items} ({summary['device']}, "
                  f"{summary['processes']} process(es), {summary['iterations_per_second']} "
                  f"it/s, data wait {100 * summary['data_wait_share']:.1f}%)"]

@@ -18,13 +18,13 @@ from pipeline.applications.outputs import save_labels_png
 from pipeline.applications.person import Readers
 from pipeline.applications.poses import read_target
 from pipeline.applications.render import to_uint8
-from pipeline.artifacts import Artifact
+from pipeline.artifacts.reader import Artifact
 from pipeline.datasets import TestPairDataset
 from pipeline.datasets.pairs import pair_item
 from pipeline.geometry import KP, resize_nearest, scale_keypoints
-from pipeline.parsing.label_sets import read_label_map
 from pipeline.inference.semantic_inputs import one_hot_maps
 from pipeline.inference.trained import TrainedModels
+from pipeline.parsing.label_sets import read_label_map
 from tests.helpers import REPO
 
 HW = (32, 32)                       # G_A of the test models; G_S: 16x16

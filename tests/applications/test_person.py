@@ -8,9 +8,9 @@ import torch
 
 from pipeline.applications.errors import AppError
 from pipeline.applications.framing import Framing, keypoint_box, person_box, work_frame
-from pipeline.applications.person import (Readers, check_labels, person_from_arrays,
-                                          require_torso)
-from pipeline.artifacts import STATUS_OK, Artifact
+from pipeline.applications.person import Readers, check_labels, person_from_arrays, require_torso
+from pipeline.artifacts.codes import STATUS_OK
+from pipeline.artifacts.reader import Artifact
 from pipeline.datasets import PseudoPairDataset, TestPairDataset
 from pipeline.datasets.pairs import PersonArrays, pair_item
 from pipeline.geometry import KP, scale_keypoints

@@ -58,7 +58,7 @@ def test_exception_leaves_previous_file(tmp_path: Path):
 
 _SLOW_WRITER = """
 import sys, time, numpy as np
-from pipeline.artifacts import atomic_h5, write_names
+from pipeline.artifacts.store import atomic_h5, write_names
 with atomic_h5(sys.argv[1], stage="slow") as f:
     write_names(f, ["a"] * 100)
     ds = f.create_dataset("images", shape=(100, 64, 64, 3), dtype=np.uint8, chunks=(1, 64, 64, 3))

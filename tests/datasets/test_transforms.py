@@ -19,7 +19,7 @@ def test_pose_inputs_sigma_scales_with_map_height():
     hm = pose_inputs(kp, 64, 32)
     assert hm.shape == (18, 64, 32) and hm.dtype == np.float32
     assert not hm[3].any()
-    sigma = 6.0 * 64 / 256                                   # SPEC 1: 6 px at 256 px
+    sigma = 6.0 * 64 / 256                                   # docs/method.md §1: 6 px at 256 px
     y, x = 20, 10
     kp2 = np.full((18, 2), -1, np.float32)
     kp2[0] = (y, x)

@@ -9,14 +9,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline.artifacts.codes import SPLIT_TEST
+from pipeline.artifacts.reader import Artifact
 from pipeline.config.params import validate
 from pipeline.evaluation.report import pick_rows
 from pipeline.evaluation.stage import pair_file_name, run, summary_text
 from pipeline.evaluation.unpaired import UnpairedDataset, draw_unpaired
-from pipeline.artifacts import SPLIT_TEST, Artifact
 from pipeline.inference.model_files import ModelFileError
 from pipeline.training.appearance.stage import write_models
-from tests.model_fixtures import (appearance_params as _params, appearance_scheme as _scheme)
+from tests.model_fixtures import appearance_params as _params
+from tests.model_fixtures import appearance_scheme as _scheme
 
 #: Cheap evaluation settings: no Inception (FID) in the default tests.
 TINY_EVAL = {"fid": False, "unpaired_pairs": 6, "grid_pairs": 1, "batch_size": 4,
@@ -76,8 +78,9 @@ def test_stage_writes_images_metrics_report_and_plots(project, scheme):
 
 
 def test_source_reference_scores_like_a_hand_computation(project):
-    """The unchanged-source row is plain SSIM of source vs target photo (skimage, SPEC 6)."""
+    """The unchanged-source row is plain SSIM of source vs target photo (skimage, docs/method.md §6)."""
     from skimage.metrics import structural_similarity
+
     from pipeline.datasets.pairs import TestPairDataset
     from pipeline.metrics.images import to_uint8
 

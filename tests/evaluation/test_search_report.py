@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.config.params import validate
 from pipeline.evaluation import search_report
 from pipeline.evaluation.figures import pseudo_panels
@@ -75,7 +75,7 @@ def test_label_iou_counts():
 def test_pseudo_picture_shows_the_oracle_truth(project: Path, monkeypatch):
     monkeypatch.chdir(project)              # images.h5 records data.root; the picture reads it
     paths = Paths(project)
-    from pipeline.artifacts import Artifact
+    from pipeline.artifacts.reader import Artifact
 
     row = int(np.flatnonzero(Artifact(paths.artifact("pseudo"))["target_index"][:] >= 0)[0])
     titles = [t for t, _ in pseudo_panels(paths.prepared, row)]

@@ -129,7 +129,7 @@ def test_part_valid_batch() -> None:
 
 
 def test_masks_match_skimage_polygon_on_real_poses() -> None:
-    """cv2.fillPoly vs Deformable GAN's scikit-image rasterisation (SPEC: median IoU ~0.97)."""
+    """cv2.fillPoly vs Deformable GAN's scikit-image rasterisation (median IoU ~0.97)."""
     kps = read_keypoint_file(DATA / "fasion-annotation-sample.csv").keypoints
     ious_all, ious_limbs = [], []
     for kp in kps:

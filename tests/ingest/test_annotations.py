@@ -82,7 +82,7 @@ def test_bad_header_and_missing_file(tmp_path: Path):
 
 
 def test_header_only_file_is_an_error(tmp_path: Path):
-    """issue 7: a keypoint file without rows used to give N empty poses and exit 0."""
+    """Regression: a keypoint file without rows used to give N empty poses and exit 0."""
     p = tmp_path / "ann.csv"
     p.write_text("name:keypoints_y:keypoints_x\n\n")
     with pytest.raises(AnnotationError) as err:
@@ -94,7 +94,7 @@ def test_header_only_file_is_an_error(tmp_path: Path):
 
 
 def test_errors_name_the_key_and_never_echo_a_foreign_file(tmp_path: Path):
-    """issue 7: reading /etc/hostname by mistake echoed its first line in the error."""
+    """Regression: reading /etc/hostname by mistake echoed its first line in the error."""
     secret = tmp_path / "hostname"
     secret.write_text("top-secret-host\n")
     for read in (read_keypoint_file, read_pairs_file):

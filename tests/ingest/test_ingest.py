@@ -106,7 +106,7 @@ def test_person_ids():
 
 
 def test_duplicate_rows_named_on_the_console(tmp_path: Path):
-    """issue 7: duplicates were only counted; each is named by file:line, up to a limit."""
+    """Regression: duplicates were only counted; each is named by file:line, up to a limit."""
     from pipeline.ingest.stage import DUPLICATES_SHOWN, summary_text
 
     root = tmp_path / "df"
@@ -139,7 +139,7 @@ def test_duplicate_rows_named_on_the_console(tmp_path: Path):
     ({"train_pairs": "train.csv"}, "train.csv: pairs file not found (data.train_pairs)"),
 ])
 def test_every_path_error_names_its_key(tmp_path: Path, data: dict, message: str):
-    """issue 7: `.../pairs-test.csv: pairs file not found` did not say which key to fix."""
+    """Regression: `.../pairs-test.csv: pairs file not found` did not say which key to fix."""
     root = tmp_path / "df"
     _fashion_folder(root)
     raw = {"root": str(root), "source": "deepfashion", "annotations": "ann.csv",

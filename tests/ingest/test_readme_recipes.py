@@ -1,4 +1,4 @@
-"""The README's dataset recipes, run as printed (issue 7: the plain-folder recipe failed).
+"""The dataset recipes of docs/real-datasets.md, run as printed (the plain-folder recipe failed).
 
 The `dvc exp run -S ...` overrides are taken from the README's code blocks and applied to a
 copy of params.yaml with DVC's own override code, so a recipe that the README prints but

@@ -1,4 +1,4 @@
-"""SSIM and mask-SSIM with the SPEC 6 settings."""
+"""SSIM and mask-SSIM with the docs/method.md §6 settings."""
 from __future__ import annotations
 
 import cv2

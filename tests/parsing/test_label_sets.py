@@ -1,4 +1,4 @@
-"""Parser label sets (LIP, CIHP, ATR) and their mapping to SPT's 10 labels (SPEC 2)."""
+"""Parser label sets (LIP, CIHP, ATR) and their mapping to SPT's 10 labels (docs/method.md §2)."""
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,4 @@
-"""Stage `parse` with the labels backend: every bad label map in one error (issue 7)."""
+"""Stage `parse` with the labels backend: every bad label map in one error."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -172,7 +172,7 @@ def _changed_stages(project: Path, setting: str) -> set[str]:
 
 @pytest.mark.slow
 def test_scheme_and_style_change_only_the_appearance_stage(project: Path):
-    """issue 9: `-S appearance.scheme=ts_pred` and `-S loss.style=patch` touch train_appearance and
+    """Regression: `-S appearance.scheme=ts_pred` and `-S loss.style=patch` touch train_appearance and
     nothing upstream (dvc status), and the experiment reruns exactly that stage."""
     _restore(project)
     baseline = json.loads(_run(["dvc", "status", "--json"], project).strip().splitlines()[-1])
@@ -185,7 +185,7 @@ def test_scheme_and_style_change_only_the_appearance_stage(project: Path):
     _restore(project)
     out = _run(["dvc", "exp", "run", "-S", "loss.style=patch"], project)
     assert _stages_run(out) == {"validate", "train_appearance", "evaluate"}, out
-    # the evaluation's metrics reach `dvc exp show` (issue 10)
+    # the evaluation's metrics reach `dvc exp show`
     assert "paired.model.ssim" in _run(["dvc", "exp", "show", "--csv"], project).splitlines()[0]
     subprocess.run(["git", "checkout", "-q", "--", "params.yaml"], cwd=project, check=True)
 

@@ -1,4 +1,4 @@
-"""Every stage, run twice on the same inputs, writes files with equal bytes (issue 7).
+"""Every stage, run twice on the same inputs, writes files with equal bytes.
 
 DVC hashes the bytes: a creation time, a library version or a timing inside an output would
 make a rerun look like a change and rerun every later stage (and, later, retrain the

@@ -18,7 +18,7 @@ from pipeline.pose.mediapipe_detector import (MP_INDEX, MediaPipeDetector, landm
 POINTS_FILE = Path(__file__).parent / "data" / "detector_points.json"
 
 # By-eye point name -> index among the 18 points. 14/16 hold the person's RIGHT eye/ear, as in
-# the field's OpenPose data and SPEC 7's mapping (see the note in mediapipe_detector.py).
+# the field's OpenPose data and docs/method.md §7's mapping (see the note in mediapipe_detector.py).
 POINT_INDEX = {"nose": 0, "person_right_shoulder": 2, "person_left_shoulder": 5,
                "person_right_eye": 14, "person_left_eye": 15, "person_right_ear": 16,
                "person_left_ear": 17}

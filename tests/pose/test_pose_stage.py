@@ -1,4 +1,4 @@
-"""Stage `pose` with the annotations backend: what a new user hit (issue 7)."""
+"""Stage `pose` with the annotations backend: what a new user hit."""
 from __future__ import annotations
 
 import subprocess
@@ -75,7 +75,7 @@ def test_clean_annotations_print_one_line(tmp_path: Path, dataset):
 
 
 def test_header_only_annotations_stop_the_stage(tmp_path: Path, dataset):
-    """issue 7: every pose came out empty and the stage exited 0."""
+    """Regression: every pose came out empty and the stage exited 0."""
     root, _ = dataset
     (root / "ann.csv").write_text("name:keypoints_y:keypoints_x\n")
     with pytest.raises(AnnotationError, match=r"ann.csv: header only, no keypoint rows "

@@ -1,5 +1,5 @@
 """The pseudo-label search: the fast implementation against the literal formula, resume,
-cluster backends, and the sanity anchors of SPEC 4."""
+cluster backends, and the sanity anchors of docs/method.md §4."""
 from __future__ import annotations
 
 import importlib
@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import pipeline.search
 from pipeline.annotations import read_keypoint_file
 from pipeline.config.data import SyntheticParams
 from pipeline.config.search import SearchParams
 from pipeline.geometry import KP, scale_keypoints
-import pipeline.search
 from pipeline.search import blocks, fast, reference
 from pipeline.search.blocks import cache_key, run_search
 from pipeline.search.inputs import build_inputs

@@ -16,7 +16,7 @@ from pipeline.torch_utils.warp import (PAINT_ORDER, affines_to_theta, sample_ind
                                        warp_parts)
 from tests.helpers import ANNOTATIONS
 
-FRAME = (256, 256)   # DeepFashion annotation frame [SPEC 1]
+FRAME = (256, 256)   # DeepFashion annotation frame [docs/method.md §1]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.torch_utils.distributed import cleanup, init_distributed
 from pipeline.torch_utils.misc import set_deterministic
 from pipeline.training.appearance.stage import AppearanceStage

@@ -7,7 +7,7 @@ import json
 import h5py
 import pytest
 
-from pipeline.artifacts import STATUS_NO_CANDIDATE
+from pipeline.artifacts.codes import STATUS_NO_CANDIDATE
 from pipeline.config.base import ParamsError
 from pipeline.config.params import validate
 from pipeline.datasets.pairs import DatasetError

@@ -1,5 +1,5 @@
 """The appearance schemes: G_A (with E_A, E'_S), D_A and D_F trained by the unsupervised cycle
-(SPEC 5), with the semantic maps of one of four schemes [paper, section 4.4].
+(docs/method.md §5), with the semantic maps of one of four schemes [paper, section 4.4].
 
 One step, for a batch of training pairs (source s, pseudo target pose P_t = P*_t):
 
@@ -21,7 +21,7 @@ One step, for a batch of training pairs (source s, pseudo target pose P_t = P*_t
    P_s / P_t; ``patch``: squares around the joints). ``baseline`` has no maps: its style loss is
    ``mask`` unless ``loss.style`` is ``patch`` [paper: the baseline uses the mask style].
    ``e2e`` in its last ``appearance.joint_iterations`` steps also trains G_S, through S_t, with
-   ``semantic_ce`` x L_ce against the pseudo target (G_S's own loss, SPEC 5).
+   ``semantic_ce`` x L_ce against the pseudo target (G_S's own loss, docs/method.md §5).
 
 Frozen and never checkpointed: VGG (perceptual features), the pose detector, and G_S in
 ``ts_pred`` and in the first phase of ``e2e`` (its weights come from models/semantic.*).
@@ -37,7 +37,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel as DDP
 
 from pipeline.appearance_schemes import SCHEMES
 from pipeline.config.appearance import AppearanceParams
@@ -116,13 +115,10 @@ class AppearanceScheme(TrainingScheme):
                 # G_S of e2e keeps its gradients: it is only called under no_grad before the
                 # joint phase (and DDP wraps it, which needs trainable parameters)
                 set_requires_grad(net, net is frozen.semantic and self.joint_from is not None)
-        g = AppearanceGenerator(self.arch).to(dev)
-        d = ImageDiscriminator(self.arch).to(dev)
-        nets: dict[str, nn.Module] = {"generator": g, "discriminator": d}
+        nets: dict[str, nn.Module] = {"generator": self.place(AppearanceGenerator(self.arch)),
+                                      "discriminator": self.place(ImageDiscriminator(self.arch))}
         if loss.face and loss.face_weight > 0:
-            nets["face_discriminator"] = FaceDiscriminator(self.arch).to(dev)
-        if self.channels_last:
-            nets = {k: v.to(memory_format=torch.channels_last) for k, v in nets.items()}
+            nets["face_discriminator"] = self.place(FaceDiscriminator(self.arch))
         betas = (appearance.beta1, appearance.beta2)
         opts = {k: torch.optim.Adam(v.parameters(), appearance.lr if k == "generator"
                                     else appearance.disc_lr, betas) for k, v in nets.items()}
@@ -134,17 +130,11 @@ class AppearanceScheme(TrainingScheme):
         self.networks, self.optimizers = nets, opts
         self.scaler = grad_scaler(dev, appearance.amp)
         self.adversarial = AdversarialLoss(loss.adversarial)
-        self.train_nets = {k: self._wrap(v) for k, v in nets.items()}
+        self.train_nets = {k: self.wrap(v) for k, v in nets.items()}
         self.renderer = Renderer(self.scheme, self.arch, frozen.semantic, self.channels_last)
         self.step = 0
         self.input: dict[str, Any] = {}
         self.out: CycleOutput | None = None
-
-    def _wrap(self, net: nn.Module) -> nn.Module:
-        if not self.dist.distributed:
-            return net
-        ids = [self.device.index] if self.device.type == "cuda" else None
-        return DDP(net, device_ids=ids)
 
     # ---------------------------------------------------------------- properties
     @property
@@ -166,12 +156,9 @@ class AppearanceScheme(TrainingScheme):
 
     # ---------------------------------------------------------------- inputs
     def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
-        nb = self.device.type == "cuda"
-        x: dict[str, Any] = {k: batch[k].to(self.device, non_blocking=nb) for k in INPUT_KEYS
-                             if k in batch}
+        x = self.to_device(batch, INPUT_KEYS)
         if "sem" in batch:
-            x["sem"] = {k: batch["sem"][k].to(self.device, non_blocking=nb)
-                        for k in SEMANTIC_INPUT_KEYS if k in batch["sem"]}
+            x["sem"] = self.to_device(batch["sem"], SEMANTIC_INPUT_KEYS)
         return x
 
     def set_input(self, batch: dict[str, Any]) -> None:
@@ -329,17 +316,9 @@ class AppearanceScheme(TrainingScheme):
     @torch.no_grad()
     def generate(self, batch: dict[str, Any], back: bool = False) -> CycleOutput:
         """The cycle's outputs for a batch, in eval mode (float32, on the device)."""
-        nets = [self.generator] + ([self.frozen.semantic] if self.frozen.semantic else [])
-        was = [n.training for n in nets]
-        for n in nets:
-            n.eval()
-        try:
-            x = self._to_device(batch)
-            with autocast(self.device, self.amp):
-                out = self.cycle(x, self.generator, back=back)
-        finally:
-            for n, w in zip(nets, was):
-                n.train(w)
+        with self.evaluating(self.generator, self.frozen.semantic), \
+                autocast(self.device, self.amp):
+            out = self.cycle(self._to_device(batch), self.generator, back=back)
         f = lambda t: t.float() if t is not None else None  # noqa: E731
         return CycleOutput(f(out.tgt_maps), f(out.logits), out.fake_t.float(), f(out.fake_s))
 

@@ -1,36 +1,24 @@
-"""Stage `train_appearance`: the appearance generative network and its scheme
-(docs/method.md §5; what each scheme does: :data:`pipeline.appearance_schemes.SCHEMES`),
-filled into :class:`pipeline.training.stage.TrainingStage`.
+"""Stage `train_appearance`: the appearance generative network trained by its scheme
+(:data:`pipeline.appearance_schemes.SCHEMES`), filled into
+:class:`pipeline.training.stage.TrainingStage` (docs/method.md §5; docs/appearance-network.md).
 
-Reads images.h5, poses.h5, parsing.h5, masks.h5, pseudo.h5 (training pairs: pseudo.h5 rows with
-status ok; test pairs: images.h5 /pairs/test), models/semantic.safetensors (G_S, for ts_pred and
-e2e), models/posenet.safetensors (the frozen pose detector of the pose loss) and the VGG16
-weights (``loss.vgg_weights`` or the offline default). Writes (rank 0 only):
-
-- ``models/appearance/`` (the DVC output): ``generator.safetensors`` (G_A with E_A, E'_S; its
-  metadata holds the architecture, the scheme and the params) and, for e2e, the jointly
-  trained ``semantic.safetensors`` (G_S after the joint phase). Written in a temporary folder
-  and swapped into place.
-- ``eval/appearance/``: DVCLive metrics.json: the final losses; on the test pairs SSIM,
-  mask-SSIM and L1 of the generated images against the true targets, beside two references
-  that need no learning (the unchanged source image, the source warped part by part), with the
-  SSIM settings; loss curves and sample grids (source, target pose, predicted map, generated
-  image, cycle reconstruction, and the true target on test pairs).
-
-One process or ``torchrun --nproc_per_node N`` (DDP); ``appearance.batch_size`` is the global
-batch.
+Reads the prepared artifacts, models/semantic.safetensors (ts_pred, e2e), models/posenet.
+safetensors (pose loss) and the VGG16 weights. Outputs (rank 0): ``models/appearance/``
+(``generator.safetensors``, and e2e's jointly trained ``semantic.safetensors``; swapped into
+place whole) and ``eval/appearance/`` (losses; SSIM, mask-SSIM and L1 of the generated test
+images beside the unchanged source and the part warp; sample grids).
 """
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pipeline.appearance_schemes import SCHEMES
-from pipeline.artifacts import Paths
+from pipeline.artifacts.atomic import atomic_dir
+from pipeline.artifacts.paths import Paths
 from pipeline.config.base import section_dict
 from pipeline.datasets.appearance import AppearancePairs
 from pipeline.datasets.pairs import PseudoPairDataset, TestPairDataset
@@ -89,26 +77,17 @@ def sem_hw_of(frozen: Frozen) -> tuple[int, int] | None:
 def write_models(paths: Paths, scheme: AppearanceScheme, params: Params) -> None:
     """G_A (and e2e's G_S) into models/appearance/, written beside it and swapped into
     place."""
-    folder = paths.appearance_models
-    tmp = folder.parent / f".{folder.name}.tmp"
-    old = folder.parent / f".{folder.name}.old.tmp"
-    for p in (tmp, old):
-        shutil.rmtree(p, ignore_errors=True)
-    tmp.mkdir(parents=True)
     extra = {"params": json.dumps({"appearance": section_dict(params.appearance),
                                    "loss": section_dict(params.loss)}, sort_keys=True),
              "scheme": params.appearance.scheme, "stage": AppearanceStage.name,
              "vgg": vgg_source(params.loss.vgg_weights)}
-    save_model_file(tmp / paths.appearance_generator.name, "appearance_generator",
-                    scheme.generator, scheme.arch.to_dict(), extra=extra)
-    g_s = scheme.networks.get("semantic_generator")
-    if g_s is not None:
-        save_model_file(tmp / paths.joint_semantic_model.name, "semantic_generator", g_s,
-                        g_s.arch.to_dict(), extra=extra)
-    if folder.exists():
-        folder.rename(old)
-    tmp.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
+    with atomic_dir(paths.appearance_models) as tmp:
+        save_model_file(tmp / paths.appearance_generator.name, "appearance_generator",
+                        scheme.generator, scheme.arch.to_dict(), extra=extra)
+        g_s = scheme.networks.get("semantic_generator")
+        if g_s is not None:
+            save_model_file(tmp / paths.joint_semantic_model.name, "semantic_generator", g_s,
+                            g_s.arch.to_dict(), extra=extra)
 
 
 class AppearanceStage(TrainingStage):
@@ -173,11 +152,9 @@ class AppearanceStage(TrainingStage):
                            for k in ("model", "source", "part_warp")}}
         return metrics, fields
 
-    def desc(self, params: Params) -> str:
-        return f"{self.name} ({params.appearance.scheme})"
-
-    def title(self, summary: dict[str, Any]) -> str:
-        return f"{self.name} ({summary['scheme']}, style {summary['style']})"
+    def label(self, params: Params) -> str:
+        scheme = params.appearance.scheme
+        return f"{self.name} ({scheme}, style {SCHEMES[scheme].style(params.loss.style)})"
 
     def result_lines(self, summary: dict[str, Any]) -> list[str]:
         return [f"  test pairs {k:>10}: SSIM {v['ssim']}  mask-SSIM {v['mask_ssim']}  "

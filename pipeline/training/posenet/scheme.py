@@ -1,4 +1,4 @@
-"""The pose-detector scheme: trains the ResNet-generator heatmap network (SPEC 5, pose loss).
+"""The pose-detector scheme: trains the ResNet-generator heatmap network (docs/method.md §5, pose loss).
 
 One step: H~ = PoseNet(image) and the foreground-weighted MSE against the target heatmaps H
 (the Gaussians of the true keypoints, all zero for a missing point)
@@ -20,8 +20,6 @@ Batch keys (from :class:`pipeline.datasets.images.PoseImageDataset`): image (B, 
 from __future__ import annotations
 
 import torch
-from torch import nn
-from torch.nn.parallel import DistributedDataParallel as DDP
 
 from pipeline.config.posenet import PosenetParams
 from pipeline.models.blocks import to_memory_format
@@ -62,18 +60,12 @@ class PosenetScheme(TrainingScheme):
         super().__init__(dist, params.amp, params.channels_last)
         self.params = params
         self.arch = arch_of(params)
-        net = PoseNet(self.arch).to(self.device)
-        if self.channels_last:
-            net = net.to(memory_format=torch.channels_last)
+        net = self.place(PoseNet(self.arch))
         self.networks = {"posenet": net}
         self.optimizers = {"posenet": torch.optim.Adam(net.parameters(), params.lr,
                                                        (params.beta1, params.beta2))}
         self.scaler = grad_scaler(self.device, params.amp)
-        if dist.distributed:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.net_train: nn.Module = DDP(net, device_ids=ids)
-        else:
-            self.net_train = net
+        self.net_train = self.wrap(net)
         self.input: dict[str, torch.Tensor] = {}
         self.output: torch.Tensor | None = None
 
@@ -83,8 +75,7 @@ class PosenetScheme(TrainingScheme):
 
     # ---------------------------------------------------------------- template
     def set_input(self, batch: dict[str, torch.Tensor]) -> None:
-        nb = self.device.type == "cuda"
-        self.input = {k: batch[k].to(self.device, non_blocking=nb) for k in INPUT_KEYS}
+        self.input = self.to_device(batch, INPUT_KEYS)
 
     def forward(self) -> None:
         with autocast(self.device, self.amp):
@@ -106,11 +97,6 @@ class PosenetScheme(TrainingScheme):
     @torch.no_grad()
     def predict(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Heatmaps (B, 18, H, W) float32 of a batch's images, in eval mode."""
-        net = self.posenet
-        was = net.training
-        net.eval()
         image = to_memory_format(batch["image"].to(self.device), self.channels_last)
-        with autocast(self.device, self.amp):
-            out = net(image).float()
-        net.train(was)
-        return out
+        with self.evaluating(self.posenet), autocast(self.device, self.amp):
+            return self.posenet(image).float()

@@ -1,23 +1,11 @@
-"""Stage `train_posenet`: training images and keypoints -> the pose detector
-(docs/method.md §5, the pose loss), filled into :class:`pipeline.training.stage.TrainingStage`.
+"""Stage `train_posenet`: training images and keypoints -> the pose detector of the pose loss,
+filled into :class:`pipeline.training.stage.TrainingStage` (docs/pose-detector.md).
 
-Reads images.h5 and poses.h5 (training split for training, test split for evaluation). Writes
-(rank 0 only):
-- ``models/posenet.safetensors``: the detector's weights + metadata (``network``, ``arch``
-  JSON, ``params`` JSON of the result-shaping params). The DVC output; the appearance
-  network's pose loss and the PCKh of generated images use it, frozen.
-- ``eval/posenet/``: DVCLive metrics.json, loss curve plots/metrics/train/loss_heatmap.tsv and
-  samples/*.png grids (image with the true skeleton, with the detected skeleton, and the
-  detector's heatmaps). metrics.json holds PCKh@0.5 (:mod:`pipeline.metrics.pckh`) on the
-  SAME held-out test-split images, against poses.h5 at the stored frame, of:
-  ``posenet`` (keypoints decoded at the network's input size with ``posenet.peak_threshold``,
-  scaled back to the stored frame) and ``mediapipe`` (the project's offline detector,
-  :class:`pipeline.pose.mediapipe_detector.MediaPipeDetector`, on the stored images with
-  ``pose.min_visibility``; ``{"computed": false, "reason": ...}`` when MediaPipe is not
-  installed, never a 0). ``train`` holds the detector's PCKh on its own training images.
-
-Runs in one process or under ``torchrun --nproc_per_node N`` (DDP); ``posenet.batch_size`` is
-the global batch.
+Outputs (rank 0): ``models/posenet.safetensors`` and ``eval/posenet/``: PCKh@0.5 on the same
+held-out test images, against poses.h5 at the stored frame, of ``posenet`` (decoded at its input
+size with ``posenet.peak_threshold``, scaled back) and ``mediapipe`` (``{"computed": false,
+"reason": ...}`` when MediaPipe is missing, never a 0); ``train``: the detector on its own
+training images; sample grids (true skeleton, detected skeleton, heatmaps).
 """
 from __future__ import annotations
 
@@ -29,7 +17,7 @@ import cv2
 import numpy as np
 from torch.utils.data import DataLoader
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.config.base import section_dict
 from pipeline.datasets.images import PoseImageDataset
 from pipeline.datasets.pairs import DatasetError
@@ -56,7 +44,6 @@ class PosenetStage(TrainingStage):
     inputs = ("images", "poses")
     seed_offset = 0x9E
     items = "training images"
-    loader_items = "training images"
 
     def check(self, params: Params) -> None:
         arch_of(params.posenet)

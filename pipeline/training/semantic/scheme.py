@@ -1,4 +1,4 @@
-"""The semantic scheme: trains G_S (with E_S, E_P) against pseudo targets, and D_S (SPEC 5).
+"""The semantic scheme: trains G_S (with E_S, E_P) against pseudo targets, and D_S (docs/method.md §5).
 
 One step (pix2pix order [code, pytorch-CycleGAN-and-pix2pix]):
 1. forward: logits = G_S(S_Ps, P_s, M_Ps, P*_t, M*_Pt), S~_Pt = softmax(logits);
@@ -19,7 +19,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel as DDP
 
 from pipeline.config.semantic import SemanticParams
 from pipeline.inference.semantic_inputs import SEMANTIC_INPUT_KEYS as INPUT_KEYS
@@ -55,25 +54,16 @@ class SemanticScheme(TrainingScheme):
         self.params = params
         self.arch = arch_of(params)
         self.adv_weight = float(params.adv_weight)
-        dev = self.device
-        g = SemanticGenerator(self.arch).to(dev)
-        d = SemanticDiscriminator(self.arch).to(dev)
-        if self.channels_last:
-            g = g.to(memory_format=torch.channels_last)
-            d = d.to(memory_format=torch.channels_last)
+        g = self.place(SemanticGenerator(self.arch))
+        d = self.place(SemanticDiscriminator(self.arch))
         self.networks = {"generator": g, "discriminator": d}
         betas = (params.beta1, params.beta2)
         self.optimizers = {"generator": torch.optim.Adam(g.parameters(), params.lr, betas),
                            "discriminator": torch.optim.Adam(d.parameters(), params.disc_lr,
                                                              betas)}
-        self.scaler = grad_scaler(dev, params.amp)
+        self.scaler = grad_scaler(self.device, params.amp)
         self.adversarial = AdversarialLoss(params.adversarial)
-        if dist.distributed:
-            ids = [dev.index] if dev.type == "cuda" else None
-            self.g_train: nn.Module = DDP(g, device_ids=ids)
-            self.d_train: nn.Module = DDP(d, device_ids=ids)
-        else:
-            self.g_train, self.d_train = g, d
+        self.g_train, self.d_train = self.wrap(g), self.wrap(d)
         self.input: dict[str, torch.Tensor] = {}
         self.logits: torch.Tensor | None = None
 
@@ -87,9 +77,7 @@ class SemanticScheme(TrainingScheme):
 
     # ---------------------------------------------------------------- template
     def set_input(self, batch: dict[str, torch.Tensor]) -> None:
-        nb = self.device.type == "cuda"
-        self.input = {k: batch[k].to(self.device, non_blocking=nb) for k in INPUT_KEYS
-                      if k in batch}
+        self.input = self.to_device(batch, INPUT_KEYS)
 
     def _g_args(self, x: dict[str, torch.Tensor], net: nn.Module) -> torch.Tensor:
         return semantic_logits(net, x, self.arch.deformable_skips, self.channels_last)
@@ -141,14 +129,8 @@ class SemanticScheme(TrainingScheme):
     @torch.no_grad()
     def predict(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Logits (B, 10, H, W) float32 of G_S for a batch, in eval mode."""
-        g = self.generator
-        was = g.training
-        g.eval()
-        x = {k: batch[k].to(self.device) for k in INPUT_KEYS if k in batch}
-        with autocast(self.device, self.amp):
-            out = self._g_args(x, g).float()
-        g.train(was)
-        return out
+        with self.evaluating(self.generator), autocast(self.device, self.amp):
+            return self._g_args(self.to_device(batch, INPUT_KEYS), self.generator).float()
 
     def state_dict(self) -> dict[str, Any]:
         return super().state_dict()

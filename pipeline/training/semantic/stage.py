@@ -1,18 +1,9 @@
-"""Stage `train_semantic`: pseudo targets -> the semantic generative network G_S
-(docs/method.md §5), filled into :class:`pipeline.training.stage.TrainingStage`.
+"""Stage `train_semantic`: pseudo targets -> the semantic generative network G_S, filled into
+:class:`pipeline.training.stage.TrainingStage` (docs/method.md §5; docs/semantic-network.md).
 
-Reads images.h5, poses.h5, parsing.h5, masks.h5 and pseudo.h5 (training pairs: pseudo.h5 rows
-with status ok; test pairs: images.h5 /pairs/test). Writes (rank 0 only):
-- ``models/semantic.safetensors``: G_S weights + metadata (``network``, ``arch`` JSON,
-  ``params`` JSON of the result-shaping params), rebuildable with
-  :func:`pipeline.inference.model_files.load_model_file`. The DVC output.
-- ``eval/semantic/``: DVCLive metrics.json (final losses; test-pair pixel accuracy / mIoU of the
-  model, the unchanged source map and the part warp f(S_Ps); on synthetic data the oracle
-  scores of training sources), loss curves plots/metrics/train/*.tsv and samples/*.png grids.
-
-The same entry point runs in one process or under ``torchrun --nproc_per_node N``
-(DistributedDataParallel; gloo on CPU, NCCL on CUDA); ``semantic.batch_size`` is the global
-batch, split evenly over the processes.
+Outputs (rank 0): ``models/semantic.safetensors`` (G_S + metadata: network, arch, params) and
+``eval/semantic/`` (losses; pixel accuracy and mIoU of the model, the unchanged source map and
+f(S_Ps) on the test pairs; on synthetic data the oracle scores of training sources).
 """
 from __future__ import annotations
 
@@ -23,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from pipeline.artifacts import Paths
+from pipeline.artifacts.paths import Paths
 from pipeline.config.base import section_dict
 from pipeline.datasets.pairs import PseudoPairDataset, TestPairDataset
 from pipeline.evaluation.grids import pair_row, sample_grid

@@ -1,4 +1,5 @@
-"""Image references and image scores on test pairs (issue 9), on the session's tiny project."""
+"""The references that need no learning and the scores of test pairs (maps and images), on
+the session's tiny project."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,9 +11,9 @@ from pipeline.datasets.pairs import TestPairDataset
 from pipeline.geometry import part_affines
 from pipeline.metrics.images import to_uint8
 from pipeline.torch_utils.warp import affines_to_theta, warp_by_parts, warp_parts
-from pipeline.training.grids import MIN_PANEL, image_pair_row
-from pipeline.training.image_eval import (evaluate_image_pairs, image_rows, part_warp_images,
-                                          score_image_pairs, source_background)
+from pipeline.evaluation.grids import MIN_PANEL, image_pair_row, image_rows
+from pipeline.evaluation.references import part_warp_images, source_background
+from pipeline.evaluation.scoring import ImageSystems, batches, score_images, score_maps
 
 HW = (64, 64)
 
@@ -101,7 +102,7 @@ def test_source_background_is_the_mean_outside_the_pose_mask():
 
 
 def test_evaluate_with_the_true_target_is_perfect(test_pairs):
-    r = evaluate_image_pairs(lambda b: b["tgt_image"], test_pairs, batch_size=3)
+    r = score_images(lambda b: b["tgt_image"], test_pairs, batch_size=3)
     assert r["pairs"] == len(test_pairs) > 0 and r["model"]["pairs"] == len(test_pairs)
     assert r["model"]["ssim"] == 1.0 and r["model"]["mask_ssim"] == 1.0
     assert r["model"]["l1"] == 0.0
@@ -110,9 +111,11 @@ def test_evaluate_with_the_true_target_is_perfect(test_pairs):
 
 
 def test_evaluate_with_the_source_image_equals_the_source_reference(test_pairs):
-    scores = score_image_pairs(lambda b: b["src_image"], test_pairs, batch_size=4)
-    assert scores["model"].ssim_values == scores["source"].ssim_values
-    r = evaluate_image_pairs(lambda b: b["src_image"], test_pairs)
+    systems = ImageSystems()
+    for _, batch in batches(test_pairs, 4):
+        systems.update(batch, batch["src_image"])
+    assert systems.per_pair("model") == systems.per_pair("source")
+    r = score_images(lambda b: b["src_image"], test_pairs)
     assert r["model"] == r["source"]
     assert r["part_warp"] != r["source"]
 
@@ -120,7 +123,7 @@ def test_evaluate_with_the_source_image_equals_the_source_reference(test_pairs):
 def test_maps_at_another_resolution_are_refused(tiny_prepared):
     ds = TestPairDataset(tiny_prepared, map_hw=(32, 32), image_hw=HW)
     with pytest.raises(ValueError, match="map_hw = image_hw"):
-        evaluate_image_pairs(lambda b: b["src_image"], ds)
+        score_images(lambda b: b["src_image"], ds)
 
 
 def test_image_rows_panels(test_pairs):
@@ -137,3 +140,13 @@ def test_image_rows_panels(test_pairs):
     src = to_uint8(batch["src_image"])[0]
     with pytest.raises(ValueError, match="generated"):
         image_pair_row(src, batch["tgt_keypoints"][0].numpy(), HW, src[:32])
+
+
+def test_map_scores_of_the_true_target_map_are_perfect(test_pairs):
+    """The model that predicts the true target map scores 1 where the references do not."""
+    from pipeline.inference.semantic_inputs import one_hot_maps
+
+    r = score_maps(lambda b: one_hot_maps(b["tgt_labels"]), test_pairs, batch_size=3)
+    assert r["pairs"] == len(test_pairs) > 0
+    assert r["model"]["pixel_accuracy"] == 1.0 and r["model"]["miou"] == 1.0
+    assert r["source_map"]["pixel_accuracy"] < 1.0 and r["part_warp"]["pixel_accuracy"] < 1.0
