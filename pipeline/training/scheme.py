@@ -24,16 +24,20 @@ from pipeline.torch_utils.distributed import DistInfo
 
 class TrainingScheme:
     """Base of every scheme. Subclasses fill :attr:`networks` (name -> module, unwrapped),
-    :attr:`optimizers` (name -> optimiser) and :attr:`scaler`, and implement the template."""
+    :attr:`optimizers` (name -> optimiser) and :attr:`scaler`, and implement the template.
+    Networks are created after the caller seeded torch (identical initial weights on every
+    rank; DDP also broadcasts rank 0's at wrap time)."""
 
     #: Registry-like name of the scheme (used in logs and model-file metadata).
     name = "scheme"
 
-    def __init__(self, dist: DistInfo, amp: str = "off", channels_last: bool = False) -> None:
-        self.dist = dist
+    def __init__(self, dist: DistInfo, params: Any, arch: Any) -> None:
+        """params: the network's params section (its ``amp`` and ``channels_last`` apply);
+        arch: the architecture of its networks."""
+        self.dist, self.params, self.arch = dist, params, arch
         self.device = dist.device
-        self.amp = amp
-        self.channels_last = channels_last
+        self.amp: str = params.amp
+        self.channels_last: bool = params.channels_last
         self.networks: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.scaler: torch.amp.GradScaler | None = None

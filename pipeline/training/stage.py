@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from pipeline.artifacts.paths import Paths
+from pipeline.config.base import section_dict
 from pipeline.datasets.pairs import DatasetError
 from pipeline.inference.model_files import ModelFileError
 from pipeline.models.blocks import ArchitectureError
@@ -99,8 +100,14 @@ class TrainingStage:
         TrainingError, CheckpointError, ModelFileError, DatasetError, ArchitectureError)
 
     # ---------------------------------------------------------------- hooks
+    #: The scheme, built from the section alone (else override :meth:`scheme`), and the
+    #: function section -> architecture that raises its errors (else override :meth:`check`).
+    scheme_class: ClassVar[Callable[[Any, DistInfo], TrainingScheme]]
+    architecture: ClassVar[Callable[[Any], Any]]
+
     def check(self, params: Params) -> None:
         """Raise the architecture's errors before any work."""
+        type(self).architecture(getattr(params, self.section))
 
     def prepare(self, params: Params, paths: Paths) -> None:
         """Load what the run needs besides its data (frozen networks)."""
@@ -111,11 +118,11 @@ class TrainingStage:
 
     def scheme(self, params: Params, dist: DistInfo) -> TrainingScheme:
         """The networks and their optimisation (built after the seed is set)."""
-        raise NotImplementedError
+        return type(self).scheme_class(getattr(params, self.section), dist)
 
     def digest_sections(self, params: Params) -> dict[str, Any]:
-        """The result-shaping params (JSON-able) of the run's identity."""
-        raise NotImplementedError
+        """The result-shaping params (JSON-able) of the run's identity: the section."""
+        return {self.section: section_dict(getattr(params, self.section))}
 
     def digest_files(self, params: Params, paths: Paths) -> list[Path]:
         """The files of the run's identity: the input artifacts (and model files read)."""

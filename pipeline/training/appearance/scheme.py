@@ -95,11 +95,9 @@ class AppearanceScheme(TrainingScheme):
 
     def __init__(self, appearance: AppearanceParams, loss: LossParams, dist: DistInfo,
                  frozen: Frozen) -> None:
-        super().__init__(dist, appearance.amp, appearance.channels_last)
-        self.params, self.loss = appearance, loss
-        self.scheme = appearance.scheme
+        super().__init__(dist, appearance, arch_of(appearance, loss))
+        self.loss, self.scheme = loss, appearance.scheme
         spec = SCHEMES[appearance.scheme]
-        self.arch = arch_of(appearance, loss)
         self.style = spec.style(loss.style)
         self.joint_from = (appearance.iterations - appearance.joint_iterations
                            if spec.semantic == "joint" else None)

@@ -48,18 +48,12 @@ def arch_of(params: PosenetParams) -> PosenetArch:
 
 
 class PosenetScheme(TrainingScheme):
-    """PoseNet with Adam, AMP, channels_last and DDP (see the module docstring).
-
-    The network is created after the caller seeded torch (identical initial weights on every
-    rank: DDP also broadcasts rank 0's at wrap time).
-    """
+    """PoseNet with Adam, AMP, channels_last and DDP (see the module docstring)."""
 
     name = "posenet"
 
     def __init__(self, params: PosenetParams, dist: DistInfo) -> None:
-        super().__init__(dist, params.amp, params.channels_last)
-        self.params = params
-        self.arch = arch_of(params)
+        super().__init__(dist, params, arch_of(params))
         net = self.place(PoseNet(self.arch))
         self.networks = {"posenet": net}
         self.optimizers = {"posenet": torch.optim.Adam(net.parameters(), params.lr,

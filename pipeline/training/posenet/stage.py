@@ -24,7 +24,6 @@ from pipeline.datasets.pairs import DatasetError
 from pipeline.inference.model_files import save_model_file
 from pipeline.inference.pose_detector import decode_keypoints
 from pipeline.metrics.pckh import pckh, per_joint_by_name
-from pipeline.torch_utils.distributed import DistInfo
 from pipeline.training.posenet.scheme import PosenetScheme, arch_of
 from pipeline.training.stage import SampleGrids, Training, TrainingStage, first_items
 from pipeline.visualize import draw_skeleton, hstack_panels, titled, vstack_panels
@@ -43,22 +42,15 @@ class PosenetStage(TrainingStage):
     section = "posenet"
     inputs = ("images", "poses")
     seed_offset = 0x9E
+    scheme_class = PosenetScheme
+    architecture = staticmethod(arch_of)
     items = "training images"
-
-    def check(self, params: Params) -> None:
-        arch_of(params.posenet)
 
     def dataset(self, params: Params, paths: Paths) -> PoseImageDataset:
         """The training split's images with at least one keypoint."""
         pp = params.posenet
         return PoseImageDataset(paths.prepared, (pp.height, pp.width), "train", flip=pp.flip,
                                 seed=pp.seed)
-
-    def scheme(self, params: Params, dist: DistInfo) -> PosenetScheme:
-        return PosenetScheme(params.posenet, dist)
-
-    def digest_sections(self, params: Params) -> dict[str, Any]:
-        return {"posenet": section_dict(params.posenet)}
 
     def samples(self, params: Params, paths: Paths, scheme: PosenetScheme,
                 folder: Path) -> SampleGrids:

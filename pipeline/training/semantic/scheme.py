@@ -41,18 +41,12 @@ def arch_of(params: SemanticParams) -> SemanticArch:
 
 
 class SemanticScheme(TrainingScheme):
-    """G_S + D_S with Adam, AMP, channels_last and DDP (see the module docstring).
-
-    Networks are created after the caller seeded torch (identical initial weights on every
-    rank: DDP also broadcasts rank 0's at wrap time).
-    """
+    """G_S + D_S with Adam, AMP, channels_last and DDP (see the module docstring)."""
 
     name = "semantic"
 
     def __init__(self, params: SemanticParams, dist: DistInfo) -> None:
-        super().__init__(dist, params.amp, params.channels_last)
-        self.params = params
-        self.arch = arch_of(params)
+        super().__init__(dist, params, arch_of(params))
         self.adv_weight = float(params.adv_weight)
         g = self.place(SemanticGenerator(self.arch))
         d = self.place(SemanticDiscriminator(self.arch))

@@ -21,7 +21,6 @@ from pipeline.evaluation.grids import pair_row, sample_grid
 from pipeline.evaluation.references import part_warp_labels
 from pipeline.evaluation.scoring import oracle_truth_fn, score_maps, score_oracle
 from pipeline.inference.model_files import save_model_file
-from pipeline.torch_utils.distributed import DistInfo
 from pipeline.training.semantic.scheme import SemanticScheme, arch_of
 from pipeline.training.stage import SampleGrids, TrainingStage, first_items
 
@@ -36,9 +35,8 @@ class SemanticStage(TrainingStage):
     section = "semantic"
     inputs = ("images", "poses", "parsing", "masks", "pseudo")
     seed_offset = 0x5E
-
-    def check(self, params: Params) -> None:
-        arch_of(params.semantic)
+    scheme_class = SemanticScheme
+    architecture = staticmethod(arch_of)
 
     def dataset(self, params: Params, paths: Paths) -> PseudoPairDataset:
         """The training pairs (pseudo.h5 rows with status ok) at the network's map
@@ -46,12 +44,6 @@ class SemanticStage(TrainingStage):
         sp = params.semantic
         return PseudoPairDataset(paths.prepared, (sp.height, sp.width), flip=sp.flip,
                                  seed=sp.seed)
-
-    def scheme(self, params: Params, dist: DistInfo) -> SemanticScheme:
-        return SemanticScheme(params.semantic, dist)
-
-    def digest_sections(self, params: Params) -> dict[str, Any]:
-        return {"semantic": section_dict(params.semantic)}
 
     def samples(self, params: Params, paths: Paths, scheme: SemanticScheme,
                 folder: Path) -> SampleGrids:
