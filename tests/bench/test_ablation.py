@@ -43,7 +43,7 @@ json.dump({"test": {"model": {"ssim": ssim, "mask_ssim": ssim + 0.1, "l1": 1 - s
 _PARAMS = """\
 semantic:
   seed: 0
-train:
+appearance:
   scheme: e2e
   seed: 0
 loss:
@@ -60,7 +60,7 @@ stages:
   train_appearance:
     cmd: {sys.executable} stage.py train
     deps: [stage.py, g.txt]
-    params: [train, loss]
+    params: [appearance, loss]
     metrics:
       - eval/appearance/metrics.json:
           cache: false
