@@ -17,6 +17,7 @@ import torch
 
 from pipeline.applications.errors import AppError
 from pipeline.applications.person import Person
+from pipeline.appearance_schemes import SCHEMES
 from pipeline.artifacts.paths import Paths
 from pipeline.datasets.pairs import PersonArrays, pair_item
 from pipeline.inference.semantic_inputs import one_hot_maps
@@ -64,13 +65,13 @@ def render(models: TrainedModels, source: Person, target: PersonArrays,
     """Render ``source`` in ``target``'s pose; with ``given_layout``, on the target's parsing
     (``target.labels``) instead of the scheme's target map. :class:`AppError` where the models'
     scheme cannot do it (baseline has no maps; ts_gt needs the target's parsing)."""
-    scheme = models.scheme
-    if given_layout and scheme == "baseline":
-        raise AppError(f"{models_file(models_dir)}: scheme baseline renders without semantic "
+    scheme, spec = models.scheme, SCHEMES[models.scheme]
+    if given_layout and not spec.uses_maps:
+        raise AppError(f"{models_file(models_dir)}: scheme {scheme} renders without semantic "
                        f"maps, so it cannot take a given layout; use models trained with "
                        f"ts_pred, ts_gt or e2e")
-    if (given_layout or scheme == "ts_gt") and target.labels is None:
-        raise AppError(f"{models_file(models_dir)}: scheme ts_gt renders on the target's own "
+    if (given_layout or spec.maps == "parser") and target.labels is None:
+        raise AppError(f"{models_file(models_dir)}: scheme {scheme} renders on the target's own "
                        f"parsing, which a pose given as numbers does not have; give the target "
                        f"as a photo or a prepared row, or use ts_pred / e2e models")
     hw = models.image_hw
@@ -84,7 +85,7 @@ def render(models: TrainedModels, source: Person, target: PersonArrays,
         batch["sem"] = _batch(pair_item(source.arrays, target, models.map_hw))
         map_source = "G_S"
     else:
-        map_source = "target parsing (ts_gt)" if scheme == "ts_gt" else "none"
+        map_source = f"target parsing ({scheme})" if spec.maps == "parser" else "none"
     out = models.render(batch, tgt_maps=tgt_maps)
     labels = None
     if out.tgt_maps is not None:

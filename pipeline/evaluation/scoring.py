@@ -9,7 +9,7 @@ Used by the training stages' end-of-training scores and by the `evaluate` stage:
 - :class:`ImageSystems`: the image metrics of the generated images (``model``) and of
   ``source`` / ``part_warp`` against the true target image, mask-SSIM on the target pose mask
   (:func:`score_images`: SSIM, mask-SSIM and L1 of the appearance network's test pairs;
-  :func:`score_pairs`: the `evaluate` stage, with every metric of
+  the `evaluate` stage's :func:`pipeline.evaluation.stage.score_pairs`: with every metric of
   :data:`pipeline.evaluation.metric_set.IMAGE_METRICS` and PCKh of the keypoints the pose
   detector finds in each image against the wanted pose P_t);
 - :func:`score_oracle`: on synthetic data, the semantic network's maps on training sources
@@ -20,22 +20,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
-from tqdm import tqdm
 
-from pipeline.config.evaluate import EvaluateParams
-from pipeline.evaluation.metric_set import build_metrics
 from pipeline.evaluation.references import IMAGE_REFERENCES, MAP_REFERENCES
-from pipeline.inference.pose_detector import PoseDetector
-from pipeline.inference.trained import TrainedModels
 from pipeline.metrics.images import ImageScores, to_uint8
 from pipeline.metrics.parsing import ParsingScores
 from pipeline.metrics.pckh import PckhScores
 from pipeline.metrics.ssim import SSIM_SETTINGS
+
+if TYPE_CHECKING:
+    from pipeline.inference.pose_detector import PoseDetector
 
 #: The scored image systems, in report order.
 SYSTEMS: tuple[str, ...] = ("model",) + tuple(IMAGE_REFERENCES)
@@ -46,8 +44,6 @@ ORACLE_SOURCES = 512
 Batch = dict[str, Any]
 #: A model's output for a batch: (B, 10, H, W) map scores or (B, 3, H, W) images in [-1, 1].
 Predict = Callable[[Batch], torch.Tensor]
-#: Called with (pair indices, generated uint8 images (B, H, W, 3)) for every batch.
-OnBatch = Callable[[np.ndarray, np.ndarray], None]
 
 
 def batches(dataset: Dataset, batch_size: int) -> Iterator[tuple[np.ndarray, Batch]]:
@@ -236,32 +232,3 @@ def _parsing_summary(r: dict[str, Any]) -> dict[str, Any]:
     keep = ("miou", "pixel_accuracy", "accuracy")
     return {k: (round(float(v), 4) if isinstance(v, (float, np.floating)) else v)
             for k, v in r.items() if k in keep}
-
-
-def score_pairs(models: TrainedModels, dataset: Dataset, ev: EvaluateParams, device: str,
-                detector: PoseDetector | None, true_parsing: bool, fid: bool = True,
-                on_batch: OnBatch | None = None, progress: bool = True,
-                desc: str = "pairs") -> ImageSystems:
-    """Generate every pair of ``dataset`` (items with ``tgt_image``, at the image resolution
-    as map resolution, and ``sem`` for the schemes with G_S) and score all systems with every
-    metric of the registry.
-
-    true_parsing: the target maps of the data are true (synthetic or given label maps), so
-    the predicted maps are scored; fid: compute FID (off for sets that are too small)."""
-    pckh = detector is not None
-    maps = MapSystems() if true_parsing and models.semantic is not None else None
-    images = ImageSystems(lambda: SystemScores(build_metrics(ev, device, fid),
-                                               pckh=PckhScores() if pckh else None),
-                          detector, maps)
-    bar = tqdm(total=len(dataset), desc=desc, unit="pair",  # type: ignore[arg-type]
-               disable=not progress, leave=False)
-    for index, batch in batches(dataset, ev.batch_size):
-        out = models.render(batch)
-        generated = images.update(batch, out.fake_t)
-        if maps is not None and out.tgt_maps is not None:
-            maps.update(batch, out.tgt_maps.argmax(1))
-        if on_batch is not None:
-            on_batch(index, generated["model"])
-        bar.update(len(index))
-    bar.close()
-    return images

@@ -14,12 +14,14 @@ Outputs (every file written beside its place and renamed into it):
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from torch.utils.data import default_collate
+from torch.utils.data import Dataset, default_collate
+from tqdm import tqdm
 
 from pipeline.artifacts.atomic import atomic_dir, atomic_write_json, atomic_write_text
 from pipeline.artifacts.paths import Paths
@@ -28,17 +30,20 @@ from pipeline.config.base import section_dict
 from pipeline.datasets.appearance import AppearancePairs
 from pipeline.datasets.pairs import DatasetError, TestPairDataset
 from pipeline.evaluation.grids import image_rows, sample_grid
+from pipeline.evaluation.metric_set import build_metrics
 from pipeline.evaluation.report import pick_rows, report_markdown
-from pipeline.evaluation.scoring import ImageSystems, score_pairs
+from pipeline.evaluation.scoring import ImageSystems, MapSystems, SystemScores, batches
 from pipeline.evaluation.unpaired import UnpairedDataset, draw_unpaired
 from pipeline.inference.model_files import ModelFileError
 from pipeline.inference.pose_detector import PoseDetector
 from pipeline.inference.trained import TrainedModels
 from pipeline.metrics.images import SSIM_SETTINGS
+from pipeline.metrics.pckh import PckhScores
 from pipeline.torch_utils.device import resolve_device
 from pipeline.visualize import save_png
 
 if TYPE_CHECKING:
+    from pipeline.config.evaluate import EvaluateParams
     from pipeline.config.params import Params
 
 STAGE = "evaluate"
@@ -153,6 +158,36 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict[str, Any]:
     atomic_write_json(root / "metrics.json", metrics)
     atomic_write_text(root / "report.md", report_markdown(metrics, grids))
     return metrics
+
+
+def score_pairs(models: TrainedModels, dataset: Dataset, ev: EvaluateParams, device: str,
+                detector: PoseDetector | None, true_parsing: bool, fid: bool = True,
+                on_batch: Callable[[np.ndarray, np.ndarray], None] | None = None,
+                progress: bool = True,
+                desc: str = "pairs") -> ImageSystems:
+    """Generate every pair of ``dataset`` (items with ``tgt_image``, at the image resolution
+    as map resolution, and ``sem`` for the schemes with G_S) and score all systems with every
+    metric of the registry.
+
+    true_parsing: the target maps of the data are true (synthetic or given label maps), so
+    the predicted maps are scored; fid: compute FID (off for sets that are too small)."""
+    pckh = detector is not None
+    maps = MapSystems() if true_parsing and models.semantic is not None else None
+    images = ImageSystems(lambda: SystemScores(build_metrics(ev, device, fid),
+                                               pckh=PckhScores() if pckh else None),
+                          detector, maps)
+    bar = tqdm(total=len(dataset), desc=desc, unit="pair",  # type: ignore[arg-type]
+               disable=not progress, leave=False)
+    for index, batch in batches(dataset, ev.batch_size):
+        out = models.render(batch)
+        generated = images.update(batch, out.fake_t)
+        if maps is not None and out.tgt_maps is not None:
+            maps.update(batch, out.tgt_maps.argmax(1))
+        if on_batch is not None:
+            on_batch(index, generated["model"])
+        bar.update(len(index))
+    bar.close()
+    return images
 
 
 def _settings(params: Params, paired: ImageSystems) -> dict[str, Any]:

@@ -65,7 +65,7 @@ class PosenetStage(TrainingStage):
                         extra={"params": json.dumps(section_dict(params.posenet),
                                                     sort_keys=True),
                                "stage": self.name})
-        metrics = evaluate(scheme, params, paths)
+        metrics = score_detector(scheme, params, paths)
         short = {k: (v.get("pckh") if v.get("computed", True) else None)
                  for k, v in metrics["test"].items()}
         fields = {"model": str(paths.posenet_model), "test_images": metrics["images"],
@@ -93,7 +93,7 @@ class PosenetStage(TrainingStage):
         return lines
 
 
-# --------------------------------------------------------------------------- evaluation
+# --------------------------------------------------------------------------- scores
 def detect_keypoints(scheme: PosenetScheme, dataset: PoseImageDataset, threshold: float
                      ) -> np.ndarray:
     """(n, 18, 2) float32 keypoints the detector finds in every item of ``dataset`` (no
@@ -120,7 +120,7 @@ def _scores(pred: np.ndarray, true: np.ndarray) -> dict:
     return res
 
 
-def evaluate(scheme: PosenetScheme, params: Params, paths: Paths) -> dict:
+def score_detector(scheme: PosenetScheme, params: Params, paths: Paths) -> dict:
     """metrics.json's measurements: PCKh@0.5 of the detector and of MediaPipe on the same
     test-split images, and of the detector on its training images (module docstring)."""
     pp = params.posenet
