@@ -9,7 +9,7 @@ sections (and, for ``ablation``, of ``data.synthetic``: a section may be a dotte
 applying one edits params.yaml in place (comments and order kept, the result validated
 before it is written, atomically), so the values stay visible to ``dvc params diff`` and
 ``dvc exp show``, and `dvc repro` reruns exactly the stages whose keys changed. The dataset
-itself (``data.*``) is the user's to point at DeepFashion or Market-1501 (README); only the
+itself (``data.*``) is the user's to point at DeepFashion or Market-1501 (docs/real-datasets.md); only the
 size of the embedded synthetic set is a profile's.
 
 - ``default``: the CPU default of this repository (64x64 maps and images, narrow networks).
@@ -19,10 +19,10 @@ size of the embedded synthetic set is a profile's.
 - ``market``: Market-1501 [paper]: 128x64 images and maps, batch 16, no face loss (too few
   face pixels at that size).
 - ``ablation``: the ``default`` training settings on a larger synthetic set (``bench/ablation.py``,
-  README "Ablation table"): 160 identities x 6 poses = 960 images, 32 test identities x 8 pairs
+  docs/ablation.md): 160 identities x 6 poses = 960 images, 32 test identities x 8 pairs
   = 256 test pairs (the default: 12 x 4 = 48), so that a metric's spread over seeds is small.
   [choice: 5x the default's test pairs, 2.7x its training images, while the preparation stays
-  under a minute on 2 cores by the README's measured rates]
+  under a minute on 2 cores by the rates of docs/benchmarks.md]
 Iteration counts of the paper profiles are [choice] (the paper gives none).
 """
 from __future__ import annotations
@@ -67,8 +67,8 @@ _PAPER: dict[str, dict[str, dict[str, Any]]] = {
 
 #: Sizes of the synthetic set of the ``ablation`` profile (its training sections are the
 #: ``default`` profile's). 160 identities: 960 images in 4.4 s of rendering on one core at
-#: 220 images/s (README, Benchmarks) and a search over 768 training sources (quadratic:
-#: about (768 / 1600)^2 x 50 s = 12 s; README, "What the default run produces").
+#: 220 images/s (docs/benchmarks.md) and a search over 768 training sources (quadratic:
+#: about (768 / 1600)^2 x 50 s = 12 s; docs/benchmarks.md).
 _ABLATION_DATA: dict[str, dict[str, Any]] = {
     "data.synthetic": {"identities": 160, "poses_per_identity": 6, "pairs_per_identity": 8},
 }

@@ -1,5 +1,5 @@
 """DVC stage `evaluate`: trained models + test pairs -> eval/images/, eval/metrics.json,
-eval/report.md, eval/report/, eval/plots/ (README "Evaluation")."""
+eval/report.md, eval/report/, eval/plots/ (docs/metrics.md)."""
 from __future__ import annotations
 
 from pipeline.artifacts.paths import Paths

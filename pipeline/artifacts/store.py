@@ -1,6 +1,6 @@
 """Writing the HDF5 artifact store: atomic HDF5 files and self-describing datasets.
 
-Layout (fixed, because users' scripts depend on it; see README "HDF5 layout"):
+Layout (fixed, because users' scripts depend on it; see docs/hdf5-layout.md):
 every artifact lives in ``data/prepared/`` and holds ``/names`` (UTF-8 strings)
 aligned row for row with ``images.h5``. Image-like arrays are chunked one item per
 chunk and gzip-compressed. Every file carries root attributes saying what produced

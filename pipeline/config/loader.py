@@ -71,7 +71,7 @@ def format_errors(path: Path, raw: dict, err: ValidationError) -> str:
             continue
         if e["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key (not a parameter of this pipeline; "
-                         f"check the spelling against the README)")
+                         f"check the spelling against docs/parameters.md)")
             continue
         value: Any = raw
         for p in e["loc"]:

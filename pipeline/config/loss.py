@@ -37,6 +37,6 @@ class LossParams(_Section):
                                                         "pose-weighted cross-entropy.")
     vgg_scale: float = Field(0.0, ge=0.0, description="Factor on the VGG features of the "
                              "content and style losses (0 = the weights' own: 1 for ImageNet "
-                             "weights, README for the offline default).")
+                             "weights, docs/losses.md for the offline default).")
     vgg_weights: str = Field("", description="Local ImageNet VGG16 state dict in torchvision's "
-                                             "format ('' = the offline default, README).")
+                                             "format ('' = the offline default, docs/losses.md).")

@@ -5,7 +5,7 @@ unpaired truth is scored too; a report, plots and metrics are written (docs/meth
 Outputs (every file written beside its place and renamed into it):
     eval/images/<from>___<to>.png   generated test pairs (DVC-cached output)
     eval/metrics.json               {"paired", "unpaired", "info", "settings"} (dvc metrics)
-    eval/report.md                  tables, settings and grids (README "Evaluation")
+    eval/report.md                  tables, settings and grids (docs/metrics.md)
     eval/report/paired.png          worst / median / best test pairs by SSIM
     eval/report/unpaired.png        the same for the unpaired set (synthetic data)
     eval/plots/pairs.json           per-pair SSIM, mask-SSIM, L1, LPIPS of the model

@@ -12,7 +12,7 @@ max_channels)`` [code: 64, 128, 256, 512, 512, 512 at 128 px]. A U-Net-like deco
 the resolution ``depth`` times; at every scale it concatenates the skips of both encoders. Its
 upsampling (``upsample``) is nearest 2x + conv 3x3 by default [choice: Odena et al. 2016; the
 authors' 4x4 / stride-2 transposed convolutions, ``"transposed"``, covered the default run's
-images with a checkerboard grid, measured in the README] or transposed [code]. As in the authors' decoder, the block that outputs scale i has the
+images with a checkerboard grid, measured in docs/appearance-network.md] or transposed [code]. As in the authors' decoder, the block that outputs scale i has the
 width of encoder scale i + 1 [code: decoder 512, 512, 512, 256, 128 against encoder 512, 512,
 256, 128, 64], the first ``dropout_blocks`` blocks apply channel dropout [code: ``Dropout2d`` in
 the first three], and a 3x3 convolution and tanh give the image.
@@ -31,7 +31,7 @@ by default): the source image itself, warped part by part into the target pose a
 front to back exactly as the part-warp reference of the evaluation (plus its coverage, 4
 channels), joins the decoder's last skip, in front of the output convolution. The deformable
 skips carry warped FEATURES, which the decoder must learn to turn back into colours; with the
-default data's CPU budget (600 steps) the authors' generator did not learn to (README,
+default data's CPU budget (600 steps) the authors' generator did not learn to (docs/appearance-network.md,
 "Appearance generative network"), and the image skip gives it the warped colours directly.
 
 Blended output (``blend``, [choice], not in the authors' generator, ``appearance.blend: true`` by
@@ -43,8 +43,8 @@ GANimation (Pumarola et al., ECCV 2018) and Liquid Warping GAN (Liu et al., ICCV
 logit's bias starts at
 :data:`BLEND_BIAS` (alpha = 0.88), so G_A starts near the part-warp reference and renders only
 where its losses say the warp is wrong. Without it the unsupervised cycle did not keep the
-source's colours within the CPU budget, even with the image skip (README, "Appearance
-generative network").
+source's colours within the CPU budget, even with the image skip
+(docs/appearance-network.md, "Results on the default data").
 
 ``use_maps = False`` is the paper's Baseline scheme: no semantic map anywhere (E_A gets the
 image and P_s, E'_S only P_t, D_A is conditioned on the target pose instead of the parsing).

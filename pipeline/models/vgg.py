@@ -91,7 +91,7 @@ FORMATS = ("torchvision", "shift_tolerant")
 #: (chosen for ImageNet VGG16) meet features of a comparable scale. torchvision (ImageNet): 1.
 #: shift_tolerant (the offline default): 1 / 0.1172, the RMS of its relu2_1 activations over the
 #: 288 default training images at 64x64 (0.089 at 256x256), so that its features have unit RMS
-#: [choice; the README ("Perceptual features") has the measurements behind it].
+#: [choice; docs/losses.md ("Perceptual features") has the measurements behind it].
 FEATURE_SCALE: dict[str, float] = {"torchvision": 1.0, "shift_tolerant": 8.53}
 
 
@@ -182,7 +182,7 @@ def resolve_weights(weights: str | Path = "") -> Path:
         raise VGGWeightsError(
             f"{WEIGHTS_KEY} = '': no VGG16 weights: the offline default needs "
             f"{DEFAULT_DISTRIBUTION}=={DEFAULT_VERSION} ({INSTALL_HINT}; setup.sh installs it), "
-            f"or set {WEIGHTS_KEY} to a local torchvision VGG16 state dict (README, "
+            f"or set {WEIGHTS_KEY} to a local torchvision VGG16 state dict (docs/losses.md, "
             "'Perceptual features (VGG16)')")
     return path
 

@@ -44,7 +44,7 @@ MP_LEFT_SHOULDER = 11
 MP_RIGHT_SHOULDER = 12
 
 _INSTALL_HINT = ("pose.backend=mediapipe needs mediapipe==0.10.21 installed with --no-deps "
-                 "(see README / setup.sh)")
+                 "(see setup.sh and docs/real-datasets.md)")
 
 
 @dataclass
