@@ -10,6 +10,7 @@ metadata (no timestamps), so identical weights give identical files.
 
     save_model_file(path, "semantic_generator", net, net.arch.to_dict(), extra={...})
     net = load_model_file(path)            # rebuilt, weights loaded, eval mode
+    net = load_network(path, SemanticGenerator, "train_semantic")   # checked, stage named
 """
 from __future__ import annotations
 
@@ -86,3 +87,24 @@ def load_model_file(path: Path | str, map_location: str | torch.device = "cpu") 
         raise ModelFileError(f"{path}: weights do not fit network {meta['network']!r} "
                               f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
     return net.to(map_location).eval()
+
+
+#: The networks a model file may hold, as messages name them.
+NETWORK_NAMES = {"AppearanceGenerator": "the appearance generator",
+                 "SemanticGenerator": "the semantic generator", "PoseNet": "the pose detector"}
+
+
+def load_network(path: Path, cls: type, stage: str, device: str | torch.device = "cpu",
+                 why: str = "") -> nn.Module:
+    """The network of model file ``path``, checked to be a ``cls``; :class:`ModelFileError`
+    naming the file and the stage that writes it when it is missing or holds another network.
+    why: what needs it, added to the message of a missing file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: missing{f' ({why})' if why else ''}; run "
+                             f"`dvc repro {stage}` first")
+    net = load_model_file(path, device)
+    if not isinstance(net, cls):
+        raise ModelFileError(f"{path}: holds a {type(net).__name__}, not "
+                             f"{NETWORK_NAMES.get(cls.__name__, cls.__name__)}")
+    return net

@@ -1,7 +1,7 @@
 """The trained pose detector (models/posenet.safetensors) as a keypoint finder: heatmaps
 decoded at the network's input size and scaled to the frame of the images it was given.
 
-    detector = PoseDetector.load(paths.posenet_model, threshold=0.1)
+    detector = PoseDetector.load(paths.posenet_model, threshold=0.1, device=torch.device("cpu"))
     keypoints = detector.keypoints(images)          # (B, H, W, 3) uint8 -> (B, 18, 2)
 
 Used by the pose detector's own evaluation, the PCKh of generated images in the `evaluate`
@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipeline.geometry import scale_keypoints
-from pipeline.inference.model_files import ModelFileError, load_model_file
-from pipeline.models.posenet import heatmaps_to_keypoints
+from pipeline.inference.model_files import load_network
+from pipeline.models.posenet import PoseNet, heatmaps_to_keypoints
 
 
 def decode_keypoints(heatmaps: torch.Tensor, threshold: float,
@@ -45,10 +45,9 @@ class PoseDetector:
 
     @classmethod
     def load(cls, path: Path, threshold: float, device: torch.device) -> "PoseDetector":
-        """The detector of model file ``path`` (:class:`ModelFileError` when missing)."""
-        if not Path(path).is_file():
-            raise ModelFileError(f"{path}: missing; run `dvc repro train_posenet` first")
-        return cls(load_model_file(path, device), threshold, device)
+        """The detector of model file ``path`` (:class:`ModelFileError` when missing or not a
+        pose detector)."""
+        return cls(load_network(path, PoseNet, "train_posenet", device), threshold, device)
 
     @torch.no_grad()
     def keypoints(self, images: np.ndarray) -> np.ndarray:

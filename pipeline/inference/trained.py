@@ -15,40 +15,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from pipeline.appearance_schemes import SCHEMES
 from pipeline.artifacts.paths import Paths
-from pipeline.inference.model_files import ModelFileError, load_model_file, read_model_file
+from pipeline.inference.model_files import ModelFileError, load_network, read_model_file
 from pipeline.inference.renderer import CycleOutput, Renderer
 from pipeline.inference.semantic_inputs import SEMANTIC_INPUT_KEYS
 from pipeline.models.appearance import AppearanceGenerator
 from pipeline.models.semantic import SemanticGenerator
 from pipeline.torch_utils.device import autocast
-
-#: The networks a model file may hold, as messages name them.
-NETWORK_NAMES = {"AppearanceGenerator": "the appearance generator",
-                 "SemanticGenerator": "the semantic generator", "PoseNet": "the pose detector"}
-
-
-def load_network(path: Path, cls: type, stage: str, device: str | torch.device = "cpu",
-                 why: str = "") -> torch.nn.Module:
-    """The network of model file ``path``, checked to be a ``cls``; :class:`ModelFileError`
-    naming the file and the stage that writes it when it is missing or holds another network.
-    why: what needs it, added to the message of a missing file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: missing{f' ({why})' if why else ''}; run "
-                             f"`dvc repro {stage}` first")
-    net = load_model_file(path, device)
-    if not isinstance(net, cls):
-        raise ModelFileError(f"{path}: holds a {type(net).__name__}, not "
-                             f"{NETWORK_NAMES.get(cls.__name__, cls.__name__)}")
-    return net
-
 
 @dataclass
 class TrainedModels:

@@ -24,8 +24,7 @@ from pipeline.datasets.appearance import AppearancePairs
 from pipeline.datasets.pairs import PseudoPairDataset, TestPairDataset
 from pipeline.evaluation.grids import image_rows, sample_grid
 from pipeline.evaluation.scoring import score_images
-from pipeline.inference.model_files import save_model_file
-from pipeline.inference.trained import load_network
+from pipeline.inference.model_files import load_network, save_model_file
 from pipeline.models.posenet import PoseNet
 from pipeline.models.semantic import SemanticGenerator
 from pipeline.models.vgg import VGGFeatures, VGGWeightsError, vgg_source
