@@ -64,7 +64,7 @@ from pipeline.torch_utils.device import autocast
 from pipeline.torch_utils.misc import set_deterministic
 from pipeline.appearance_schemes import SCHEMES
 from pipeline.training.appearance.scheme import AppearanceScheme, Frozen
-from pipeline.training.appearance.stage import AppearanceStage, pair_datasets, sem_hw_of
+from pipeline.training.appearance.stage import AppearanceStage, pair_datasets, semantic_arch
 from pipeline.training.loop import LoopConfig, train
 from pipeline.training.posenet.scheme import arch_of as posenet_arch_of
 from pipeline.training.process import training_process
@@ -300,7 +300,7 @@ def bench_profile(name: str, args: argparse.Namespace) -> tuple[dict, list[dict]
     with training_process(tp.device, tp.threads) as dist:
         set_deterministic(dist.device.type == "cpu" and args.deterministic)
         frozen = random_frozen(params)
-        dataset = pair_datasets(params, Paths(Path(args.root)), sem_hw_of(frozen), True)
+        dataset = pair_datasets(params, Paths(Path(args.root)), semantic_arch(frozen), True)
         stage = AppearanceStage()
         stage.frozen = frozen
         tr = stage.build(params, dist, dataset)

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 from pipeline.config.params import validate
 from pipeline.inference.model_files import save_model_file
 from pipeline.models.posenet import PoseNet, PosenetArch
-from pipeline.models.semantic import SemanticArch, SemanticGenerator
+from pipeline.models.semantic import SemanticArch, SemanticDiscriminator, SemanticGenerator
 from pipeline.torch_utils.device import resolve_device
 from pipeline.torch_utils.distributed import DistInfo
 from tests.helpers import TINY_RAW
@@ -43,10 +43,10 @@ def appearance_params(appearance: dict | None = None, loss: dict | None = None):
 def appearance_scheme(params, paths):
     """(an AppearanceScheme of ``params`` with seeded weights, a batch of 2 training pairs)."""
     from pipeline.training.appearance.scheme import AppearanceScheme
-    from pipeline.training.appearance.stage import load_frozen, pair_datasets, sem_hw_of
+    from pipeline.training.appearance.stage import load_frozen, pair_datasets, semantic_arch
 
     frozen = load_frozen(params, paths)
-    ds = pair_datasets(params, paths, sem_hw_of(frozen), True)
+    ds = pair_datasets(params, paths, semantic_arch(frozen), True)
     torch.manual_seed(0)
     scheme = AppearanceScheme(params.appearance, params.loss, CPU, frozen)
     batch = next(iter(DataLoader(ds, batch_size=2)))
@@ -69,14 +69,16 @@ def _one_thread(request):
 
 @pytest.fixture
 def project(project_copy):
-    """``project(name) -> Paths``: a tiny project with model files of G_S and of the pose
-    detector (random weights)."""
+    """``project(name) -> Paths``: a tiny project with model files of G_S, D_S and of the
+    pose detector (random weights)."""
     def make(name: str):
         paths = project_copy(name)
         paths.models.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(0)
         g = SemanticGenerator(SEM_ARCH)
         save_model_file(paths.semantic_model, "semantic_generator", g, SEM_ARCH.to_dict())
+        save_model_file(paths.semantic_discriminator, "semantic_discriminator",
+                        SemanticDiscriminator(SEM_ARCH), SEM_ARCH.to_dict())
         arch = PosenetArch(height=32, width=32, channels=4, blocks=1, downsamplings=1)
         save_model_file(paths.posenet_model, "posenet", PoseNet(arch), arch.to_dict())
         return paths

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from pipeline.config.params import Params, load_params, validate
-from pipeline.profiles import PROFILES, apply_profile, main
+from pipeline.profiles import IMPROVEMENTS, PAPER_METHOD, PROFILES, apply_profile, list_text, main
 from tests.helpers import REPO
 
 
@@ -65,6 +65,49 @@ def test_paper_profiles_follow_the_paper():
     assert df["loss"]["face"] is True and market["loss"]["face"] is False
     assert (market["appearance"]["height"], market["appearance"]["width"]) == (128, 64)
     assert market["appearance"]["batch_size"] == 16
+
+
+@pytest.mark.parametrize("name", ["deepfashion", "market"])
+def test_paper_profiles_train_the_authors_method(name):
+    """Every fidelity switch at the authors' value, none of this project's additions."""
+    prof = PROFILES[name]
+    for section, values in PAPER_METHOD.items():
+        for key, value in values.items():
+            assert prof[section][key] == value, f"{name}: {section}.{key}"
+    ap, loss = prof["appearance"], prof["loss"]
+    assert (ap["image_skip"], ap["blend"], ap["upsample"], ap["norm"]) == (
+        False, False, "transposed", "authors")
+    assert loss["cycle_l1"] == 0 and loss["require_imagenet_vgg"] is True
+    assert ap["face_size"] == ap["height"] or not loss["face"]     # crop resampled to 256
+    assert prof["semantic"]["heatmap_sigma"] == prof["posenet"]["heatmap_sigma"] == 6.0
+
+
+@pytest.mark.parametrize("name", ["deepfashion", "market"])
+def test_plus_profiles_differ_from_the_paper_only_by_named_improvements(name):
+    paper, plus = PROFILES[name], PROFILES[f"{name}-plus"]
+    named = {(s, k): v for layer in IMPROVEMENTS.values() for s, kv in layer.items()
+             for k, v in kv.items()}
+    diff = {(s, k): v for s, kv in plus.items() for k, v in kv.items()
+            if paper[s].get(k) != v}
+    assert diff == {sk: v for sk, v in named.items() if paper[sk[0]].get(sk[1]) != v}
+    assert diff                                            # they do differ
+    text = list_text()
+    assert f"{name}-plus: {name} + this project's improvements:" in text
+    for what in IMPROVEMENTS:
+        assert what in text
+
+
+def test_paper_profile_refuses_to_train_without_imagenet_vgg(tmp_path):
+    from pipeline.models.vgg import VGGWeightsError
+    from pipeline.training.appearance.stage import check_vgg
+
+    p = tmp_path / "params.yaml"
+    shutil.copy(REPO / "params.yaml", p)
+    apply_profile("deepfashion", p)
+    with pytest.raises(VGGWeightsError, match="loss.vgg_weights is empty.*"
+                                              "loss.require_imagenet_vgg: false"):
+        check_vgg(load_params(p))
+    check_vgg(load_params(REPO / "params.yaml"))            # the default: offline trunk
 
 
 def test_ablation_profile_is_the_default_training_on_a_larger_synthetic_set(tmp_path):

@@ -75,14 +75,15 @@ def render(models: TrainedModels, source: Person, target: PersonArrays,
                        f"parsing, which a pose given as numbers does not have; give the target "
                        f"as a photo or a prepared row, or use ts_pred / e2e models")
     hw = models.image_hw
-    item = pair_item(source.arrays, target, hw, hw)
+    item = pair_item(source.arrays, target, hw, hw, sigma=models.image_sigma)
     batch = _batch(item)
     tgt_maps = None
     if given_layout:
         tgt_maps = one_hot_maps(batch["tgt_labels"])
         map_source = "given"
     elif models.semantic is not None:
-        batch["sem"] = _batch(pair_item(source.arrays, target, models.map_hw))
+        batch["sem"] = _batch(pair_item(source.arrays, target, models.map_hw,
+                                        sigma=models.map_sigma))
         map_source = "G_S"
     else:
         map_source = f"target parsing ({scheme})" if spec.maps == "parser" else "none"

@@ -76,6 +76,12 @@ class Paths:
         return Path(self.root) / "models"
 
     @property
+    def semantic_discriminator(self) -> Path:
+        """models/semantic_discriminator.safetensors: D_S as train_semantic left it; e2e's
+        joint phase goes on training it against G_S (docs/method.md §5)."""
+        return self.models / "semantic_discriminator.safetensors"
+
+    @property
     def semantic_model(self) -> Path:
         """models/semantic.safetensors: the pretrained semantic generator G_S (stage
         train_semantic's output)."""

@@ -24,9 +24,19 @@ class AppearanceParams(_TrainingExecution):
     depth: int = Field(4, ge=1, le=8, description="Stride-2 downsamplings of E_A and E'_S.")
     max_channels: int = Field(128, ge=1, le=4096, description="Channel cap per scale "
                                                               "[code: 512].")
-    norm: Literal["instance", "batch", "none"] = Field("instance", description="Normalisation.")
+    norm: Literal["instance", "batch", "none", "authors"] = Field(
+        "instance", description="Normalisation of G_A: per-channel instance norm [choice] or "
+                                "the authors' (activation -> conv -> one norm per sample over "
+                                "C, H, W with a scalar scale and shift; no norm on the last "
+                                "encoder block) [code].")
+    heatmap_sigma: float = Field(0.0, ge=0.0, le=64.0, description="Pose heatmap Gaussian "
+                                 "sigma (px at the network's resolution); 0 = 6 px x height / "
+                                 "256 [choice; the authors: 6 px at every size, code].")
     deformable_skips: bool = Field(True, description="Warp E_A's skips by the 10 part "
                                                      "affines [code, SPT demo].")
+    warped_skips: int = Field(4, ge=0, le=9, description="How many of E_A's finest skip scales "
+                              "the part affines warp (all of them when it exceeds depth + 1) [code: "
+                              "every scale down to 16 px; Deformable GAN: 4].")
     upsample: Literal["transposed", "nearest"] = Field(
         "nearest", description="Decoder upsampling of G_A: nearest 2x + conv 3x3 [choice: no "
                                "checkerboard] or transposed conv 4x4 [code].")
@@ -39,7 +49,11 @@ class AppearanceParams(_TrainingExecution):
                                                             "blocks [code: 0.5 in three].")
     disc_channels: int = Field(16, ge=1, le=1024, description="D_A width [code: ndf 64].")
     disc_layers: int = Field(3, ge=1, le=6, description="D_A stride-2 layers [code: 3].")
-    face_size: int = Field(16, ge=8, le=256, description="Side (px) of the face crop of D_F.")
+    face_size: int = Field(16, ge=8, le=1024, description="Side (px) of the face crop of D_F "
+                                                        "[code: the image side, 256].")
+    face_clip: bool = Field(False, description="Clip the head box to the image before the "
+                                               "crop [code: clipped; choice: unclipped, no "
+                                               "stretched crops at the border].")
     lr: float = Field(2e-4, gt=0.0, le=1.0, description="Adam learning rate of G_A.")
     disc_lr: float = Field(2e-4, gt=0.0, le=1.0, description="Adam learning rate of D_A, D_F.")
     semantic_lr: float = Field(1e-4, gt=0.0, le=1.0, description="Adam learning rate of G_S "

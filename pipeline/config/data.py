@@ -64,7 +64,16 @@ class DataParams(_Section):
     height: int = Field(256, ge=16, le=4096, description="Stored image height (px).")
     width: int = Field(256, ge=16, le=4096, description="Stored image width (px).")
     resize: bool = Field(False, description="Resize images of another size instead of "
-                                            "leaving them out.")
+                                            "leaving them out (the older spelling of "
+                                            "fit=stretch).")
+    fit: Literal["exact", "stretch", "pad"] = Field(
+        "exact", description="Images of another size: exact = left out (unless resize); "
+                             "stretch = resized to height x width; pad = scaled uniformly to "
+                             "fit inside and centred on pad_value (no stretch), keypoints and "
+                             "label maps placed alike, the box recorded in images.h5 /frame.")
+    pad_value: int = Field(255, ge=0, le=255,
+                           description="fit=pad: grey level of the padding (255 = white, as "
+                                       "the field pads DeepFashion).")
     workers: int = Field(2, ge=1, le=256, description="Parallel image decoders (joblib).",
                          json_schema_extra=EXECUTION)
     synthetic: SyntheticParams = SyntheticParams()
@@ -91,6 +100,14 @@ class DataParams(_Section):
                 relative_inside(item, "data.root")
             except ValueError as err:
                 raise ValueError(f"{item!r} {err}") from None
+        return value
+
+    @field_validator("fit")
+    @classmethod
+    def _resize_is_stretch(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("resize") and value == "pad":
+            raise ValueError("pad contradicts data.resize=true (the older spelling of "
+                             "data.fit=stretch): set data.resize=false")
         return value
 
     @field_validator("split_by")

@@ -31,6 +31,10 @@ class EvaluateParams(_Section):
     grid_pairs: int = Field(3, ge=1, le=16, description="Pairs per row group (worst, median, "
                                                        "best by SSIM) of the report grid.")
     seed: int = Field(0, ge=0, description="Seed of the unpaired (identity, pose) draw.")
+    pckh_size: int = Field(256, ge=16, le=4096, description="PCKh of the independent "
+                           "detector (MediaPipe): images are enlarged (bicubic) to this height "
+                           "in pixels before detection, keypoints scaled back "
+                           "(docs/metrics.md).")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Compute device.",
                                                    json_schema_extra=EXECUTION)
     amp: Literal["off", "bf16", "fp16"] = Field("off", description="Mixed precision of the "

@@ -35,6 +35,15 @@ class LossParams(_Section):
                                                                  "a share of the image height.")
     semantic_ce: float = Field(1.0, ge=0.0, description="e2e joint phase: weight of G_S's "
                                                         "pose-weighted cross-entropy.")
+    semantic_adv: float = Field(0.1, ge=0.0, description="e2e joint phase: weight of G_S's "
+                                "adversarial loss against D_S (from models/semantic_disc"
+                                "riminator.safetensors) [paper; = semantic.adv_weight].")
+    vgg_input: Literal["imagenet", "authors"] = Field(
+        "imagenet", description="How images in [-1, 1] enter VGG: mapped to [0, 1] then "
+                                "ImageNet mean/std (torchvision's convention) or straight into "
+                                "the mean/std normalisation [code, SPT demo Normalization.py].")
+    require_imagenet_vgg: bool = Field(False, description="Refuse to train without ImageNet "
+                                       "VGG16 weights in loss.vgg_weights (the paper profiles).")
     vgg_scale: float = Field(0.0, ge=0.0, description="Factor on the VGG features of the "
                              "content and style losses (0 = the weights' own: 1 for ImageNet "
                              "weights, docs/losses.md for the offline default).")

@@ -23,6 +23,9 @@ class PosenetParams(_TrainingExecution):
     downsamplings: int = Field(2, ge=0, le=5, description="Stride-2 convolutions before the "
                                                           "residual blocks [code: 2].")
     norm: Literal["instance", "batch", "none"] = Field("instance", description="Normalisation.")
+    heatmap_sigma: float = Field(0.0, ge=0.0, le=64.0, description="Pose heatmap Gaussian "
+                                 "sigma (px at the network's resolution); 0 = 6 px x height / "
+                                 "256 [choice; the authors: 6 px at every size, code].")
     lr: float = Field(1e-3, gt=0.0, le=1.0, description="Adam learning rate.")
     beta1: float = Field(0.9, ge=0.0, lt=1.0, description="Adam beta1.")
     beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam beta2.")

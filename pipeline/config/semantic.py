@@ -27,6 +27,9 @@ class SemanticParams(_TrainingExecution):
     depth: int = Field(4, ge=1, le=8, description="Stride-2 downsamplings of the encoders.")
     max_channels: int = Field(128, ge=1, le=4096, description="Channel cap per scale.")
     norm: Literal["instance", "batch", "none"] = Field("instance", description="Normalisation.")
+    heatmap_sigma: float = Field(0.0, ge=0.0, le=64.0, description="Pose heatmap Gaussian "
+                                 "sigma (px at the network's resolution); 0 = 6 px x height / "
+                                 "256 [choice; the authors: 6 px at every size, code].")
     deformable_skips: bool = Field(True, description="Warp the source encoder's skips by the "
                                                       "10 part affines (Deformable GAN).")
     disc_channels: int = Field(16, ge=1, le=1024, description="D_S width (PatchGAN ndf).")

@@ -38,7 +38,8 @@ class PoseImageDataset(Dataset):
     mirrored: the person's right becomes the left, :data:`pipeline.labels.KEYPOINT_MIRROR`),
     decided by ``(seed, epoch, index)`` so an item is a pure function of its index and epoch;
     the epoch is :meth:`set_epoch`'s, or comes with the key when the sampler yields
-    ``(index, epoch)`` pairs (``ResumableSampler(with_epoch=True)``).
+    ``(index, epoch)`` pairs (``ResumableSampler(with_epoch=True)``). sigma: heatmap
+    Gaussian sigma in px of ``hw`` (0 = 6 px x height / 256).
 
     Attributes: ``rows`` (n,) int64 images.h5 rows of the items; ``left_out``: rows of the split
     without a single keypoint; ``frame_hw``: the stored image size; ``keypoints``
@@ -46,13 +47,14 @@ class PoseImageDataset(Dataset):
     """
 
     def __init__(self, prepared: Path | str, hw: tuple[int, int], split: str = "train",
-                 flip: bool = False, seed: int = 0) -> None:
+                 flip: bool = False, seed: int = 0, sigma: float = 0.0) -> None:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
         h, w = (int(v) for v in hw)
         if h < 1 or w < 1:
             raise ValueError(f"hw must be two positive sizes, got {hw}")
         self.prepared, self.hw, self.split = Path(prepared), (h, w), split
+        self.sigma = float(sigma)
         self.images = Artifact(artifact_path("images", self.prepared))
         poses = Artifact(artifact_path("poses", self.prepared))
         poses.check_aligned(self.images)
@@ -101,6 +103,6 @@ class PoseImageDataset(Dataset):
         if self.flipped(index, epoch):
             image = image.flip(-1)
             kp = flip_horizontal(kp.astype(np.float64), w).astype(np.float32)
-        return {"image": image, "heatmaps": torch.from_numpy(pose_inputs(kp, h, w)),
+        return {"image": image, "heatmaps": torch.from_numpy(pose_inputs(kp, h, w, self.sigma)),
                 "keypoints": torch.from_numpy(np.ascontiguousarray(kp, np.float32)),
                 "index": torch.tensor(row, dtype=torch.int64)}

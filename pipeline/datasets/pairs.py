@@ -97,14 +97,14 @@ class PersonArrays:
         return tuple(int(v) for v in np.shape(self.pose_mask)[:2])
 
 
-def _side(prefix: str, person: PersonArrays, kp_map: np.ndarray, map_hw: tuple[int, int]
-          ) -> dict[str, torch.Tensor]:
+def _side(prefix: str, person: PersonArrays, kp_map: np.ndarray, map_hw: tuple[int, int],
+          sigma: float = 0.0) -> dict[str, torch.Tensor]:
     h, w = map_hw
     out = {}
     if person.labels is not None:
         out[f"{prefix}_labels"] = torch.from_numpy(
             resize_nearest(person.labels, map_hw).astype(np.int64))
-    out[f"{prefix}_heatmaps"] = torch.from_numpy(pose_inputs(kp_map, h, w))
+    out[f"{prefix}_heatmaps"] = torch.from_numpy(pose_inputs(kp_map, h, w, sigma))
     out[f"{prefix}_pose_mask"] = torch.from_numpy(
         resize_nearest(person.pose_mask, map_hw).astype(np.float32))[None]
     out[f"{prefix}_keypoints"] = torch.from_numpy(kp_map.astype(np.float32))
@@ -120,13 +120,15 @@ def _parts(person: PersonArrays, map_hw: tuple[int, int], what: str) -> torch.Te
 
 def pair_item(src: PersonArrays, tgt: PersonArrays, map_hw: tuple[int, int],
               image_hw: tuple[int, int] | None = None, cycle: bool = False,
-              src_index: int = -1, tgt_index: int = -1) -> dict[str, torch.Tensor]:
+              src_index: int = -1, tgt_index: int = -1, sigma: float = 0.0
+              ) -> dict[str, torch.Tensor]:
     """The pair item (module docstring) of a source and a target given as arrays: what the
     datasets return for their rows, and what the applications build for any two persons.
 
     Each side's keypoints are scaled from its own frame to ``map_hw``; maps are nearest-resized;
     ``tgt_image`` is added when ``tgt.image`` and ``image_hw`` are given. src_index,
-    tgt_index: rows of images.h5 (-1 = not a row).
+    tgt_index: rows of images.h5 (-1 = not a row). sigma: heatmap Gaussian sigma in px of
+    ``map_hw`` (0 = 6 px x height / 256).
     """
     map_hw = _hw(map_hw, "map_hw")
     image_hw = _hw(image_hw, "image_hw")
@@ -134,9 +136,9 @@ def pair_item(src: PersonArrays, tgt: PersonArrays, map_hw: tuple[int, int],
     kp_tgt_map = scale_keypoints(np.asarray(tgt.keypoints, np.float32), tgt.frame_hw, map_hw)
     if src.labels is None:
         raise ValueError("pair_item: the source needs its parsing (labels)")
-    item = _side("src", src, kp_src_map, map_hw)
+    item = _side("src", src, kp_src_map, map_hw, sigma)
     item["src_parts"] = _parts(src, map_hw, "source")
-    item.update(_side("tgt", tgt, kp_tgt_map, map_hw))
+    item.update(_side("tgt", tgt, kp_tgt_map, map_hw, sigma))
     affines, valid = part_affines(kp_src_map, kp_tgt_map, *map_hw)
     item["theta"] = affines_to_theta(affines, map_hw).float()
     item["affines"] = torch.from_numpy(np.ascontiguousarray(affines, np.float64))
@@ -163,9 +165,10 @@ class _PairBase(Dataset):
 
     def __init__(self, prepared: Path | str, map_hw: tuple[int, int],
                  image_hw: tuple[int, int] | None, kinds: tuple[str, ...],
-                 cycle: bool = False) -> None:
+                 cycle: bool = False, sigma: float = 0.0) -> None:
         self.prepared = Path(prepared)
         self.cycle = bool(cycle)
+        self.sigma = float(sigma)
         self.map_hw = _hw(map_hw, "map_hw")
         self.image_hw = _hw(image_hw, "image_hw")
         self.arts = _open(self.prepared, kinds)
@@ -186,7 +189,7 @@ class _PairBase(Dataset):
         if self.cycle:
             target.parts = self.arts["masks"]["parts"][tgt]
         return pair_item(self._source(src), target, self.map_hw, self.image_hw, self.cycle,
-                         src, tgt)
+                         src, tgt, self.sigma)
 
 
 class PseudoPairDataset(_PairBase):
@@ -207,9 +210,9 @@ class PseudoPairDataset(_PairBase):
 
     def __init__(self, prepared: Path | str, map_hw: tuple[int, int],
                  image_hw: tuple[int, int] | None = None, flip: bool = False,
-                 seed: int = 0, cycle: bool = False) -> None:
+                 seed: int = 0, cycle: bool = False, sigma: float = 0.0) -> None:
         super().__init__(prepared, map_hw, image_hw, ("poses", "parsing", "masks", "pseudo"),
-                         cycle)
+                         cycle, sigma)
         pseudo = self.arts["pseudo"]
         status = pseudo["status"][:]
         self.rows = np.flatnonzero(status == STATUS_OK).astype(np.int64)
@@ -260,8 +263,10 @@ class TestPairDataset(_PairBase):
     __test__ = False   # not a pytest test class
 
     def __init__(self, prepared: Path | str, map_hw: tuple[int, int],
-                 image_hw: tuple[int, int] | None = None, cycle: bool = False) -> None:
-        super().__init__(prepared, map_hw, image_hw, ("poses", "parsing", "masks"), cycle)
+                 image_hw: tuple[int, int] | None = None, cycle: bool = False,
+                 sigma: float = 0.0) -> None:
+        super().__init__(prepared, map_hw, image_hw, ("poses", "parsing", "masks"), cycle,
+                         sigma)
         images = self.arts["images"]
         pairs = images["pairs/test"][:] if "pairs/test" in images else np.zeros((0, 2))
         self.pairs = np.asarray(pairs, np.int64).reshape(-1, 2)

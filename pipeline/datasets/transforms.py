@@ -30,7 +30,7 @@ def pose_inputs(kp: np.ndarray, height: int, width: int, sigma: float | None = N
     kp: ``(18, 2)`` (y, x) pixels of the ``height x width`` map, -1 = missing (all-zero
     channel). sigma: pixels; default ``6 * height / 256`` (docs/method.md §1: 6 px at 256 px).
     """
-    return pose_heatmaps(kp, height, width, sigma_for(height) if sigma is None else sigma)
+    return pose_heatmaps(kp, height, width, sigma if sigma else sigma_for(height))
 
 
 def image_to_tensor(image: np.ndarray, hw: tuple[int, int] | None = None) -> torch.Tensor:

@@ -17,7 +17,9 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("ssim", "SSIM", "higher"), ("mask_ssim", "mask-SSIM", "higher"), ("l1", "L1", "lower"),
     ("peer_ssim", "peer SSIM", "higher"), ("lpips", "LPIPS", "lower"),
     ("fid", "FID", "lower"), ("is", "IS", "higher"), ("mask_is", "mask-IS", "higher"),
-    ("pckh", "PCKh@0.5", "higher"))
+    ("pckh", "PCKh@0.5 (MediaPipe)", "higher"),
+    ("pckh_missed", "MediaPipe missed", "lower"),
+    ("pckh_posenet", "PCKh@0.5 (own detector)", "higher"))
 #: Row labels of the systems.
 SYSTEM_LABELS = {"model": "**trained model**", "source": "source image unchanged",
                  "part_warp": "part warp of the source"}
@@ -38,8 +40,10 @@ def pick_rows(values: Sequence[float], count: int) -> dict[str, list[int]]:
 
 
 def _cell(value: Any, key: str) -> str:
-    if value is None:
+    if value is None or (isinstance(value, dict) and value.get("computed") is False):
         return "n/c"
+    if key == "pckh_missed" and isinstance(value, int):
+        return str(value)
     if isinstance(value, (int, float, np.floating)):
         return f"{float(value):.2f}" if key in ("fid", "is", "mask_is") else f"{value:.4f}"
     return str(value)
@@ -70,6 +74,27 @@ def maps_table(maps: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def pckh_note(scores: dict[str, Any]) -> list[str]:
+    """Lines under a set's table: what the two PCKh columns are, and the independent
+    detector on the true target images (what it reads in real images of this set)."""
+    truth = scores.get("pckh_truth")
+    if not any("pckh_posenet" in scores.get(s, {}) or "pckh" in scores.get(s, {})
+               for s in SYSTEMS):
+        return []
+    out = ["PCKh@0.5 (MediaPipe), the main column: keypoints of the independent MediaPipe "
+           "detector in the images enlarged to `evaluate.pckh_size` px, against the wanted "
+           "pose; a person it misses (MediaPipe missed) counts with every point wrong. "
+           "PCKh@0.5 (own detector): the project's `train_posenet` detector, the one the "
+           "appearance training's pose loss optimises against (docs/metrics.md)."]
+    if isinstance(truth, dict) and isinstance(truth.get("pckh"), float):
+        out.append(f"MediaPipe on the true target images: PCKh@0.5 {truth['pckh']:.4f}, "
+                   f"{truth['pckh_missed']} of {truth['pckh_images']} people missed (what "
+                   f"this detector reads in the true images).")
+    elif isinstance(truth, dict) and isinstance(truth.get("pckh"), dict):
+        out.append(f"PCKh@0.5 (MediaPipe) not computed: {truth['pckh'].get('reason')}")
+    return [" ".join(out), ""]
+
+
 def report_markdown(metrics: dict[str, Any], grids: dict[str, str]) -> str:
     """eval/report.md from eval/metrics.json's content and the grid file names (relative to
     eval/): {"paired": "report/paired.png", ...}."""
@@ -83,7 +108,7 @@ def report_markdown(metrics: dict[str, Any], grids: dict[str, str]) -> str:
            "where it beats them.", ""]
     paired = metrics["paired"]
     out += [f"## Test pairs ({paired['pairs']} pairs, same person, true target photo)", "",
-            metrics_table(paired), ""]
+            metrics_table(paired), ""] + pckh_note(paired)
     if "maps" in paired:
         out += ["Predicted target maps against the true target parsing:", "",
                 maps_table(paired["maps"]), ""]
@@ -98,7 +123,7 @@ def report_markdown(metrics: dict[str, Any], grids: dict[str, str]) -> str:
                 f"they never had, scored against the oracle's rendering)", "",
                 "No published benchmark can score this case: its true image does not exist "
                 "for real photographs. The synthetic oracle renders it.", "",
-                metrics_table(unpaired), ""]
+                metrics_table(unpaired), ""] + pckh_note(unpaired)
         if "maps" in unpaired:
             out += [maps_table(unpaired["maps"]), ""]
         if "unpaired" in grids:

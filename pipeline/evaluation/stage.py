@@ -4,7 +4,10 @@ unpaired truth is scored too; a report, plots and metrics are written (docs/meth
 
 Outputs (every file written beside its place and renamed into it):
     eval/images/<from>___<to>.png   generated test pairs (DVC-cached output)
-    eval/metrics.json               {"paired", "unpaired", "info", "settings"} (dvc metrics)
+    eval/metrics.json               {"paired", "unpaired", "info", "settings"} (dvc metrics);
+                                    PCKh: ``pckh`` of MediaPipe (the main column,
+                                    pipeline/evaluation/independent_pckh.py) and
+                                    ``pckh_posenet`` of the trained detector
     eval/report.md                  tables, settings and grids (docs/metrics.md)
     eval/report/paired.png          worst / median / best test pairs by SSIM
     eval/report/unpaired.png        the same for the unpaired set (synthetic data)
@@ -29,14 +32,17 @@ from pipeline.artifacts.reader import Artifact
 from pipeline.config.base import section_dict
 from pipeline.datasets.appearance import AppearancePairs
 from pipeline.datasets.pairs import DatasetError, TestPairDataset
+from pipeline.evaluation.frame import CroppedScores, native_frame
 from pipeline.evaluation.grids import image_rows, sample_grid
+from pipeline.evaluation.independent_pckh import IndependentDetector, PckhImageSystems
 from pipeline.evaluation.metric_set import build_metrics
 from pipeline.evaluation.report import pick_rows, report_markdown
-from pipeline.evaluation.scoring import ImageSystems, MapSystems, SystemScores, batches
+from pipeline.evaluation.scoring import ImageSystems, MapSystems, batches
 from pipeline.evaluation.unpaired import UnpairedDataset, draw_unpaired
 from pipeline.inference.model_files import ModelFileError
 from pipeline.inference.pose_detector import PoseDetector
 from pipeline.inference.trained import TrainedModels
+from pipeline.ingest.frame import Box
 from pipeline.metrics.images import SSIM_SETTINGS
 from pipeline.metrics.pckh import PckhScores
 from pipeline.torch_utils.device import resolve_device
@@ -68,12 +74,15 @@ def _datasets(params: Params, paths: Paths, models: TrainedModels,
     resolution, with the G_S-resolution twin under ``sem`` when the scheme has G_S."""
     hw, map_hw = models.image_hw, models.map_hw
     if pairs is None:
-        return AppearancePairs(TestPairDataset(paths.prepared, hw, hw),
-                               TestPairDataset(paths.prepared, map_hw) if map_hw else None)
+        return AppearancePairs(TestPairDataset(paths.prepared, hw, hw,
+                                               sigma=models.image_sigma),
+                               TestPairDataset(paths.prepared, map_hw, sigma=models.map_sigma)
+                               if map_hw else None)
     root = paths.dataset(params.data.root)
-    return AppearancePairs(UnpairedDataset(paths.prepared, root, pairs, hw, hw),
-                           UnpairedDataset(paths.prepared, root, pairs, map_hw)
-                           if map_hw else None)
+    return AppearancePairs(UnpairedDataset(paths.prepared, root, pairs, hw, hw,
+                                           sigma=models.image_sigma),
+                           UnpairedDataset(paths.prepared, root, pairs, map_hw,
+                                           sigma=models.map_sigma) if map_hw else None)
 
 
 def _grid(models: TrainedModels, dataset: AppearancePairs, values: list[float], count: int,
@@ -98,6 +107,8 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict[str, Any]:
     device = resolve_device(ev.device)
     models = TrainedModels.load(paths, device, ev.amp)
     detector = PoseDetector.load(paths.posenet_model, params.posenet.peak_threshold, device)
+    # the main PCKh: MediaPipe on enlarged images, one instance for both sets (docs/metrics.md)
+    independent = IndependentDetector(ev.pckh_size)
     true_parsing = params.parse.backend in TRUE_PARSING_BACKENDS
     names = Artifact(paths.artifact("images")).names
     root = paths.eval
@@ -106,6 +117,8 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict[str, Any]:
     # ---- the test pairs: generated PNGs and scores
     paired_ds = _datasets(params, paths, models)
     pairs = paired_ds.images.pairs
+    # padded images (data.fit: pad) are scored in their native frame (evaluation/frame.py)
+    frame = native_frame(Artifact(paths.artifact("images")), pairs[:, 1], models.image_hw)
     with atomic_dir(root / "images") as tmp_images:
         def save(index: np.ndarray, fakes: np.ndarray) -> None:
             for i, img in zip(index, fakes):
@@ -113,7 +126,8 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict[str, Any]:
                 save_png(tmp_images / pair_file_name(names[s], names[t]), img)
 
         paired = score_pairs(models, paired_ds, ev, str(device), detector, true_parsing,
-                             on_batch=save, progress=progress, desc="test pairs")
+                             on_batch=save, progress=progress, desc="test pairs",
+                             independent=independent, crop=frame.box if frame else None)
 
     # ---- the unpaired oracle truth (synthetic data only)
     unpaired: ImageSystems | None = None
@@ -131,7 +145,9 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict[str, Any]:
         else:
             unpaired_ds = _datasets(params, paths, models, draw)
             unpaired = score_pairs(models, unpaired_ds, ev, str(device), detector, True,
-                                   progress=progress, desc="unpaired pairs")
+                                   progress=progress, desc="unpaired pairs",
+                                   independent=independent)
+    independent.close()
 
     # ---- report, grids, plots, metrics
     grids: dict[str, str] = {}
@@ -153,7 +169,9 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict[str, Any]:
     metrics["info"] = {"scheme": models.scheme, "image_hw": list(models.image_hw),
                        "dataset": params.data.source, "grid_pairs": ev.grid_pairs,
                        "true_parsing": true_parsing}
-    metrics["settings"] = _settings(params, paired)
+    metrics["settings"] = _settings(params, paired, independent)
+    if frame is not None:
+        metrics["settings"]["frame"] = frame.label
     _write_plots(root / "plots", paired, names, pairs)
     atomic_write_json(root / "metrics.json", metrics)
     atomic_write_text(root / "report.md", report_markdown(metrics, grids))
@@ -163,19 +181,24 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict[str, Any]:
 def score_pairs(models: TrainedModels, dataset: Dataset, ev: EvaluateParams, device: str,
                 detector: PoseDetector | None, true_parsing: bool, fid: bool = True,
                 on_batch: Callable[[np.ndarray, np.ndarray], None] | None = None,
-                progress: bool = True,
-                desc: str = "pairs") -> ImageSystems:
+                progress: bool = True, desc: str = "pairs",
+                independent: IndependentDetector | None = None,
+                crop: Box | None = None) -> ImageSystems:
     """Generate every pair of ``dataset`` (items with ``tgt_image``, at the image resolution
     as map resolution, and ``sem`` for the schemes with G_S) and score all systems with every
     metric of the registry.
 
     true_parsing: the target maps of the data are true (synthetic or given label maps), so
-    the predicted maps are scored; fid: compute FID (off for sets that are too small)."""
+    the predicted maps are scored; fid: compute FID (off for sets that are too small);
+    independent: the detector of the main ``pckh`` (the trained ``detector``'s becomes
+    ``pckh_posenet``; :mod:`pipeline.evaluation.independent_pckh`); crop: the box (y0, x0,
+    h, w) the image metrics see, PCKh excepted (:mod:`pipeline.evaluation.frame`)."""
     pckh = detector is not None
     maps = MapSystems() if true_parsing and models.semantic is not None else None
-    images = ImageSystems(lambda: SystemScores(build_metrics(ev, device, fid),
-                                               pckh=PckhScores() if pckh else None),
-                          detector, maps)
+    images = PckhImageSystems(lambda: CroppedScores(build_metrics(ev, device, fid),
+                                                    pckh=PckhScores() if pckh else None,
+                                                    box=crop),
+                              detector, maps, independent)
     bar = tqdm(total=len(dataset), desc=desc, unit="pair",  # type: ignore[arg-type]
                disable=not progress, leave=False)
     for index, batch in batches(dataset, ev.batch_size):
@@ -190,11 +213,15 @@ def score_pairs(models: TrainedModels, dataset: Dataset, ev: EvaluateParams, dev
     return images
 
 
-def _settings(params: Params, paired: ImageSystems) -> dict[str, Any]:
+def _settings(params: Params, paired: ImageSystems,
+              independent: IndependentDetector) -> dict[str, Any]:
     model = paired.systems["model"].result()
     return {"ssim": dict(SSIM_SETTINGS), **model["settings"],
-            "pckh": {"alpha": 0.5, "detector": "models/posenet.safetensors (train_posenet)",
-                     "against": "the wanted pose P_t (true keypoints of the target)"},
+            "pckh": independent.settings(),
+            "pckh_posenet": {"alpha": 0.5,
+                             "detector": "models/posenet.safetensors (train_posenet), the "
+                                         "detector of the appearance training's pose loss",
+                             "against": "the wanted pose P_t (true keypoints of the target)"},
             "evaluate": section_dict(params.evaluate)}
 
 
@@ -205,10 +232,12 @@ def _write_plots(folder: Path, paired: ImageSystems, names: list[str], pairs: np
             for i, (s, t) in enumerate(pairs)]
     atomic_write_json(folder / "pairs.json", rows)
     scores = []
-    for system, s in paired.systems.items():
-        r = s.result()
+    result = paired.result()
+    for system in paired.systems:
+        r = result[system]
         scores.append({"system": system, **{k: r[k] for k in ("ssim", "mask_ssim", "l1",
-                                                                "lpips", "pckh") if k in r}})
+                                                                "lpips", "pckh", "pckh_posenet")
+                                            if isinstance(r.get(k), (int, float))}})
     atomic_write_json(folder / "scores.json", scores)
 
 
@@ -222,8 +251,12 @@ def summary_text(metrics: dict[str, Any]) -> str:
         lines.append(f"evaluate: {key} ({m['pairs']} pairs)")
         for system in ("model", "source", "part_warp"):
             r = m[system]
-            extra = "".join(f" {k} {r[k]:.4f}" for k in ("lpips", "pckh")
+            extra = "".join(f" {k} {r[k]:.4f}" for k in ("lpips", "pckh", "pckh_posenet")
                             if isinstance(r.get(k), float))
+            if isinstance(r.get("pckh"), dict):
+                extra += f" pckh not computed ({r['pckh'].get('reason')})"
+            elif "pckh_missed" in r:
+                extra += f" (MediaPipe missed {r['pckh_missed']}/{r['pckh_images']})"
             lines.append(f"  {system:10s} SSIM {r['ssim']:.4f} mask-SSIM {r['mask_ssim']:.4f}"
                          f" L1 {r['l1']:.4f}{extra}")
     lines.append("evaluate: eval/report.md, eval/metrics.json, eval/images/")

@@ -59,8 +59,9 @@ class UnpairedDataset(TestPairDataset):
     __test__ = False
 
     def __init__(self, prepared: Path | str, raw_root: Path | str, pairs: np.ndarray,
-                 map_hw: tuple[int, int], image_hw: tuple[int, int] | None = None) -> None:
-        super().__init__(prepared, map_hw, image_hw, cycle=False)
+                 map_hw: tuple[int, int], image_hw: tuple[int, int] | None = None,
+                 sigma: float = 0.0) -> None:
+        super().__init__(prepared, map_hw, image_hw, cycle=False, sigma=sigma)
         self.pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
         names = [n.decode() if isinstance(n, bytes) else str(n)
                  for n in self.arts["images"]["names"][:]]

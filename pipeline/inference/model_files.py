@@ -91,7 +91,8 @@ def load_model_file(path: Path | str, map_location: str | torch.device = "cpu") 
 
 #: The networks a model file may hold, as messages name them.
 NETWORK_NAMES = {"AppearanceGenerator": "the appearance generator",
-                 "SemanticGenerator": "the semantic generator", "PoseNet": "the pose detector"}
+                 "SemanticGenerator": "the semantic generator", "PoseNet": "the pose detector",
+                 "SemanticDiscriminator": "the semantic discriminator D_S"}
 
 
 def load_network(path: Path, cls: type, stage: str, device: str | torch.device = "cpu",

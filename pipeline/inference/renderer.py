@@ -33,12 +33,16 @@ from pipeline.models.semantic import SemanticGenerator
 @dataclass
 class CycleOutput:
     """One forward of the cycle: the target maps S_t (B, 10, H, W) soft (None in baseline),
-    G_S's logits at map resolution (None without G_S), I~_Pt and I~_Ps (B, 3, H, W)."""
+    G_S's logits at map resolution (None without G_S), I~_Pt and I~_Ps (B, 3, H, W); the
+    source maps of the way back (B, 10, H, W) (the parser's one-hot S_Ps, or e2e's soft S~_Ps;
+    None in baseline) and G_S's logits of S~_Ps at map resolution (e2e only)."""
 
     tgt_maps: torch.Tensor | None
     logits: torch.Tensor | None
     fake_t: torch.Tensor
     fake_s: torch.Tensor | None
+    src_maps: torch.Tensor | None = None
+    back_logits: torch.Tensor | None = None
 
 
 @dataclass
@@ -78,11 +82,35 @@ class Renderer:
         with nullcontext() if train_semantic else torch.no_grad():
             logits = semantic_logits(net, x["sem"], self.semantic.arch.deformable_skips,
                                      self.channels_last)
-        probs = logits.float().softmax(1)
+        return self._at_image_size(logits.float().softmax(1)), logits
+
+    def _at_image_size(self, probs: torch.Tensor) -> torch.Tensor:
+        """Maps (B, 10, h, w) at G_A's resolution (bilinear when the sizes differ)."""
         if tuple(probs.shape[-2:]) != (self.arch.height, self.arch.width):
             probs = F.interpolate(probs, size=(self.arch.height, self.arch.width),
                                   mode="bilinear", align_corners=False)
-        return probs, logits
+        return probs
+
+    def mapped_back(self, x: dict[str, Any], logits: torch.Tensor,
+                    net_s: nn.Module | None = None, train_semantic: bool = False
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """S~_Ps = G_S(S~_Pt, P_t, M_Pt -> P_s, M_Ps) [paper, E2E]: G_S maps its own target
+        prediction (softmax of ``logits``, map resolution) back to the source pose, by the
+        part affines target -> source. Returns (S~_Ps at image resolution, its logits).
+        x["sem"] needs the way-back keys (``cycle=True``: back_theta, tgt_parts,
+        back_part_valid)."""
+        assert self.semantic is not None
+        sem = x["sem"]
+        net = net_s if (net_s is not None and train_semantic) else self.semantic
+        with nullcontext() if train_semantic else torch.no_grad():
+            args = [to_memory_format(t, self.channels_last) for t in (
+                logits.float().softmax(1), sem["tgt_heatmaps"], sem["tgt_pose_mask"],
+                sem["src_heatmaps"], sem["src_pose_mask"])]
+            kw = ({"theta": sem["back_theta"], "src_parts": sem["tgt_parts"],
+                   "part_valid": sem["back_part_valid"]}
+                  if self.semantic.arch.deformable_skips else {})
+            back = net(*args, **kw)
+        return self._at_image_size(back.float().softmax(1)), back
 
     def generate(self, net: nn.Module, image: torch.Tensor, heat_from: torch.Tensor,
                  heat_to: torch.Tensor, maps_from: torch.Tensor | None,
@@ -122,9 +150,11 @@ class Renderer:
             logits = None
         fake_t = self.generate(net, x["src_image"], x["src_heatmaps"], x["tgt_heatmaps"],
                                src_maps, tgt_maps, x["theta"], x["src_parts"], x["part_valid"])
-        fake_s = None
+        fake_s, back_logits = None, None
         if back:
+            if self.spec.maps_back and logits is not None:
+                src_maps, back_logits = self.mapped_back(x, logits, net_s, train_semantic)
             fake_s = self.generate(net, fake_t, x["tgt_heatmaps"], x["src_heatmaps"],
                                    tgt_maps, src_maps, x["back_theta"], x["tgt_parts"],
                                    x["back_part_valid"])
-        return CycleOutput(tgt_maps, logits, fake_t, fake_s)
+        return CycleOutput(tgt_maps, logits, fake_t, fake_s, src_maps, back_logits)

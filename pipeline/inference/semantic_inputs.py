@@ -12,6 +12,8 @@ from pipeline.models.blocks import to_memory_format
 #: Batch keys G_S and its loss read (:mod:`pipeline.datasets.pairs` items at map resolution).
 SEMANTIC_INPUT_KEYS = ("src_labels", "src_heatmaps", "src_pose_mask", "tgt_heatmaps",
                        "tgt_pose_mask", "tgt_labels", "theta", "src_parts", "part_valid")
+#: The way back's keys (datasets with ``cycle=True``): e2e's G_S maps S~_Pt back to P_s.
+SEMANTIC_BACK_KEYS = ("tgt_parts", "back_theta", "back_part_valid")
 
 
 def one_hot_maps(labels: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:

@@ -23,7 +23,7 @@ from pipeline.appearance_schemes import SCHEMES
 from pipeline.artifacts.paths import Paths
 from pipeline.inference.model_files import ModelFileError, load_network, read_model_file
 from pipeline.inference.renderer import CycleOutput, Renderer
-from pipeline.inference.semantic_inputs import SEMANTIC_INPUT_KEYS
+from pipeline.inference.semantic_inputs import SEMANTIC_BACK_KEYS, SEMANTIC_INPUT_KEYS
 from pipeline.models.appearance import AppearanceGenerator
 from pipeline.models.semantic import SemanticGenerator
 from pipeline.torch_utils.device import autocast
@@ -82,6 +82,16 @@ class TrainedModels:
         return self.generator.arch.height, self.generator.arch.width
 
     @property
+    def image_sigma(self) -> float:
+        """Heatmap sigma (px) of G_A's inputs (0 = 6 px x height / 256)."""
+        return float(self.generator.arch.heatmap_sigma)
+
+    @property
+    def map_sigma(self) -> float:
+        """Heatmap sigma (px) of G_S's inputs (0 = 6 px x height / 256; 0 without G_S)."""
+        return float(self.semantic.arch.heatmap_sigma) if self.semantic is not None else 0.0
+
+    @property
     def map_hw(self) -> tuple[int, int] | None:
         """G_S's map resolution (H, W) in px, or None when the scheme has no G_S."""
         if self.semantic is None:
@@ -91,8 +101,8 @@ class TrainedModels:
     def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
         x = {k: v.to(self.device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
         if "sem" in batch:
-            x["sem"] = {k: batch["sem"][k].to(self.device) for k in SEMANTIC_INPUT_KEYS
-                        if k in batch["sem"]}
+            x["sem"] = {k: batch["sem"][k].to(self.device)
+                        for k in SEMANTIC_INPUT_KEYS + SEMANTIC_BACK_KEYS if k in batch["sem"]}
         return x
 
     @torch.no_grad()
@@ -113,4 +123,4 @@ class TrainedModels:
             out = self.renderer.cycle(x, self.generator, back=back, tgt_maps=given)
         f = lambda t: t.float().cpu() if t is not None else None  # noqa: E731
         return CycleOutput(f(out.tgt_maps), f(out.logits), out.fake_t.float().cpu(),
-                           f(out.fake_s))
+                           f(out.fake_s), f(out.src_maps), f(out.back_logits))

@@ -7,7 +7,8 @@ the summary written beside the artifact (``images.summary.json``).
 
 images.h5 layout: /names; /images (N, H, W, 3) uint8 RGB; /split (N,) uint8 (SPLIT_*);
 /person_id (N,) str; /original_size (N, 2) int32 (height, width); /pairs/test and
-/pairs/train (M, 2) int32 row indices.
+/pairs/train (M, 2) int32 row indices; with ``data.fit: pad`` also /frame (N, 4) int32
+(y0, x0, h, w): where each native image lies in the stored frame (pipeline.ingest.frame).
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from pipeline.artifacts.stage_writer import stage_output
 from pipeline.artifacts.store import write_array, write_names, write_strings
 from pipeline.cli import capped_lines
 from pipeline.config.base import dataset_path, section_dict
+from pipeline.ingest.frame import (FRAME_DATASET, FRAME_DESCRIPTION, effective_fit, fit_box,
+                                   place_image)
 from pipeline.labels import NUM_KEYPOINTS
 from pipeline.parallel import map_chunks
 
@@ -121,9 +124,10 @@ def list_images(folder: Path) -> dict[str, Path]:
 
 
 # --------------------------------------------------------------------------- decoding
-def _load_image(path: Path, height: int, width: int, resize: bool
+def _load_image(path: Path, height: int, width: int, fit: str, pad_value: int = 255
                 ) -> tuple[np.ndarray | None, str, tuple[int, int]]:
-    """Decode one image to (H, W, 3) uint8 RGB.
+    """Decode one image to (H, W, 3) uint8 RGB; another size is left out (``fit`` exact),
+    stretched or padded (:mod:`pipeline.ingest.frame`).
 
     Returns (image or None, status, (height, width) as decoded).
     """
@@ -134,18 +138,18 @@ def _load_image(path: Path, height: int, width: int, resize: bool
     img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     original = (int(img.shape[0]), int(img.shape[1]))
     if original != (height, width):
-        if not resize:
+        if fit == "exact":
             return (None, f"size {img.shape[0]}x{img.shape[1]} != {height}x{width} "
-                          f"(data.resize=false)", original)
-        interp = cv2.INTER_AREA if img.shape[0] > height else cv2.INTER_LINEAR
-        img = cv2.resize(img, (width, height), interpolation=interp)
+                          f"(data.resize=false, data.fit=exact)", original)
+        box = fit_box(original, (height, width), fit)
+        img = place_image(img, (height, width), box, pad_value)
         return img, "resized", original
     return img, "ok", original
 
 
-def _load_chunk(paths: list[Path], height: int, width: int, resize: bool
+def _load_chunk(paths: list[Path], height: int, width: int, fit: str, pad_value: int
                 ) -> list[tuple[np.ndarray | None, str, tuple[int, int]]]:
-    return [_load_image(p, height, width, resize) for p in paths]
+    return [_load_image(p, height, width, fit, pad_value) for p in paths]
 
 
 #: Images per decoding chunk (one joblib task).
@@ -163,8 +167,12 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
     root = paths.dataset(data.root)
     if not root.is_dir():
         raise IngestError(f"{root}: dataset folder not found (data.root)")
-    with stage_output(paths, "images", params=section_dict(data, exclude=("synthetic",)),
-                      source=data.root,
+    record = section_dict(data, exclude=("synthetic",))
+    if data.fit == "exact":
+        # recorded only when set (an images.h5 written before data.fit existed is unchanged)
+        for key in ("fit", "pad_value"):
+            record.pop(key)
+    with stage_output(paths, "images", params=record, source=data.root,
                       description="Person images of the dataset, one row per image") as out:
         report = _ingest(data, root, out.file, progress)
         out.summary.update(report.to_dict())
@@ -217,6 +225,7 @@ def _ingest(params: DataParams, root: Path, f, progress: bool) -> IngestReport:
 
     # decode (parallel, in chunks) and write incrementally
     h, w = params.height, params.width
+    fit = effective_fit(params.resize, params.fit)
     kept: list[str] = []
     original: list[tuple[int, int]] = []
     images = f.create_dataset("images", shape=(0, h, w, 3), maxshape=(None, h, w, 3),
@@ -226,7 +235,7 @@ def _ingest(params: DataParams, root: Path, f, progress: bool) -> IngestReport:
                         units="uint8 RGB, 0..255")
     results_iter = map_chunks(_load_chunk, [files[n] for n in candidates], params.workers,
                               "ingest", chunk=CHUNK, progress=progress, height=h, width=w,
-                              resize=params.resize)
+                              fit=fit, pad_value=params.pad_value)
     start_row = 0
     for results in results_iter:
         names = candidates[start_row:start_row + len(results)]
@@ -261,6 +270,11 @@ def _ingest(params: DataParams, root: Path, f, progress: bool) -> IngestReport:
     write_array(f, "original_size", np.asarray(original, np.int32).reshape(-1, 2),
                 "size of each image file before any resize (annotations are in this frame)",
                 "(N, 2)", "int32 pixels (height, width)")
+    if fit == "pad":
+        frame = np.asarray([fit_box(o, (h, w), fit) for o in original], np.int32)
+        write_array(f, FRAME_DATASET, frame.reshape(-1, 4), FRAME_DESCRIPTION, "(N, 4)",
+                    "int32 pixels of the stored image (y0, x0, h, w)", fit=fit,
+                    pad_value=params.pad_value)
     grp = f.create_group("pairs")
     grp.attrs["description"] = "pairs of images of the same person, as row indices"
     for key, pairs in (("test", test_pairs), ("train", train_pairs)):

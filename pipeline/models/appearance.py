@@ -82,7 +82,7 @@ from torch import nn
 from pipeline.labels import NUM_KEYPOINTS, NUM_LABELS, NUM_PARTS
 from pipeline.models.blocks import (MIN_BOTTLENECK, ArchitectureError, NormName, UpsampleName,
                                     channel_plan, check_resolution, init_weights,
-                                    patch_discriminator, up_block)
+                                    patch_discriminator, pre_activation, up_block)
 from pipeline.models.deformable import deform_features
 from pipeline.models.registry import register
 from pipeline.models.semantic import Encoder
@@ -129,10 +129,13 @@ class AppearanceArch:
     image with a predicted opacity (module docstring; False, the authors' plain tanh output, by
     default for the same reason); dropout: channel dropout probability of the first
     ``dropout_blocks`` decoder blocks (train mode only; blocks beyond ``depth`` are ignored);
+    warped_skips: how many of E_A's finest skip scales the part affines warp (module
+    docstring; files written before the key existed warp 4);
     disc_channels / disc_layers: width and stride-2 layers of D_A [code: ndf 64, 3 layers];
     face_size: side (px) of D_F's square face crop; face_layers: stride-2 layers of D_F
     (None: ``min(disc_layers, most that leave >= 2 px)``, filled in at construction so that
-    :meth:`to_dict` stores the number). Invalid shapes raise a one-line
+    :meth:`to_dict` stores the number); heatmap_sigma: the Gaussian sigma (px at this
+    resolution) of the pose heatmaps G_A was trained on, 0 = 6 px x height / 256. Invalid shapes raise a one-line
     :class:`ArchitectureError` naming the ``train.*`` key.
     """
 
@@ -149,10 +152,12 @@ class AppearanceArch:
     blend: bool = False
     dropout: float = 0.5
     dropout_blocks: int = DROPOUT_BLOCKS
+    warped_skips: int = WARPED_SKIPS
     disc_channels: int = 16
     disc_layers: int = 3
     face_size: int = 16
     face_layers: int | None = None
+    heatmap_sigma: float = 0.0
 
     def __post_init__(self) -> None:
         check_resolution(self.height, self.width, self.depth, prefix="appearance")
@@ -163,6 +168,8 @@ class AppearanceArch:
             raise ArchitectureError(f"appearance.dropout = {self.dropout} must be in [0, 1)")
         if self.dropout_blocks < 0:
             raise ArchitectureError(f"appearance.dropout_blocks = {self.dropout_blocks} must be >= 0")
+        if self.warped_skips < 0:
+            raise ArchitectureError(f"appearance.warped_skips = {self.warped_skips} must be >= 0")
         fit = max_stride2_layers(min(self.height, self.width))
         if not 1 <= self.disc_layers <= fit:
             raise ArchitectureError(
@@ -250,7 +257,7 @@ class AppearanceGenerator(nn.Module):
             raise ValueError("G_A without use_maps (baseline) takes no src_maps / tgt_maps")
         app = self.appearance_encoder(torch.cat(src_in, 1))
         tgt = self.target_encoder(torch.cat(tgt_in, 1))
-        n = min(WARPED_SKIPS, len(app))
+        n = min(a.warped_skips, len(app))
         warped = [F.relu(f) for f in app[:n]]
         if a.deformable_skips:
             if theta is None or src_parts is None or part_valid is None:
@@ -268,7 +275,7 @@ class AppearanceGenerator(nn.Module):
                 if a.image_skip or a.blend else None)
         if a.image_skip:
             x = torch.cat([x, skip], 1)
-        y = self.head(x)
+        y = self.head(F.relu(x) if pre_activation(a.norm) else x)
         if not a.blend:
             return torch.tanh(y)
         assert skip is not None

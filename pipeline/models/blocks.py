@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 #: LeakyReLU slope of the encoders and discriminators [code, Deformable GAN / pix2pix: 0.2].
 LEAKY_SLOPE = 0.2
 
-NormName = Literal["instance", "batch", "none"]
+NormName = Literal["instance", "batch", "none", "authors"]
 UpsampleName = Literal["transposed", "nearest"]
 #: Smallest bottleneck side: instance norm needs more than one pixel per channel.
 MIN_BOTTLENECK = 2
@@ -23,46 +24,85 @@ MIN_BOTTLENECK = 2
 class ArchitectureError(ValueError):
     """A network shape that cannot work (the message says which parameter to change)."""
 
-NORMS: tuple[str, ...] = ("instance", "batch", "none")
+NORMS: tuple[str, ...] = ("instance", "batch", "none", "authors")
+#: eps of the authors' per-sample normalisation [code, SPT demo: ``InstanceNorm3d(1,
+#: eps=1e-3, affine=True)``].
+SAMPLE_NORM_EPS = 1e-3
+
+
+class SampleNorm(nn.Module):
+    """The authors' normalisation [code, SPT demo: the feature map unsqueezed to
+    (B, 1, C, H, W) through ``InstanceNorm3d(1, eps=1e-3, affine=True)``]: ONE mean and
+    (biased) variance per sample over C, H and W, and one scalar scale and shift for the whole
+    layer. Unlike per-channel instance norm, it keeps the differences between channels' means
+    (for instance a feature that says "this image is red"). (B, C, H, W) -> same shape."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(1))
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.group_norm(x, 1, eps=SAMPLE_NORM_EPS) * self.weight + self.bias
 
 
 def make_norm(name: NormName, channels: int) -> nn.Module:
-    """A 2-D normalisation layer by name: 'instance' (affine), 'batch' or 'none' (identity)."""
+    """A 2-D normalisation layer by name: 'instance' (per channel, affine), 'batch', 'none'
+    (identity) or 'authors' (:class:`SampleNorm`)."""
     if name == "instance":
         return nn.InstanceNorm2d(channels, affine=True)
     if name == "batch":
         return nn.BatchNorm2d(channels)
     if name == "none":
         return nn.Identity()
+    if name == "authors":
+        return SampleNorm()
     raise ValueError(f"unknown norm {name!r}; use one of {', '.join(NORMS)}")
 
 
+def pre_activation(norm: NormName) -> bool:
+    """True when blocks run activation -> conv -> norm: the authors' order, which comes with
+    their normalisation [code, SPT demo: ``LeakyReLU`` / ``ReLU`` before each conv, the norm
+    after it]; every other norm keeps conv -> norm -> activation."""
+    return norm == "authors"
+
+
 class ConvBlock(nn.Sequential):
-    """conv (k x k, stride s, 'same'-style padding) -> norm -> LeakyReLU(0.2).
+    """conv (k x k, stride s, 'same'-style padding) -> norm -> LeakyReLU(0.2); with the
+    authors' norm LeakyReLU(0.2) -> conv -> norm (:func:`pre_activation`).
 
     kernel 4 / stride 2 halves H and W (the encoders' downsampling [code, Deformable GAN]);
-    kernel 3 / stride 1 keeps them.
+    kernel 3 / stride 1 keeps them. ``act=False`` leaves the activation out, ``norm="none"``
+    the norm.
     """
 
     def __init__(self, c_in: int, c_out: int, kernel: int = 3, stride: int = 1,
-                 norm: NormName = "instance", act: bool = True) -> None:
+                 norm: NormName = "instance", act: bool = True,
+                 order: NormName | None = None) -> None:
         pad = (kernel - 1) // 2 if stride == 1 else (kernel - stride) // 2
-        layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, kernel, stride, pad,
-                                             bias=norm != "batch")]
-        layers.append(make_norm(norm, c_out))
-        if act:
-            layers.append(nn.LeakyReLU(LEAKY_SLOPE, inplace=True))
+        conv = nn.Conv2d(c_in, c_out, kernel, stride, pad, bias=norm != "batch")
+        layers: list[nn.Module] = [conv, make_norm(norm, c_out)]
+        activation = nn.LeakyReLU(LEAKY_SLOPE, inplace=False)
+        if pre_activation(order or norm):
+            layers = ([activation] if act else []) + layers
+        elif act:
+            activation.inplace = True
+            layers.append(activation)
         super().__init__(*layers)
 
 
 class UpBlock(nn.Sequential):
     """Transposed conv 4x4 stride 2 (doubles H and W) -> norm -> ReLU [code, Deformable GAN
-    decoder: Conv2DTranspose]. Transposed convolution (rather than nearest upsampling) keeps
-    the backward pass deterministic under CUDA's deterministic mode."""
+    decoder: Conv2DTranspose]; with the authors' norm ReLU -> transposed conv -> norm [code,
+    SPT demo]. Transposed convolution (rather than nearest upsampling) keeps the backward pass
+    deterministic under CUDA's deterministic mode."""
 
     def __init__(self, c_in: int, c_out: int, norm: NormName = "instance") -> None:
-        super().__init__(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=norm != "batch"),
-                         make_norm(norm, c_out), nn.ReLU(inplace=True))
+        conv = nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=norm != "batch")
+        if pre_activation(norm):
+            super().__init__(nn.ReLU(inplace=False), conv, make_norm(norm, c_out))
+        else:
+            super().__init__(conv, make_norm(norm, c_out), nn.ReLU(inplace=True))
 
 
 def upsample_nearest2x(x: torch.Tensor) -> torch.Tensor:
@@ -83,9 +123,12 @@ class ResizeConvBlock(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, 3, 1, 1, bias=norm != "batch")
         self.norm = make_norm(norm, c_out)
-        self.act = nn.ReLU(inplace=True)
+        self.act = nn.ReLU(inplace=not pre_activation(norm))
+        self.pre = pre_activation(norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pre:                                  # the authors' order (:class:`UpBlock`)
+            return self.norm(self.conv(upsample_nearest2x(self.act(x))))
         return self.act(self.norm(self.conv(upsample_nearest2x(x))))
 
 
@@ -107,7 +150,7 @@ def init_weights(module: nn.Module, gain: float = 0.02) -> None:
             nn.init.normal_(m.weight, 0.0, gain)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.InstanceNorm2d, nn.BatchNorm2d)) and m.weight is not None:
+        elif isinstance(m, (nn.InstanceNorm2d, nn.BatchNorm2d, SampleNorm)) and m.weight is not None:
             nn.init.normal_(m.weight, 1.0, gain)
             nn.init.zeros_(m.bias)
 

@@ -26,7 +26,9 @@ def deform_features(feats: list[torch.Tensor], theta: torch.Tensor, src_parts: t
     (edges map to edges); src_parts (B, 10, H, W) is max-pooled to each scale (a feature pixel
     belongs to a part when any of its full-resolution pixels does).
     """
-    out = []
+    out: list[torch.Tensor] = []
+    if not feats:
+        return out
     theta = theta.to(feats[0].dtype)
     for i, f in enumerate(feats):
         masks = src_parts if i == 0 else F.max_pool2d(src_parts, 2 ** i)

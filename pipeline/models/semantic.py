@@ -31,7 +31,7 @@ from torch import nn
 
 from pipeline.labels import NUM_KEYPOINTS, NUM_LABELS
 from pipeline.models.blocks import (MIN_BOTTLENECK, ArchitectureError, ConvBlock, NormName, UpBlock,
-                                    channel_plan, check_resolution, init_weights)
+                                    channel_plan, check_resolution, init_weights, pre_activation)
 from pipeline.models.deformable import deform_features
 from pipeline.models.registry import register
 from pipeline.torch_utils.misc import assert_shape
@@ -48,7 +48,9 @@ class SemanticArch:
     height, width: map resolution (px); channels: base width (channels at full resolution);
     depth: number of stride-2 downsamplings; max_channels: cap per scale; norm: normalisation;
     deformable_skips: warp E_S features by the part affines; disc_channels / disc_layers:
-    PatchGAN width and number of stride-2 layers of D_S.
+    PatchGAN width and number of stride-2 layers of D_S; heatmap_sigma: the Gaussian sigma
+    (px at this resolution) of the pose heatmaps it was trained on, 0 = 6 px x height / 256
+    (the inputs at inference must be drawn alike).
     """
 
     height: int = 64
@@ -60,6 +62,7 @@ class SemanticArch:
     deformable_skips: bool = False
     disc_channels: int = 32
     disc_layers: int = 3
+    heatmap_sigma: float = 0.0
 
     def __post_init__(self) -> None:
         check_resolution(self.height, self.width, self.depth)
@@ -75,15 +78,24 @@ class SemanticArch:
 
 class Encoder(nn.Module):
     """E_S or E_P: a 3x3 stem conv (no norm) then ``depth`` blocks conv 4x4 / stride 2 ->
-    norm -> LeakyReLU [code, Deformable GAN encoder]. Returns the features of every scale:
-    a list of ``depth + 1`` tensors, scale i of shape (B, channels[i], H / 2**i, W / 2**i)."""
+    norm -> LeakyReLU [code, Deformable GAN encoder]. With the authors' norm the blocks are
+    LeakyReLU -> conv -> norm, the stem is a bare conv and the last block has no norm [code,
+    SPT demo encoder]. Returns the features of every scale: a list of ``depth + 1`` tensors,
+    scale i of shape (B, channels[i], H / 2**i, W / 2**i)."""
 
     def __init__(self, c_in: int, channels: list[int], norm: NormName) -> None:
         super().__init__()
         self.c_in = c_in
-        self.stem = ConvBlock(c_in, channels[0], 3, 1, norm="none")
-        self.downs = nn.ModuleList(ConvBlock(channels[i], channels[i + 1], 4, 2, norm)
-                                   for i in range(len(channels) - 1))
+        n = len(channels) - 1
+        if pre_activation(norm):
+            self.stem = ConvBlock(c_in, channels[0], 3, 1, norm="none", act=False, order=norm)
+            self.downs = nn.ModuleList(
+                ConvBlock(channels[i], channels[i + 1], 4, 2, norm if i < n - 1 else "none",
+                          order=norm) for i in range(n))
+        else:
+            self.stem = ConvBlock(c_in, channels[0], 3, 1, norm="none")
+            self.downs = nn.ModuleList(ConvBlock(channels[i], channels[i + 1], 4, 2, norm)
+                                       for i in range(n))
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         feats = [self.stem(x)]

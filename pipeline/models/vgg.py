@@ -26,7 +26,12 @@ Two layer layouts, decided by the weights file:
   normalisation of a [-1, 1] image (shift = 2 mean - 1, scale = 2 std), the same input as here.
 
 Input: images (B, 3, H, W) float in [-1, 1]; converted inside to [0, 1] and normalised with the
-ImageNet mean and std [torchvision's VGG16 convention]. Output: ``{layer: (B, C, h, w)}``.
+ImageNet mean and std [torchvision's VGG16 convention] (``input_range="imagenet"``), or, as the
+authors' demo does (``"authors"``, ``loss.vgg_input``), normalised with the ImageNet mean and
+std straight from [-1, 1] [code, SPT demo ``models/Normalization.py``: ``(img - mean) / std``
+on the [-1, 1] tensor], which doubles the input's contrast and shifts it by about -0.45 / std:
+features larger than a correctly normalised VGG gives, on which the authors' content (0.03) and
+style (1) weights were set. Output: ``{layer: (B, C, h, w)}``.
 
 Frozen by construction: the weights are NON-PERSISTENT BUFFERS, so ``parameters()`` and
 ``state_dict()`` are empty (no optimiser and no checkpoint of a module that holds this one can
@@ -58,6 +63,8 @@ from pipeline.torch_utils.misc import assert_shape
 WEIGHTS_KEY = "loss.vgg_weights"
 #: The layer the authors' content and style losses read [code, SPT demo VGG_multi.py].
 DEFAULT_LAYERS: tuple[str, ...] = ("relu2_1",)
+#: Input conventions (``loss.vgg_input``): see the module docstring.
+VGG_INPUTS: tuple[str, ...] = ("imagenet", "authors")
 
 #: VGG16 ("configuration D"): conv output channels per block [Simonyan & Zisserman 2015;
 #: torchvision ``cfgs["D"]``]; every block ends with a 2x2 pool.
@@ -286,8 +293,14 @@ class VGGFeatures(nn.Module):
     """
 
     def __init__(self, weights: str | Path = "", layers: Sequence[str] = DEFAULT_LAYERS,
-                 scale: float = 0.0) -> None:
+                 scale: float = 0.0, input_range: str = "imagenet") -> None:
         super().__init__()
+        if input_range not in VGG_INPUTS:
+            raise ValueError(f"VGG input convention {input_range!r}: use one of "
+                             f"{', '.join(VGG_INPUTS)}")
+        #: "imagenet": [-1, 1] -> [0, 1] -> ImageNet mean/std; "authors": [-1, 1] straight
+        #: into the mean/std normalisation (``loss.vgg_input``, module docstring)
+        self.input_range = input_range
         self.layers = tuple(layers)
         _needed(self.layers)  # validates the names
         path = resolve_weights(weights)
@@ -328,7 +341,8 @@ class VGGFeatures(nn.Module):
         weights, one more pixel per pool for the shift-tolerant default (64 -> 33 at relu2_1).
         """
         assert_shape(images, (None, 3, None, None), "images")
-        x = ((images + 1.0) * 0.5 - self.mean.to(images.dtype)) / self.std.to(images.dtype)
+        x = images if self.input_range == "authors" else (images + 1.0) * 0.5
+        x = (x - self.mean.to(images.dtype)) / self.std.to(images.dtype)
         # channels_last throughout [measured on CPU, torch 2.13, 64x64 batch 8, one thread:
         # the NCHW stride-1 max pool alone costs ~50 ms; the whole forward + backward to
         # relu2_1 falls from ~150 ms to ~90 ms]. Outputs are channels_last tensors.

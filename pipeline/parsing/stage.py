@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from pipeline.artifacts.paths import Paths
@@ -23,6 +22,7 @@ from pipeline.artifacts.stage_writer import stage_output
 from pipeline.artifacts.store import create_array
 from pipeline.cli import capped_lines
 from pipeline.config.base import dataset_path, section_dict
+from pipeline.ingest.frame import place_labels, stored_frames
 from pipeline.labels import LABEL_NAMES
 from pipeline.parallel import map_chunks
 from pipeline.parsing.label_sets import DEFAULT_MAPPINGS, map_labels, read_label_map
@@ -67,8 +67,12 @@ def find_label_map(folder: Path, image_name: str) -> Path:
 
 
 def _read_one(name: str, folder: Path, label_set: str, mapping: dict | None, height: int,
-              width: int, original: tuple[int, int], resize: bool) -> np.ndarray:
-    """The (height, width) uint8 10-label map of one image; ValueError naming the file."""
+              width: int, original: tuple[int, int], resize: bool,
+              box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """The (height, width) uint8 10-label map of one image; ValueError naming the file.
+
+    resize: a map at the image's original size is placed like the image (into ``box``,
+    background outside it; default the whole frame: stretched)."""
     path = find_label_map(folder, name)
     # spt10 maps go through the identity mapping: the same value check
     lab = map_labels(read_label_map(path), label_set, mapping, source=path)
@@ -76,12 +80,13 @@ def _read_one(name: str, folder: Path, label_set: str, mapping: dict | None, hei
         if not (resize and lab.shape == tuple(original)):
             raise ParsingError(f"{path}: label map is {lab.shape[0]}x{lab.shape[1]}, the "
                                f"image is {height}x{width}")
-        lab = cv2.resize(lab.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST)
+        lab = place_labels(lab, (height, width), box or (0, 0, height, width))
     return lab
 
 
 def _read_chunk(names: list[str], folder: str, label_set: str, mapping: dict | None,
-                height: int, width: int, original: list[tuple[int, int]], resize: bool
+                height: int, width: int, original: list[tuple[int, int]], resize: bool,
+                boxes: list[tuple[int, int, int, int]] | None = None
                 ) -> tuple[np.ndarray, list[str]]:
     """Label maps (len(names), height, width) uint8 and one message per unusable map (its
     rows stay 0): every bad map of a run is reported, not only the first."""
@@ -90,7 +95,7 @@ def _read_chunk(names: list[str], folder: str, label_set: str, mapping: dict | N
     for i, name in enumerate(names):
         try:
             out[i] = _read_one(name, Path(folder), label_set, mapping, height, width,
-                               original[i], resize)
+                               original[i], resize, boxes[i] if boxes else None)
         except (ValueError, OSError) as err:
             errors.append(str(err))
     return out, errors
@@ -146,10 +151,12 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
             mapping = effective_mapping(parse) if parse.backend == "labels" else None
             original = (images["original_size"][:].tolist() if "original_size" in images
                         else [(h, w)] * n)
-            chunks = map_chunks(_read_items, list(zip(names, original)), parse.workers,
+            boxes = stored_frames(images).tolist()
+            chunks = map_chunks(_read_items, list(zip(names, original, boxes)), parse.workers,
                                 f"parse ({parse.backend})", chunk=READ_CHUNK,
                                 progress=progress, folder=str(folder), label_set=label_set,
-                                mapping=mapping, height=h, width=w, resize=data.resize)
+                                mapping=mapping, height=h, width=w,
+                                resize=data.resize or data.fit != "exact")
         counts = np.zeros(len(LABEL_NAMES), np.int64)
         ds = create_array(out.file, "labels", (n, h, w), np.uint8,
                           f"semantic label of each pixel (backend {parse.backend}, "
@@ -184,7 +191,8 @@ def summary_text(summary: dict) -> str:
             f"pixel share {summary['pixel_share']}")
 
 
-def _read_items(items: list[tuple[str, tuple[int, int]]], **kw
+def _read_items(items: list[tuple[str, tuple[int, int], tuple[int, int, int, int]]], **kw
                 ) -> tuple[np.ndarray, list[str]]:
-    """_read_chunk on (name, original size) items."""
-    return _read_chunk([i[0] for i in items], original=[tuple(i[1]) for i in items], **kw)
+    """_read_chunk on (name, original size, box in the stored frame) items."""
+    return _read_chunk([i[0] for i in items], original=[tuple(i[1]) for i in items],
+                       boxes=[tuple(i[2]) for i in items], **kw)

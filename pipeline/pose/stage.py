@@ -2,8 +2,9 @@
 
 Backends (``pose.backend``): ``synthetic`` (the generator's exact ground truth,
 ``<data.root>/truth.h5``), ``annotations`` (the field's keypoint files ``data.annotations``,
-rescaled from each image's original size to the stored size), ``mediapipe`` (the offline
-detector, docs/method.md §7) and ``auto`` (an annotation row where one exists, the detector otherwise).
+placed from each image's original size into the stored frame as ingest placed the image,
+``data.fit``), ``mediapipe`` (the offline detector, docs/method.md §7) and ``auto`` (an
+annotation row where one exists, the detector otherwise).
 
 poses.h5 layout: /names; /keypoints (N, 18, 2) float32 (y, x) image pixels, -1 missing;
 /confidence (N, 18) float32 in [0, 1] (1 for ground truth and annotations, the landmark
@@ -23,7 +24,8 @@ from pipeline.artifacts.stage_writer import stage_output
 from pipeline.artifacts.store import write_array
 from pipeline.cli import capped_lines
 from pipeline.config.base import dataset_path, section_dict
-from pipeline.geometry import KEYPOINT_NAMES, NUM_KEYPOINTS, scale_keypoints, torso_valid
+from pipeline.geometry import KEYPOINT_NAMES, NUM_KEYPOINTS, torso_valid
+from pipeline.ingest.frame import outside_box, place_keypoints, stored_frames
 from pipeline.parallel import map_chunks
 from pipeline.synthetic.truth import read_truth
 
@@ -44,9 +46,10 @@ OUTSIDE_SHOWN = 10
 
 
 def _annotation_rows(data: DataParams, root: Path, names: list[str], original: np.ndarray,
-                     stored_hw: tuple[int, int]
+                     frames: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray, int, list[str]]:
-    """Keypoints from annotation files, in the stored frame.
+    """Keypoints from annotation files, in the stored frame: placed from each image's
+    original size into its box ``frames`` (N, 4) as ingest placed the image (data.fit).
 
     An image's first row is used (ingest reports the repeated ones). Points outside the image
     become missing. Returns (kp (N, 18, 2) float32, has_row (N,) bool, number of points
@@ -66,9 +69,8 @@ def _annotation_rows(data: DataParams, root: Path, names: list[str], original: n
     for i, name in enumerate(names):
         if name in rows:
             has[i] = True
-            kp[i] = scale_keypoints(rows[name], tuple(original[i]), stored_hw)
-    h, w = stored_hw
-    outside = (kp[..., 0] >= h) | (kp[..., 1] >= w)
+            kp[i] = place_keypoints(rows[name], tuple(original[i]), tuple(frames[i]))
+    outside = outside_box(kp, frames)
     kp[outside] = -1
     entries = []
     for i in np.flatnonzero(outside.any(axis=1)):
@@ -142,7 +144,8 @@ def _estimate(params: PoseParams, data: DataParams, root: Path, images: Artifact
     if params.backend in ("annotations", "auto"):
         original = (images["original_size"][:] if "original_size" in images
                     else np.tile([h, w], (n, 1)))
-        ann, has, clipped, outside = _annotation_rows(data, root, names, original, (h, w))
+        ann, has, clipped, outside = _annotation_rows(data, root, names, original,
+                                                      stored_frames(images))
         if params.backend == "annotations" and not has.any():
             raise AnnotationError(f"{root}: no image has a row in the annotation files "
                                   f"{', '.join(data.annotations)} (data.annotations)")

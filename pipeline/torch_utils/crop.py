@@ -3,15 +3,20 @@
 The head box is pipeline.geometry's (docs/method.md §3) [code, Deformable GAN ``pose_masks``]: centre =
 the mean of the present head points (nose, eyes, ears) truncated to integers, half-size
 ``r = int(0.40 st)`` with st the torso size, covering pixel rows ``[cy - r, cy + r)`` and columns
-``[cx - r, cx + r)`` (:func:`pipeline.geometry.head_box`). Here it is NOT clipped to the frame:
-the crop samples with zeros outside, so a head at the border gives a partly black crop of the
-same scale rather than a stretched one.
+``[cx - r, cx + r)`` (:func:`pipeline.geometry.head_box`). By default it is NOT clipped to the
+frame [choice]: the crop samples with zeros outside, so a head at the border gives a partly
+black crop of the same scale rather than a stretched one. ``clip=True`` clips the box to the
+frame first, as the authors do [code, SPT demo ``estimate_face_transform``: ``np.maximum(min,
+0)``, ``np.minimum(max, size)``], so a border head's crop is stretched to the full crop size.
 
 Coordinates follow :mod:`pipeline.torch_utils.warp`: pixel centres at integers, and
 ``F.affine_grid`` / ``F.grid_sample`` with ``align_corners=False`` (frame edges at -1 and +1).
 The box's continuous extent is ``[cx - r - 1/2, cx + r - 1/2]``, so its theta is
 
     theta = [[2 r / W, 0, (2 cx) / W - 1], [0, 2 r / H, (2 cy) / H - 1]]
+
+(for a clipped box of pixel columns ``[x0, x1)``: scale ``(x1 - x0) / W``, shift
+``(x0 + x1) / W - 1``, and likewise for rows)
 
 and a crop of ``size = 2 r`` reproduces ``image[cy - r : cy + r, cx - r : cx + r]`` exactly
 (tested against the geometry's box); other sizes resample it bilinearly (no antialiasing).
@@ -43,9 +48,10 @@ def torso_size(keypoints: torch.Tensor) -> torch.Tensor:
     return torch.where(ok, st, torch.full_like(st, float("nan")))
 
 
-def head_boxes(keypoints: torch.Tensor, hw: tuple[int, int]
+def head_boxes(keypoints: torch.Tensor, hw: tuple[int, int], clip: bool = False
                ) -> tuple[torch.Tensor, torch.Tensor]:
-    """affine_grid thetas of the unclipped head boxes (module docstring).
+    """affine_grid thetas of the head boxes, unclipped or (``clip``) clipped to the frame
+    (module docstring).
 
     keypoints: (B, 18, 2) float (y, x) pixels of the (H, W) = ``hw`` frame, -1 = missing.
     Returns theta (B, 2, 3) float32 and valid (B,) bool. valid is False when no head point is
@@ -62,12 +68,16 @@ def head_boxes(keypoints: torch.Tensor, hw: tuple[int, int]
     centre = torch.floor(mean)   # geometry truncates the mean with astype(int); it is >= 0
     st = torso_size(keypoints)
     r = torch.floor(HEAD_HALF_SIZE * torch.nan_to_num(st, nan=0.0))
-    valid = (count > 0) & torch.isfinite(st) & (r >= 1)
+    lo, hi = centre - r[:, None], centre + r[:, None]            # (B, 2) rows, columns
+    if clip:
+        size = torch.tensor([h, w], dtype=kp.dtype, device=kp.device)
+        lo, hi = lo.clamp(min=0.0), torch.minimum(hi, size)
+    valid = (count > 0) & torch.isfinite(st) & (r >= 1) & (hi > lo).all(-1)
     theta = torch.zeros(kp.shape[0], 2, 3, dtype=torch.float64, device=kp.device)
-    theta[:, 0, 0] = 2.0 * r / w
-    theta[:, 1, 1] = 2.0 * r / h
-    theta[:, 0, 2] = 2.0 * centre[:, 1] / w - 1.0
-    theta[:, 1, 2] = 2.0 * centre[:, 0] / h - 1.0
+    theta[:, 0, 0] = (hi[:, 1] - lo[:, 1]) / w
+    theta[:, 1, 1] = (hi[:, 0] - lo[:, 0]) / h
+    theta[:, 0, 2] = (lo[:, 1] + hi[:, 1]) / w - 1.0
+    theta[:, 1, 2] = (lo[:, 0] + hi[:, 0]) / h - 1.0
     invalid = torch.zeros_like(theta)
     invalid[:, :, 2] = INVALID_OFFSET
     theta = torch.where(valid[:, None, None], theta, invalid)

@@ -57,7 +57,10 @@ def test_stage_writes_images_metrics_report_and_plots(project, scheme):
     for system in ("model", "source", "part_warp"):
         r = paired[system]
         assert 0 <= r["ssim"] <= 1 and 0 <= r["mask_ssim"] <= 1 and r["l1"] >= 0
-        assert r["lpips"] >= 0 and 0 <= r["pckh"] <= 1
+        assert r["lpips"] >= 0 and 0 <= r["pckh_posenet"] <= 1
+        # the main PCKh (MediaPipe): a share, or not computed where MediaPipe is missing
+        assert (0 <= r["pckh"] <= 1) if not isinstance(r["pckh"], dict) \
+            else r["pckh"]["computed"] is False
         assert 0 <= r["peer_ssim"] <= 1
         assert r["is"] is None                              # no logits weights: not computed
     assert "fid" not in paired["model"]                     # switched off

@@ -108,3 +108,5 @@ def test_deepfashion_recipe_validates(tmp_path: Path):
     assert params.data.source == "deepfashion" and params.parse.label_set == "lip"
     assert params.data.annotations == ["fasion-resize-annotation-train.csv",
                                        "fasion-resize-annotation-test.csv"]
+    # 256x176 photos in the networks' 256x256 frame, padded like the field's evaluation
+    assert (params.data.height, params.data.width, params.data.fit) == (256, 256, "pad")

@@ -33,7 +33,8 @@ def test_every_scheme_trains_without_the_target_image(project, name):
     expected = {"loss_d", "loss_d_face", "loss_g", "loss_g_adv", "loss_g_face", "loss_pose",
                 "loss_content", "loss_style", "loss_cycle_l1"}
     if name == "e2e":
-        expected.add("loss_semantic_ce")                  # the joint phase: last 2 steps
+        # the joint phase (last 2 steps): G_S's cross-entropy and D_S
+        expected |= {"loss_semantic_ce", "loss_semantic_adv", "loss_d_semantic"}
     assert seen == expected
     if name == "ts_pred":
         assert all(torch.equal(v, before[k]) for k, v in g_s.state_dict().items())

@@ -68,14 +68,14 @@ def test_appearance_cuda_steps(project, tmp_path, amp):
     """The e2e scheme through its joint phase on CUDA with AMP and channels_last: every loss
     finite, the grad scaler on for fp16 only, float32 images out."""
     from pipeline.training.appearance.scheme import AppearanceScheme
-    from pipeline.training.appearance.stage import load_frozen, pair_datasets, sem_hw_of
+    from pipeline.training.appearance.stage import load_frozen, pair_datasets, semantic_arch
     from tests.model_fixtures import appearance_params as app_params
 
     paths = project(f"cuda_{amp}")
     params = app_params({"device": "cuda", "amp": amp, "channels_last": True,
                          "iterations": 6, "joint_iterations": 3}, _vgg_loss(tmp_path))
     frozen = load_frozen(params, paths)
-    ds = pair_datasets(params, paths, sem_hw_of(frozen), True)
+    ds = pair_datasets(params, paths, semantic_arch(frozen), True)
     batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=2)))
     torch.manual_seed(0)
     scheme = AppearanceScheme(params.appearance, params.loss,

@@ -37,5 +37,5 @@ def test_a_step_returns_the_loss_and_predict_gives_heatmaps():
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_profiles_are_valid_params(name):
-    params = PosenetParams(**PROFILES[name]["posenet"])
+    params = PosenetParams(**PROFILES[name].get("posenet", {}))
     assert arch_of(params).height == params.height

@@ -7,21 +7,27 @@ One step, for a batch of training pairs (source s, pseudo target pose P_t = P*_t
    upsampled (bilinear) from the map to the image resolution; ``ts_gt``: the parser's map of
    the pseudo target S*_Pt (on test pairs: the target's own parser map); ``baseline``: none.
 2. the cycle: I~_Pt = G_A(I_s, P_s, S_Ps -> P_t, S_t), warped by the part affines s -> t;
-   I~_Ps = G_A(I~_Pt, P_t, S_t -> P_s, S_Ps), warped by the affines t -> s. The target image is
-   never used.
-3. D_A step: real (I_s, S_Ps), fakes (I~_Pt, S_t) and (I~_Ps, S_Ps), one forward of the
-   concatenated batch (the condition is the pose heatmaps instead of the maps in ``baseline``).
+   I~_Ps = G_A(I~_Pt, P_t, S_t -> P_s, S_b), warped by the affines t -> s, where the way
+   back's source map S_b is the parser's S_Ps, or in ``e2e`` S~_Ps = G_S(S~_Pt, P_t -> P_s)
+   [paper, E2E]. The target image is never used.
+3. D_A step: real (I_s, S_Ps), fakes (I~_Pt, S_t) and (I~_Ps, S_b), one forward of the
+   concatenated batch; every map condition is one-hot (a generated image's is the argmax of
+   its map: :mod:`pipeline.appearance_schemes`); ``baseline`` is conditioned on the pose
+   heatmaps instead. In e2e's joint phase D_S (from models/semantic_discriminator.safetensors)
+   steps too: real (one-hot S*_Pt, P_t), fake (S~_Pt, P_t).
    D_F step (``loss.face``): real head crops of I_s, fake head crops of both generated images;
    samples whose head box is undefined (no face point or no torso) are weighted 0.
 4. G step: ``adv`` x (D_A(I~_Pt) + D_A(I~_Ps)) + ``face_weight`` x (D_F of both crops)
    + ``pose`` x (pose loss of I~_Pt against P_t + of I~_Ps against P_s)
    + ``content`` x MSE(VGG(I~_Ps), VGG(I_s)) + ``cycle_l1`` x mean |I~_Ps - I_s| [choice]
    + ``style_weight`` x (style(I_s, I~_Pt) + style(I~_Ps, I~_Pt)), regions by ``loss.style``
-   (``semantic``: the 8 semantic regions of S_Ps / S_t; ``mask``: the 10 body-part masks of
+   (``semantic``: the 8 semantic regions of S_Ps / S_t, and S_b / S_t in the second term
+   [paper: L_sty(I~_Ps, I~_Pt, S~_Ps, S~_Pt)]; ``mask``: the 10 body-part masks of
    P_s / P_t; ``patch``: squares around the joints). ``baseline`` has no maps: its style loss is
    ``mask`` unless ``loss.style`` is ``patch`` [paper: the baseline uses the mask style].
    ``e2e`` in its last ``appearance.joint_iterations`` steps also trains G_S, through S_t, with
-   ``semantic_ce`` x L_ce against the pseudo target (G_S's own loss, docs/method.md §5).
+   ``semantic_ce`` x L_ce against the pseudo target and ``semantic_adv`` x D_S's adversarial
+   loss on S~_Pt (G_S's own losses, docs/method.md §5).
 
 Frozen and never checkpointed: VGG (perceptual features), the pose detector, and G_S in
 ``ts_pred`` and in the first phase of ``e2e`` (its weights come from models/semantic.*).
@@ -42,7 +48,8 @@ from pipeline.appearance_schemes import SCHEMES
 from pipeline.config.appearance import AppearanceParams
 from pipeline.config.loss import LossParams
 from pipeline.inference.renderer import CycleOutput, Renderer
-from pipeline.inference.semantic_inputs import SEMANTIC_INPUT_KEYS, one_hot_maps
+from pipeline.inference.semantic_inputs import (SEMANTIC_BACK_KEYS, SEMANTIC_INPUT_KEYS,
+                                                one_hot_maps)
 from pipeline.losses.adversarial import AdversarialLoss
 from pipeline.losses.content import content_loss
 from pipeline.losses.pose import pose_loss
@@ -51,7 +58,7 @@ from pipeline.losses.style import mask_regions, patch_regions, region_style_loss
 from pipeline.models.appearance import (AppearanceArch, AppearanceGenerator, FaceDiscriminator,
                                         ImageDiscriminator)
 from pipeline.models.blocks import to_memory_format
-from pipeline.models.semantic import SemanticGenerator
+from pipeline.models.semantic import SemanticDiscriminator, SemanticGenerator
 from pipeline.models.vgg import VGGFeatures
 from pipeline.torch_utils.crop import crop, head_boxes
 from pipeline.torch_utils.device import autocast, grad_scaler
@@ -71,7 +78,8 @@ def arch_of(appearance: AppearanceParams, loss: LossParams) -> AppearanceArch:
                           deformable_skips=appearance.deformable_skips,
                           use_maps=SCHEMES[appearance.scheme].uses_maps, upsample=appearance.upsample,
                           image_skip=appearance.image_skip, blend=appearance.blend,
-                          dropout=appearance.dropout,
+                          dropout=appearance.dropout, warped_skips=appearance.warped_skips,
+                          heatmap_sigma=appearance.heatmap_sigma,
                           disc_channels=appearance.disc_channels, disc_layers=appearance.disc_layers,
                           face_size=appearance.face_size)
 
@@ -79,12 +87,14 @@ def arch_of(appearance: AppearanceParams, loss: LossParams) -> AppearanceArch:
 @dataclass
 class Frozen:
     """The frozen helpers of the appearance losses: VGG features (content and style), the pose
-    detector (pose loss; None when ``loss.pose`` is 0) and the pretrained semantic generator
-    (None for the schemes without it)."""
+    detector (pose loss; None when ``loss.pose`` is 0), the pretrained semantic generator
+    (None for the schemes without it) and D_S as train_semantic left it (e2e's joint phase
+    with ``loss.semantic_adv`` > 0 only; trained on from there)."""
 
     vgg: VGGFeatures
     posenet: nn.Module | None
     semantic: SemanticGenerator | None
+    semantic_discriminator: SemanticDiscriminator | None = None
 
 
 class AppearanceScheme(TrainingScheme):
@@ -97,6 +107,7 @@ class AppearanceScheme(TrainingScheme):
                  frozen: Frozen) -> None:
         super().__init__(dist, appearance, arch_of(appearance, loss))
         self.loss, self.scheme = loss, appearance.scheme
+        self.face_clip = appearance.face_clip
         spec = SCHEMES[appearance.scheme]
         self.style = spec.style(loss.style)
         self.joint_from = (appearance.iterations - appearance.joint_iterations
@@ -125,6 +136,14 @@ class AppearanceScheme(TrainingScheme):
             nets["semantic_generator"] = frozen.semantic  # type: ignore[assignment]
             opts["semantic_generator"] = torch.optim.Adam(frozen.semantic.parameters(),
                                                           appearance.semantic_lr, betas)
+            if loss.semantic_adv > 0:
+                if frozen.semantic_discriminator is None:
+                    raise ValueError("loss.semantic_adv > 0 in e2e needs D_S "
+                                     "(models/semantic_discriminator.safetensors)")
+                d_s = frozen.semantic_discriminator.to(dev)   # trainable (DDP wraps it)
+                nets["semantic_discriminator"] = d_s  # type: ignore[assignment]
+                opts["semantic_discriminator"] = torch.optim.Adam(d_s.parameters(),
+                                                                  appearance.disc_lr, betas)
         self.networks, self.optimizers = nets, opts
         self.scaler = grad_scaler(dev, appearance.amp)
         self.adversarial = AdversarialLoss(loss.adversarial)
@@ -151,12 +170,14 @@ class AppearanceScheme(TrainingScheme):
                 net.eval()
         if self.frozen.semantic is not None:
             self.frozen.semantic.train(mode and self.joint)
+        if "semantic_discriminator" in self.networks:
+            self.networks["semantic_discriminator"].train(mode and self.joint)
 
     # ---------------------------------------------------------------- inputs
     def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
         x = self.to_device(batch, INPUT_KEYS)
         if "sem" in batch:
-            x["sem"] = self.to_device(batch["sem"], SEMANTIC_INPUT_KEYS)
+            x["sem"] = self.to_device(batch["sem"], SEMANTIC_INPUT_KEYS + SEMANTIC_BACK_KEYS)
         return x
 
     def set_input(self, batch: dict[str, Any]) -> None:
@@ -182,7 +203,13 @@ class AppearanceScheme(TrainingScheme):
 
     # ---------------------------------------------------------------- losses
     def _condition(self, maps: torch.Tensor | None, heatmaps: torch.Tensor) -> torch.Tensor:
-        return to_memory_format(maps if self.arch.use_maps else heatmaps, self.channels_last)
+        """D_A's condition: the one-hot argmax of ``maps`` (one-hot maps stay as they are), or
+        the pose heatmaps without maps (baseline)."""
+        if not self.arch.use_maps:
+            return to_memory_format(heatmaps, self.channels_last)
+        assert maps is not None
+        hard = one_hot_maps(maps.detach().argmax(1), maps.dtype)
+        return to_memory_format(hard, self.channels_last)
 
     def _regions(self, x: dict[str, Any], side: str, maps: torch.Tensor | None
                  ) -> torch.Tensor:
@@ -197,7 +224,8 @@ class AppearanceScheme(TrainingScheme):
 
     def _faces(self, images: torch.Tensor, keypoints: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor]:
-        theta, valid = head_boxes(keypoints, (self.arch.height, self.arch.width))
+        theta, valid = head_boxes(keypoints, (self.arch.height, self.arch.width),
+                                  clip=self.face_clip)
         return crop(images, theta.to(images.dtype), self.arch.face_size), valid.float()
 
     def _discriminator_step(self, x: dict[str, Any], out: CycleOutput,
@@ -206,6 +234,8 @@ class AppearanceScheme(TrainingScheme):
         losses: dict[str, torch.Tensor] = {}
         b = out.fake_t.shape[0]
         names = [k for k in ("discriminator", "face_discriminator") if k in self.networks]
+        if self.joint and "semantic_discriminator" in self.networks:
+            names.append("semantic_discriminator")
         for k in names:
             set_requires_grad(self.networks[k], True)
         with autocast(self.device, self.amp):
@@ -214,7 +244,7 @@ class AppearanceScheme(TrainingScheme):
             images = torch.cat([x["src_image"], fake_t, fake_s])
             cond = torch.cat([self._condition(src_maps, x["src_heatmaps"]),
                               self._condition(tgt_maps, x["tgt_heatmaps"]),
-                              self._condition(src_maps, x["src_heatmaps"])])
+                              self._condition(out.src_maps, x["src_heatmaps"])])
             scores = self.train_nets["discriminator"](to_memory_format(images,
                                                                        self.channels_last),
                                                       cond)
@@ -230,6 +260,18 @@ class AppearanceScheme(TrainingScheme):
                                                          valid[:b], valid[b:])
                 total = total + loss_df
                 losses["loss_d_face"] = loss_df.detach()
+            if "semantic_discriminator" in names:
+                assert out.logits is not None
+                sem = x["sem"]
+                d_s = self.train_nets["semantic_discriminator"]
+                maps = torch.cat([one_hot_maps(sem["tgt_labels"], out.logits.dtype),
+                                  out.logits.detach().softmax(1)])
+                heat = torch.cat([sem["tgt_heatmaps"], sem["tgt_heatmaps"]])
+                sscores = d_s(to_memory_format(maps, self.channels_last),
+                              to_memory_format(heat, self.channels_last))
+                loss_ds = self.adversarial.discriminator(sscores[:b], sscores[b:])
+                total = total + loss_ds
+                losses["loss_d_semantic"] = loss_ds.detach()
         for k in names:
             self.optimizers[k].zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
@@ -247,7 +289,7 @@ class AppearanceScheme(TrainingScheme):
         both = torch.cat([out.fake_t, out.fake_s])
         if loss.adv > 0:
             cond = torch.cat([self._condition(out.tgt_maps, x["tgt_heatmaps"]),
-                              self._condition(src_maps, x["src_heatmaps"])])
+                              self._condition(out.src_maps, x["src_heatmaps"])])
             scores = self.networks["discriminator"](to_memory_format(both, self.channels_last),
                                                     cond)
             # both generated images, weight `adv` each: the mean over the two halves, doubled
@@ -274,15 +316,24 @@ class AppearanceScheme(TrainingScheme):
                 L["loss_content"] = loss.content * content_loss(f_s, f_src)
             if loss.style_weight > 0:
                 r_src = self._regions(x, "src", src_maps)
+                r_back = (self._regions(x, "src", out.src_maps) if out.back_logits is not None
+                          else r_src)                     # e2e: S~_Ps [paper]
                 r_tgt = self._regions(x, "tgt", out.tgt_maps)
                 L["loss_style"] = loss.style_weight * (
                     region_style_loss(f_src, r_src, f_t, r_tgt)
-                    + region_style_loss(f_s, r_src, f_t, r_tgt))
+                    + region_style_loss(f_s, r_back, f_t, r_tgt))
         if self.joint and loss.semantic_ce > 0:
             assert out.logits is not None
             sem = x["sem"]
             L["loss_semantic_ce"] = loss.semantic_ce * pose_weighted_ce(
                 out.logits, sem["tgt_labels"], sem["tgt_pose_mask"])
+        if self.joint and "semantic_discriminator" in self.networks:
+            assert out.logits is not None
+            sem = x["sem"]
+            sscores = self.networks["semantic_discriminator"](
+                to_memory_format(out.logits.softmax(1), self.channels_last),
+                to_memory_format(sem["tgt_heatmaps"], self.channels_last))
+            L["loss_semantic_adv"] = loss.semantic_adv * self.adversarial.generator(sscores)
         return {k: v.float() for k, v in L.items()}
 
     def optimize_parameters(self) -> dict[str, torch.Tensor]:
@@ -302,7 +353,7 @@ class AppearanceScheme(TrainingScheme):
         for k in trained:
             self.scaler.step(self.optimizers[k])
         self.scaler.update()
-        for k in ("discriminator", "face_discriminator"):
+        for k in ("discriminator", "face_discriminator", "semantic_discriminator"):
             if k in self.networks:
                 set_requires_grad(self.networks[k], True)
         losses.update({k: v.detach() for k, v in parts.items()})
@@ -318,7 +369,8 @@ class AppearanceScheme(TrainingScheme):
                 autocast(self.device, self.amp):
             out = self.cycle(self._to_device(batch), self.generator, back=back)
         f = lambda t: t.float() if t is not None else None  # noqa: E731
-        return CycleOutput(f(out.tgt_maps), f(out.logits), out.fake_t.float(), f(out.fake_s))
+        return CycleOutput(f(out.tgt_maps), f(out.logits), out.fake_t.float(), f(out.fake_s),
+                           f(out.src_maps), f(out.back_logits))
 
     @torch.no_grad()
     def predict(self, batch: dict[str, Any]) -> torch.Tensor:

@@ -26,7 +26,7 @@ from pipeline.evaluation.grids import image_rows, sample_grid
 from pipeline.evaluation.scoring import score_images
 from pipeline.inference.model_files import load_network, save_model_file
 from pipeline.models.posenet import PoseNet
-from pipeline.models.semantic import SemanticGenerator
+from pipeline.models.semantic import SemanticArch, SemanticDiscriminator, SemanticGenerator
 from pipeline.models.vgg import VGGFeatures, VGGWeightsError, vgg_source
 from pipeline.torch_utils.distributed import DistInfo
 from pipeline.training.appearance.scheme import AppearanceScheme, Frozen, arch_of
@@ -36,41 +36,71 @@ if TYPE_CHECKING:
     from pipeline.config.params import Params
 
 
-def pair_datasets(params: Params, paths: Paths, sem_hw: tuple[int, int] | None,
+def pair_datasets(params: Params, paths: Paths, semantic: SemanticArch | None,
                   train: bool) -> AppearancePairs:
     """Training (pseudo) or test pairs of the appearance stage (see :class:`AppearancePairs`).
-    sem_hw: G_S's map resolution, or None when the scheme has no G_S."""
+    semantic: G_S's architecture (its map resolution and heatmap sigma), or None when the
+    scheme has no G_S. Both sides carry the cycle's way back (e2e maps S~_Pt back to P_s)."""
     ap = params.appearance
     hw = (ap.height, ap.width)
+    sem_hw = (semantic.height, semantic.width) if semantic is not None else None
+    sem_sigma = semantic.heatmap_sigma if semantic is not None else 0.0
     if train:
-        img = PseudoPairDataset(paths.prepared, hw, hw, flip=ap.flip, seed=ap.seed, cycle=True)
-        sem = (PseudoPairDataset(paths.prepared, sem_hw, flip=ap.flip, seed=ap.seed)
+        img = PseudoPairDataset(paths.prepared, hw, hw, flip=ap.flip, seed=ap.seed, cycle=True,
+                                sigma=ap.heatmap_sigma)
+        sem = (PseudoPairDataset(paths.prepared, sem_hw, flip=ap.flip, seed=ap.seed,
+                                 cycle=True, sigma=sem_sigma)
                if sem_hw is not None else None)
     else:
-        img = TestPairDataset(paths.prepared, hw, hw, cycle=True)
-        sem = TestPairDataset(paths.prepared, sem_hw) if sem_hw is not None else None
+        img = TestPairDataset(paths.prepared, hw, hw, cycle=True, sigma=ap.heatmap_sigma)
+        sem = (TestPairDataset(paths.prepared, sem_hw, cycle=True, sigma=sem_sigma)
+               if sem_hw is not None else None)
     return AppearancePairs(img, sem)
 
 
-def load_frozen(params: Params, paths: Paths) -> Frozen:
-    """VGG features, the pose detector (when ``loss.pose`` > 0) and G_S (when the scheme
-    uses it), from their files."""
+def trains_semantic_discriminator(params: Params) -> bool:
+    """True when the scheme trains G_S jointly against D_S (e2e with joint steps and
+    ``loss.semantic_adv`` > 0)."""
+    ap = params.appearance
+    return (SCHEMES[ap.scheme].semantic == "joint" and ap.joint_iterations > 0
+            and params.loss.semantic_adv > 0)
+
+
+def check_vgg(params: Params) -> None:
+    """The paper profiles' demand for ImageNet VGG16 weights (``loss.require_imagenet_vgg``):
+    a one-line :class:`VGGWeightsError` naming the keys when ``loss.vgg_weights`` is empty."""
     loss = params.loss
-    vgg = VGGFeatures(loss.vgg_weights, scale=loss.vgg_scale)
+    if loss.require_imagenet_vgg and not str(loss.vgg_weights).strip():
+        raise VGGWeightsError(
+            "loss.require_imagenet_vgg is true (the paper's content and style losses use "
+            "ImageNet VGG16 features) but loss.vgg_weights is empty: set it to a local "
+            "torchvision VGG16 state dict (vgg16-397923af.pth, docs/reproduce.md), or set "
+            "loss.require_imagenet_vgg: false to train with the offline default trunk "
+            "(docs/losses.md)")
+
+
+def load_frozen(params: Params, paths: Paths) -> Frozen:
+    """VGG features, the pose detector (when ``loss.pose`` > 0), G_S (when the scheme uses
+    it) and D_S (:func:`trains_semantic_discriminator`), from their files."""
+    loss = params.loss
+    check_vgg(params)
+    vgg = VGGFeatures(loss.vgg_weights, scale=loss.vgg_scale, input_range=loss.vgg_input)
     posenet = None
     if loss.pose > 0:
         posenet = load_network(paths.posenet_model, PoseNet, "train_posenet")
     semantic = None
     if SCHEMES[params.appearance.scheme].uses_semantic_network:
         semantic = load_network(paths.semantic_model, SemanticGenerator, "train_semantic")
-    return Frozen(vgg, posenet, semantic)
+    disc = None
+    if trains_semantic_discriminator(params):
+        disc = load_network(paths.semantic_discriminator, SemanticDiscriminator,
+                            "train_semantic")
+    return Frozen(vgg, posenet, semantic, disc)
 
 
-def sem_hw_of(frozen: Frozen) -> tuple[int, int] | None:
-    """G_S's map resolution (from its model file), or None without G_S."""
-    if frozen.semantic is None:
-        return None
-    return frozen.semantic.arch.height, frozen.semantic.arch.width
+def semantic_arch(frozen: Frozen) -> SemanticArch | None:
+    """G_S's architecture (from its model file), or None without G_S."""
+    return frozen.semantic.arch if frozen.semantic is not None else None
 
 
 def write_models(paths: Paths, scheme: AppearanceScheme, params: Params) -> None:
@@ -103,13 +133,14 @@ class AppearanceStage(TrainingStage):
 
     def check(self, params: Params) -> None:
         arch_of(params.appearance, params.loss)
+        check_vgg(params)
 
     def prepare(self, params: Params, paths: Paths) -> None:
         self.frozen = load_frozen(params, paths)
 
     def dataset(self, params: Params, paths: Paths) -> AppearancePairs:
         assert self.frozen is not None
-        return pair_datasets(params, paths, sem_hw_of(self.frozen), True)
+        return pair_datasets(params, paths, semantic_arch(self.frozen), True)
 
     def scheme(self, params: Params, dist: DistInfo) -> AppearanceScheme:
         assert self.frozen is not None
@@ -127,12 +158,14 @@ class AppearanceStage(TrainingStage):
             files.append(paths.posenet_model)
         if SCHEMES[params.appearance.scheme].uses_semantic_network:
             files.append(paths.semantic_model)
+        if trains_semantic_discriminator(params):
+            files.append(paths.semantic_discriminator)
         return files
 
     def samples(self, params: Params, paths: Paths, scheme: AppearanceScheme,
                 folder: Path) -> SampleGrids:
         assert self.frozen is not None
-        return AppearanceGrids(scheme, params, paths, sem_hw_of(self.frozen), folder)
+        return AppearanceGrids(scheme, params, paths, semantic_arch(self.frozen), folder)
 
     def describe(self, params: Params, summary: dict[str, Any], training: Training) -> None:
         summary["scheme"] = params.appearance.scheme
@@ -143,7 +176,7 @@ class AppearanceStage(TrainingStage):
         assert self.frozen is not None
         write_models(paths, scheme, params)
         test = score_images(scheme.predict,
-                            pair_datasets(params, paths, sem_hw_of(self.frozen), False))
+                            pair_datasets(params, paths, semantic_arch(self.frozen), False))
         metrics: dict[str, Any] = {"test": test, "scheme": {"name": params.appearance.scheme,
                                                             "style": scheme.style}}
         fields = {"model": str(paths.appearance_models),
@@ -165,14 +198,14 @@ class AppearanceGrids(SampleGrids):
     (and the true target on test pairs)."""
 
     def __init__(self, scheme: AppearanceScheme, params: Params, paths: Paths,
-                 sem_hw: tuple[int, int] | None, folder: Path) -> None:
+                 semantic: SemanticArch | None, folder: Path) -> None:
         super().__init__(folder)
-        self.scheme, self.params, self.paths, self.sem_hw = scheme, params, paths, sem_hw
+        self.scheme, self.params, self.paths, self.semantic = scheme, params, paths, semantic
 
     def fixed(self) -> dict[str, Any]:
         out = {}
         for name, train in (("train", True), ("test", False)):
-            ds = pair_datasets(self.params, self.paths, self.sem_hw, train)
+            ds = pair_datasets(self.params, self.paths, self.semantic, train)
             if train:
                 ds.images.flip = False
                 if ds.sem is not None:

@@ -50,7 +50,7 @@ class PosenetStage(TrainingStage):
         """The training split's images with at least one keypoint."""
         pp = params.posenet
         return PoseImageDataset(paths.prepared, (pp.height, pp.width), "train", flip=pp.flip,
-                                seed=pp.seed)
+                                seed=pp.seed, sigma=pp.heatmap_sigma)
 
     def samples(self, params: Params, paths: Paths, scheme: PosenetScheme,
                 folder: Path) -> SampleGrids:

@@ -37,7 +37,8 @@ def arch_of(params: SemanticParams) -> SemanticArch:
     return SemanticArch(height=params.height, width=params.width, channels=params.channels,
                         depth=params.depth, max_channels=params.max_channels, norm=params.norm,
                         deformable_skips=params.deformable_skips,
-                        disc_channels=params.disc_channels, disc_layers=params.disc_layers)
+                        disc_channels=params.disc_channels, disc_layers=params.disc_layers,
+                        heatmap_sigma=params.heatmap_sigma)
 
 
 class SemanticScheme(TrainingScheme):

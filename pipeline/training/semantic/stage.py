@@ -43,7 +43,7 @@ class SemanticStage(TrainingStage):
         resolution."""
         sp = params.semantic
         return PseudoPairDataset(paths.prepared, (sp.height, sp.width), flip=sp.flip,
-                                 seed=sp.seed)
+                                 seed=sp.seed, sigma=sp.heatmap_sigma)
 
     def samples(self, params: Params, paths: Paths, scheme: SemanticScheme,
                 folder: Path) -> SampleGrids:
@@ -53,15 +53,19 @@ class SemanticStage(TrainingStage):
                ) -> tuple[dict[str, Any], dict[str, Any]]:
         sp = params.semantic
         hw = (sp.height, sp.width)
+        extra = {"params": json.dumps(section_dict(sp), sort_keys=True), "stage": self.name}
         save_model_file(paths.semantic_model, "semantic_generator", scheme.generator,
-                        scheme.arch.to_dict(),
-                        extra={"params": json.dumps(section_dict(sp), sort_keys=True),
-                               "stage": self.name})
-        test = score_maps(scheme.predict, TestPairDataset(paths.prepared, hw))
+                        scheme.arch.to_dict(), extra=extra)
+        # D_S too: e2e's joint phase trains G_S on against it (docs/method.md §5)
+        save_model_file(paths.semantic_discriminator, "semantic_discriminator",
+                        scheme.discriminator, scheme.arch.to_dict(), extra=extra)
+        test = score_maps(scheme.predict, TestPairDataset(paths.prepared, hw,
+                                                          sigma=sp.heatmap_sigma))
         metrics: dict[str, Any] = {"test": test}
         root = paths.dataset(params.data.root)
         if params.data.source == "synthetic" and (root / "truth.h5").is_file():
-            train_eval = PseudoPairDataset(paths.prepared, hw, flip=False, seed=sp.seed)
+            train_eval = PseudoPairDataset(paths.prepared, hw, flip=False, seed=sp.seed,
+                                           sigma=sp.heatmap_sigma)
             truth = oracle_truth_fn(root, train_eval.arts["images"].names, hw)
             metrics["train_oracle"] = score_oracle(scheme.predict, train_eval, truth)
         fields = {"model": str(paths.semantic_model),
@@ -94,10 +98,12 @@ class SemanticGrids(SampleGrids):
         sp = params.semantic
         self.scheme, self.paths = scheme, paths
         self.map_hw, self.count = (sp.height, sp.width), sp.sample_count
+        self.sigma = sp.heatmap_sigma
 
     def fixed(self) -> dict[str, Any]:
-        sets = {"train": PseudoPairDataset(self.paths.prepared, self.map_hw),
-                "test": TestPairDataset(self.paths.prepared, self.map_hw)}
+        sets = {"train": PseudoPairDataset(self.paths.prepared, self.map_hw,
+                                           sigma=self.sigma),
+                "test": TestPairDataset(self.paths.prepared, self.map_hw, sigma=self.sigma)}
         batches = {name: first_items(ds, self.count) for name, ds in sets.items()}
         return {name: b for name, b in batches.items() if b is not None}
 
