@@ -1,5 +1,5 @@
-"""The ablation table: the four training schemes and the three style losses, each trained with
-several seeds as DVC experiments, reported as mean ± spread per metric.
+"""The ablation table: the four training schemes and the paper's loss ablation (from TS-GT), each
+trained with several seeds as DVC experiments, reported as mean ± spread per metric.
 
     python bench/ablation.py --profile ablation --dry-run       # the dvc commands, nothing run
     python bench/ablation.py --profile ablation --json eval/ablation.json   # queue, run, report
@@ -8,32 +8,50 @@ several seeds as DVC experiments, reported as mean ± spread per metric.
 
 Variants (:data:`pipeline.appearance_schemes.VARIANTS`; the e2e row is the paper's full
 model): the schemes ``appearance.scheme`` = baseline, ts_pred, ts_gt, e2e (each with
-``loss.style=semantic``; the baseline scheme has no maps and uses the mask style) and the style
-losses ``loss.style`` = mask, patch with scheme e2e (e2e + semantic is the ``e2e`` row): 6
-variants. Each variant and seed becomes one experiment, queued with
-``dvc exp run --queue --name <variant>-s<seed> -S key=value ...``; then
+``loss.style=semantic`` and ``loss.face=true``; the baseline scheme has no maps and uses the
+mask style), then the paper's loss ablation, which starts from TS-GT: ``ts_gt-mask``
+(``loss.style=mask``), ``ts_gt-patch`` (``loss.style=patch``) and ``ts_gt-noface``
+(``loss.face=false``), each against ``ts_gt`` (semantic style, face loss on): 7 variants. Each
+variant and seed becomes one experiment, queued with
+``dvc exp run --queue --name <variant>-s<seed> -S key=value ...`` (a variant's values are passed
+as written, so ``loss.face=false`` reaches params.yaml as a bool); then
 ``dvc exp run --run-all --jobs N`` runs the queue (it starts DVC's queue workers and waits for
 each experiment, printing its log). Experiments run in temporary copies of the workspace; stages
 whose parameters an experiment does not change are skipped, and stages another experiment has
 already run with the same inputs are restored from DVC's run cache.
 
-Seeds [choice]: seed s sets ``appearance.seed=s`` in every variant and also ``semantic.seed=s`` in the
-variants whose scheme reads the pretrained G_S (ts_pred, e2e and its styles; ``SEMANTIC_SCHEMES``):
-their spread then includes G_S's own training randomness, which their result depends on, and
-the variants compared within seed s share one G_S. The cost is one ``train_semantic`` run per
-seed (3.6 min each on the default data; shared through the run cache), not one per experiment.
-``--fixed-semantic`` varies ``appearance.seed`` only. ``posenet.seed`` never varies: the frozen pose
-detector is a loss network and the ruler of PCKh, the same for every variant.
+Seeds [choice]: seed s sets ``appearance.seed=s`` in every variant and also
+``semantic.seed=s`` in the variants whose scheme reads the pretrained G_S (ts_pred and e2e;
+``SEMANTIC_SCHEMES``; the loss-ablation variants are TS-GT and read none): their spread then
+includes G_S's own training randomness, which their result depends on, and the variants
+compared within seed s share one G_S. The cost is one ``train_semantic`` run per seed (3.6 min
+each on the default data; shared through the run cache), not one per experiment.
+``--fixed-semantic`` varies ``appearance.seed`` only. ``posenet.seed`` never varies: the frozen
+pose detector is a loss network and the ruler of PCKh (``pckh_posenet``), the same for every
+variant.
 
 Metrics: every numeric metric DVC reports for an experiment (``dvc exp show --json``: under
 ``data.metrics.<file>.data``) is read and aggregated (``--json`` holds them all); the printed
 table shows the model's scores (``TABLE_METRICS``: eval/metrics.json of the evaluate stage,
 eval/appearance/metrics.json of the training stage) whose name has a direction in
-``DIRECTIONS``, or the metrics that ``--metric`` patterns name. Spread: the sample standard deviation (n - 1) over seeds, and the
-min-max range. An ordering of the paper (``ORDERINGS``) is "found" on a metric when the
-difference of the two variants' means, in the metric's better direction, exceeds the sum of
-their two sample standard deviations; "reversed" when the opposite difference does; otherwise
-"not separated" (``CRITERION``).
+``DIRECTIONS``, or the metrics that ``--metric`` patterns name. PCKh: the evaluate stage's
+``pckh`` is the independent detector's (MediaPipe on enlarged images; a person it misses counts
+with every point wrong; pipeline/evaluation/independent_pckh.py), the main PCKh; ``pckh_missed``
+counts those people (lower is better); ``pckh_posenet`` is the trained pose detector's, the
+second column. An experiment run before that change has the trained detector's under ``pckh``
+and no ``pckh_posenet`` / ``pckh_missed``: its value is read as ``pckh_posenet``
+(:func:`legacy_pckh`), never as the main PCKh. Spread: the sample standard deviation (n - 1)
+over seeds, and the min-max range.
+
+Orderings (``ORDERINGS``) [paper, 4.4 and its loss ablation]: the claims E2E > TS-Pred,
+semantic style > mask style (``ts_gt`` vs ``ts_gt-mask``), semantic style > patch style
+(``ts_gt`` vs ``ts_gt-patch``) and face loss helps (``ts_gt`` vs ``ts_gt-noface``); and TS-GT vs
+E2E, which the paper reports without claiming an order (TS-GT reads the true target maps). A
+claim A > B is "found" on a metric when the difference of the two variants' means, in the
+metric's better direction, exceeds the sum of their two sample standard deviations;
+"reversed" when the opposite difference does; otherwise "not separated" (``CRITERION``). A
+reported comparison is stated with the same rule as "<A> ahead", "<B> ahead" or "not
+separated".
 """
 from __future__ import annotations
 
@@ -61,13 +79,16 @@ SEMANTIC_SCHEMES = frozenset(k for k, v in SCHEMES.items() if v.uses_semantic_ne
 DEFAULT_SEEDS = (0, 1, 2)
 
 #: Metric name (the last key of its JSON path) -> the better direction. SSIM, mask-SSIM (also
-#: the peer-compatible ones), IS, mask-IS, PCKh, the maps' mIoU and pixel accuracy: higher;
-#: L1, LPIPS, FID: lower [docs/method.md §6]. Other names (pairs, images, settings) have none.
+#: the peer-compatible ones), IS, mask-IS, PCKh (``pckh``: the independent MediaPipe
+#: detector's, the main one; ``pckh_posenet``: the trained detector's), the maps' mIoU and pixel
+#: accuracy: higher; L1, LPIPS, FID and ``pckh_missed`` (people MediaPipe did not find, each
+#: scored as all points wrong): lower [docs/method.md §6; docs/metrics.md]. Other names (pairs,
+#: images, ``pckh_images``, settings) have none.
 DIRECTIONS: dict[str, str] = {
     "ssim": "higher", "mask_ssim": "higher", "peer_ssim": "higher", "peer_mask_ssim": "higher",
-    "is": "higher", "mask_is": "higher", "pckh": "higher", "miou": "higher",
-    "pixel_accuracy": "higher", "accuracy": "higher",
-    "l1": "lower", "lpips": "lower", "fid": "lower",
+    "is": "higher", "mask_is": "higher", "pckh": "higher", "pckh_posenet": "higher",
+    "miou": "higher", "pixel_accuracy": "higher", "accuracy": "higher",
+    "l1": "lower", "lpips": "lower", "fid": "lower", "pckh_missed": "lower",
 }
 
 #: The metrics the printed table shows ("<metrics file>:<dotted JSON path>", regular
@@ -82,16 +103,23 @@ TABLE_METRICS: tuple[str, ...] = (
     r"eval/appearance/metrics\.json:test\.model\.[^.]+",
 )
 
-#: (label, variant claimed better, variant claimed worse): the paper's orderings [paper, 4.4].
-ORDERINGS: tuple[tuple[str, str, str], ...] = (
-    ("E2E > TS-Pred", "e2e", "ts_pred"),
-    ("semantic style > mask", "e2e", "e2e-mask"),
-    ("semantic style > patch", "e2e", "e2e-patch"),
+#: (label, variant A, variant B, claimed): the paper's comparisons [paper, 4.4 and its loss
+#: ablation, which starts from TS-GT]. claimed True: the paper claims A > B (verdict found /
+#: reversed / not separated); False: the paper reports the pair without claiming an order
+#: (verdict "<A> ahead" / "<B> ahead" / not separated).
+ORDERINGS: tuple[tuple[str, str, str, bool], ...] = (
+    ("E2E > TS-Pred", "e2e", "ts_pred", True),
+    ("TS-GT vs E2E", "ts_gt", "e2e", False),
+    ("semantic style > mask", "ts_gt", "ts_gt-mask", True),
+    ("semantic style > patch", "ts_gt", "ts_gt-patch", True),
+    ("face loss helps", "ts_gt", "ts_gt-noface", True),
 )
 
 CRITERION = ("an ordering A > B is 'found' on a metric when mean(A) - mean(B), taken in the "
              "metric's better direction, exceeds sd(A) + sd(B) (sample standard deviations over "
              "seeds, n - 1); 'reversed' when mean(B) - mean(A) does; otherwise 'not separated'. "
+             "A comparison the paper reports without claiming an order (A vs B) reads "
+             "'<A> ahead' / '<B> ahead' by the same rule. "
              "A rough separation rule, not a significance test.")
 
 
@@ -122,7 +150,8 @@ def plan(variants: Iterable[str] = VARIANTS, seeds: Iterable[int] = DEFAULT_SEED
          extra: dict[str, Any] | None = None, vary_semantic: bool = True,
          prefix: str = "") -> list[Run]:
     """The experiments, seed by seed (all variants of seed 0 first): ``extra`` (profile and
-    --set values) first, then the variant's keys, then its seed keys. Raises AblationError when
+    --set values) first, then the variant's keys (as :class:`RawValue`: passed to ``-S`` as
+    :data:`VARIANTS` writes them), then its seed keys. Raises AblationError when
     ``extra`` sets a key the ablation varies or a variant is unknown."""
     extra = dict(extra or {})
     variants, seeds = list(variants), list(seeds)
@@ -140,7 +169,8 @@ def plan(variants: Iterable[str] = VARIANTS, seeds: Iterable[int] = DEFAULT_SEED
     for seed in seeds:
         for v in variants:
             over = dict(extra)
-            over.update(VARIANTS[v])
+            # as written, like --set: DVC parses "false" as a bool, "ts_gt" as a string
+            over.update({k: RawValue(x) for k, x in VARIANTS[v].items()})
             over.update({k: seed for k in seed_keys(v, vary_semantic)})
             runs.append(Run(v, seed, f"{prefix}{v}-s{seed}", over))
     return runs
@@ -241,6 +271,27 @@ def flatten_metrics(metrics: dict[str, Any] | None) -> dict[str, float]:
     return out
 
 
+#: The PCKh keys of the evaluate stage's layout since the independent detector: ``pckh``
+#: (MediaPipe), ``pckh_missed``, ``pckh_images`` and ``pckh_posenet`` (the trained detector).
+_NEW_PCKH_KEYS = ("pckh_posenet", "pckh_missed", "pckh_images")
+
+
+def legacy_pckh(metrics: dict[str, float]) -> dict[str, float]:
+    """``metrics`` (flattened) with the trained detector's PCKh of an experiment run before the
+    independent PCKh existed renamed from ``pckh`` to ``pckh_posenet``: in eval/metrics.json, a
+    ``<prefix>.pckh`` with no ``<prefix>.pckh_posenet``, ``.pckh_missed`` or ``.pckh_images``
+    beside it is the old layout. ``pckh`` then is only ever the independent detector's."""
+    out = dict(metrics)
+    for key in metrics:
+        file, _, path = key.partition(":")
+        if file != "eval/metrics.json" or not (path == "pckh" or path.endswith(".pckh")):
+            continue
+        prefix = key[:-len("pckh")]
+        if not any(prefix + k in metrics for k in _NEW_PCKH_KEYS):
+            out[prefix + "pckh_posenet"] = out.pop(key)
+    return out
+
+
 def experiment_records(show: Any) -> dict[str, dict[str, Any]]:
     """Experiments of a ``dvc exp show --json`` document by name: {name: {"rev", "state",
     "metrics" (flattened), "params" ({file: {...}})}}.
@@ -251,7 +302,8 @@ def experiment_records(show: Any) -> dict[str, dict[str, Any]]:
     inside an "experiments" list count (a branch name is not an experiment); where a name occurs
     under several commits (``--all-commits``) the first one, the newest commit's, is kept. An
     experiment whose state is not "success" gets no metrics: DVC 3.67 fills a failed one's
-    "data" with its baseline commit's (seen on the test fixture)."""
+    "data" with its baseline commit's (seen on the test fixture). Metrics pass through
+    :func:`legacy_pckh`."""
     found: dict[str, dict[str, Any]] = {}
 
     def record(group: dict[str, Any]) -> None:
@@ -270,7 +322,7 @@ def experiment_records(show: Any) -> dict[str, dict[str, Any]]:
         found[name] = {
             "rev": rec.get("rev"),
             "state": state,
-            "metrics": flatten_metrics(data.get("metrics")) if own else {},
+            "metrics": legacy_pckh(flatten_metrics(data.get("metrics"))) if own else {},
             "params": {f: (e.get("data") if isinstance(e, dict) else None)
                        for f, e in (data.get("params") or {}).items()},
         }
@@ -342,6 +394,18 @@ def verdict(better: Summary | None, worse: Summary | None, sense: str | None
     return {"verdict": word, "difference": diff, "spread": spread}
 
 
+def comparison(a: Summary | None, b: Summary | None, sense: str | None, claimed: bool = True,
+               name_a: str = "A", name_b: str = "B") -> dict[str, Any]:
+    """:func:`verdict` of "A > B"; for a pair the paper reports without claiming an order
+    (``claimed`` False) the words found / reversed become "<name_a> ahead" / "<name_b> ahead"
+    (the difference stays A's advantage in the metric's better direction)."""
+    out = verdict(a, b, sense)
+    if not claimed:
+        out["verdict"] = {"found": f"{name_a} ahead",
+                          "reversed": f"{name_b} ahead"}.get(out["verdict"], out["verdict"])
+    return out
+
+
 def select_metrics(metrics: Iterable[str], patterns: Iterable[str] | None = None,
                    directions: dict[str, str] = DIRECTIONS) -> list[str]:
     """The table's metrics: those matching ``patterns`` (fnmatch on "<file>:<path>"); with no
@@ -370,11 +434,12 @@ def report(runs: list[Run], records: dict[str, dict[str, Any]],
     table = select_metrics(stats, patterns, directions)
     variants = list(dict.fromkeys(r.variant for r in runs))
     orderings = []
-    for label, a, b in ORDERINGS:
+    for label, a, b, claimed in ORDERINGS:
         if a in variants and b in variants:
-            orderings.append({"ordering": label, "better": a, "worse": b, "metrics": {
-                m: verdict(stats[m].get(a), stats[m].get(b), direction(m, directions))
-                for m in table}})
+            orderings.append({"ordering": label, "better": a, "worse": b, "claimed": claimed,
+                              "metrics": {m: comparison(stats[m].get(a), stats[m].get(b),
+                                                        direction(m, directions), claimed, a, b)
+                                          for m in table}})
     return {
         "criterion": CRITERION,
         "variants": {v: VARIANTS[v] for v in variants},
@@ -416,6 +481,10 @@ def markdown(rep: dict[str, Any]) -> str:
         cells.append(f"| {m} | {sense} | " + " | ".join(row) + " |")
         ranges.append(f"| {m} | {sense} | " + " | ".join(rng) + " |")
     lines += cells + ["", "Min–max over seeds:", ""] + ranges
+    if any(m.rsplit(".", 1)[-1] in ("pckh", "pckh_missed", "pckh_posenet") for m in rep["table"]):
+        lines += ["", "PCKh: `pckh` is MediaPipe's on enlarged images (the independent detector; "
+                      "a person it misses counts with every point wrong, `pckh_missed` counts "
+                      "them), `pckh_posenet` the trained pose detector's (the pose loss's)."]
     if rep["orderings"]:
         lines += ["", f"Orderings: {rep['criterion']}", "",
                   "| metric | " + " | ".join(o["ordering"] for o in rep["orderings"]) + " |",

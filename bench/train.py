@@ -57,14 +57,15 @@ import pipeline.training.appearance.scheme as appearance_scheme
 from pipeline.artifacts.paths import Paths
 from pipeline.config.params import Params, load_params
 from pipeline.models.posenet import PoseNet
-from pipeline.models.semantic import SemanticGenerator
+from pipeline.models.semantic import SemanticDiscriminator, SemanticGenerator
 from pipeline.models.vgg import VGGFeatures
 from pipeline.profiles import PROFILES
 from pipeline.torch_utils.device import autocast
 from pipeline.torch_utils.misc import set_deterministic
 from pipeline.appearance_schemes import SCHEMES
 from pipeline.training.appearance.scheme import AppearanceScheme, Frozen
-from pipeline.training.appearance.stage import AppearanceStage, pair_datasets, semantic_arch
+from pipeline.training.appearance.stage import (AppearanceStage, pair_datasets, semantic_arch,
+                                               trains_semantic_discriminator)
 from pipeline.training.loop import LoopConfig, train
 from pipeline.training.posenet.scheme import arch_of as posenet_arch_of
 from pipeline.training.process import training_process
@@ -101,14 +102,18 @@ def profile_params(name: str, args: argparse.Namespace, steps: int) -> Params:
 
 
 def random_frozen(params: Params) -> Frozen:
-    """VGG16 (real weights) and, at the profile's sizes with random weights, the pose detector
-    (when ``loss.pose`` > 0) and G_S (when the scheme uses it)."""
+    """VGG16 (real weights: ``loss.vgg_weights``, or the offline trunk of the same shape when
+    it is empty, whatever ``loss.require_imagenet_vgg`` says: the time of a step does not
+    depend on the weights) and, at the profile's sizes with random weights, the pose detector
+    (when ``loss.pose`` > 0), G_S (when the scheme uses it) and D_S (e2e's joint phase)."""
     torch.manual_seed(params.appearance.seed)
-    vgg = VGGFeatures(params.loss.vgg_weights)
+    vgg = VGGFeatures(params.loss.vgg_weights, input_range=params.loss.vgg_input)
     posenet = PoseNet(posenet_arch_of(params.posenet)) if params.loss.pose > 0 else None
     semantic = (SemanticGenerator(semantic_arch_of(params.semantic))
                 if SCHEMES[params.appearance.scheme].uses_semantic_network else None)
-    return Frozen(vgg, posenet, semantic)
+    disc = (SemanticDiscriminator(semantic_arch_of(params.semantic))
+            if trains_semantic_discriminator(params) else None)
+    return Frozen(vgg, posenet, semantic, disc)
 
 
 # ------------------------------------------------------------------ recording calls

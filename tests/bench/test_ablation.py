@@ -18,8 +18,9 @@ from tests.helpers import REPO
 FIXTURE = Path(__file__).parent / "exp_show_dvc367.json"
 
 # ----------------------------------------------------------------------------- a tiny repo
-#: The stand-in stages. ssim = base(scheme) + style offset + 0.01 appearance.seed + 0.001
-#: semantic.seed; a negative appearance.seed fails the stage (a failed experiment).
+#: The stand-in stages. ssim = base(scheme) + style offset - 0.05 without the face loss + 0.01
+#: appearance.seed + 0.001 semantic.seed; a negative appearance.seed fails the stage (a failed
+#: experiment).
 _STAGE = '''\
 import json, os, sys
 import yaml
@@ -32,6 +33,8 @@ if seed < 0:
     sys.exit("appearance.seed: negative")
 base = {"baseline": 0.5, "ts_pred": 0.6, "ts_gt": 0.7, "e2e": 0.8}[scheme]
 base += {"semantic": 0.0, "mask": -0.005, "patch": 0.1}[style]
+assert isinstance(p["loss"]["face"], bool), "loss.face must reach params.yaml as a bool"
+base += 0.0 if p["loss"]["face"] else -0.05
 ssim = base + 0.01 * seed + 0.001 * int(open("g.txt").read())
 os.makedirs("eval/appearance", exist_ok=True)
 json.dump({"test": {"model": {"ssim": ssim, "mask_ssim": ssim + 0.1, "l1": 1 - ssim, "pairs": 4},
@@ -48,6 +51,7 @@ appearance:
   seed: 0
 loss:
   style: semantic
+  face: true
 """
 
 _DVC_YAML = f"""\
@@ -101,26 +105,30 @@ def _sets(cmd: list[str]) -> dict[str, str]:
     return dict(cmd[i + 1].split("=", 1) for i, c in enumerate(cmd) if c == "-S")
 
 
-def test_the_plan_is_six_variants_by_three_seeds():
+def test_the_plan_is_seven_variants_by_three_seeds():
     runs = A.plan()
-    assert len(runs) == 18
+    assert len(runs) == 21
     names = [r.name for r in runs]
-    assert len(set(names)) == 18
-    assert names[:6] == ["baseline-s0", "ts_pred-s0", "ts_gt-s0", "e2e-s0", "e2e-mask-s0",
-                         "e2e-patch-s0"]
+    assert len(set(names)) == 21
+    assert names[:7] == ["baseline-s0", "ts_pred-s0", "ts_gt-s0", "e2e-s0", "ts_gt-mask-s0",
+                         "ts_gt-patch-s0", "ts_gt-noface-s0"]
     cmds = {r.name: A.queue_command(r) for r in runs}
     assert all(c[:6] == ["dvc", "exp", "run", "--queue", "--name", n] for n, c in cmds.items())
+    on = {"loss.style": "semantic", "loss.face": "true"}
     expect = {
-        "baseline-s1": {"appearance.scheme": "baseline", "loss.style": "semantic", "appearance.seed": "1"},
-        "ts_gt-s2": {"appearance.scheme": "ts_gt", "loss.style": "semantic", "appearance.seed": "2"},
-        "ts_pred-s2": {"appearance.scheme": "ts_pred", "loss.style": "semantic", "appearance.seed": "2",
+        "baseline-s1": {"appearance.scheme": "baseline", **on, "appearance.seed": "1"},
+        "ts_gt-s2": {"appearance.scheme": "ts_gt", **on, "appearance.seed": "2"},
+        "ts_pred-s2": {"appearance.scheme": "ts_pred", **on, "appearance.seed": "2",
                        "semantic.seed": "2"},
-        "e2e-s0": {"appearance.scheme": "e2e", "loss.style": "semantic", "appearance.seed": "0",
+        "e2e-s0": {"appearance.scheme": "e2e", **on, "appearance.seed": "0",
                    "semantic.seed": "0"},
-        "e2e-mask-s1": {"appearance.scheme": "e2e", "loss.style": "mask", "appearance.seed": "1",
-                        "semantic.seed": "1"},
-        "e2e-patch-s2": {"appearance.scheme": "e2e", "loss.style": "patch", "appearance.seed": "2",
-                         "semantic.seed": "2"},
+        # the loss ablation starts from TS-GT: no G_S, so no semantic seed
+        "ts_gt-mask-s1": {"appearance.scheme": "ts_gt", "loss.style": "mask",
+                          "loss.face": "true", "appearance.seed": "1"},
+        "ts_gt-patch-s2": {"appearance.scheme": "ts_gt", "loss.style": "patch",
+                           "loss.face": "true", "appearance.seed": "2"},
+        "ts_gt-noface-s0": {"appearance.scheme": "ts_gt", "loss.style": "semantic",
+                            "loss.face": "false", "appearance.seed": "0"},
     }
     for name, sets in expect.items():
         assert _sets(cmds[name]) == sets, name
@@ -147,6 +155,8 @@ def test_profile_and_set_values_reach_every_experiment(tmp_path):
         A.plan(extra={"appearance.seed": 3})
     with pytest.raises(A.AblationError, match="loss.style"):
         A.plan(extra={"loss.style": "patch"})
+    with pytest.raises(A.AblationError, match="loss.face"):
+        A.plan(extra={"loss.face": False})
     with pytest.raises(A.AblationError, match="nosuch"):
         A.plan(["nosuch"])
     with pytest.raises(A.AblationError, match="unknown profile"):
@@ -174,6 +184,14 @@ def test_values_round_trip_through_dvc_set_param(tmp_path):
     apply_overrides(str(p), [f"{k}={A.override_value(v)}" for k, v in raw.items()])
     back = YAML(typ="safe", pure=True).load(p.read_text())["a"]
     assert (back["k0"], back["k1"], back["k2"]) == ("off", "", 0.001)   # as DVC reads -S
+    # a variant's values reach params.yaml typed: loss.face=false as a bool, not "false"
+    p.write_text("appearance:\n  scheme: e2e\n  seed: 0\nloss:\n  style: semantic\n"
+                 "  face: true\n")
+    run = A.plan(["ts_gt-noface"], [1])[0]
+    apply_overrides(str(p), [f"{k}={A.override_value(v)}" for k, v in run.overrides.items()])
+    back = YAML(typ="safe", pure=True).load(p.read_text())
+    assert back == {"appearance": {"scheme": "ts_gt", "seed": 1},
+                    "loss": {"style": "semantic", "face": False}}
 
 
 # ----------------------------------------------------------------------------- the parser
@@ -279,6 +297,11 @@ def test_directions_and_table_selection():
     assert A.direction("eval/metrics.json:paired.model.LPIPS") == "lower"
     assert A.direction("eval/metrics.json:paired.model.fid") == "lower"
     assert A.direction("eval/appearance/metrics.json:test.model.pairs") is None
+    # PCKh: MediaPipe's (the main one) and the trained detector's higher; misses lower
+    assert A.direction("eval/metrics.json:paired.model.pckh") == "higher"
+    assert A.direction("eval/metrics.json:paired.model.pckh_posenet") == "higher"
+    assert A.direction("eval/metrics.json:paired.model.pckh_missed") == "lower"
+    assert A.direction("eval/metrics.json:paired.model.pckh_images") is None
     metrics = ["eval/appearance/metrics.json:test.model.ssim",
                "eval/appearance/metrics.json:test.model.pairs",
                "eval/appearance/metrics.json:test.source.ssim",
@@ -288,26 +311,100 @@ def test_directions_and_table_selection():
                "eval/metrics.json:paired.model.settings.ssim",           # not a score
                "eval/metrics.json:paired.maps.model.miou",
                "eval/metrics.json:paired.maps.part_warp.miou",
-               "eval/metrics.json:paired.model.peer_mask_ssim"]
-    assert A.select_metrics(metrics) == [metrics[0], metrics[3], metrics[4], metrics[7],
-                                         metrics[9]]
+               "eval/metrics.json:paired.model.peer_mask_ssim",
+               "eval/metrics.json:paired.model.pckh",
+               "eval/metrics.json:paired.model.pckh_missed",
+               "eval/metrics.json:paired.model.pckh_images",              # a count
+               "eval/metrics.json:paired.model.pckh_posenet",
+               "eval/metrics.json:paired.pckh_truth.pckh",                # not the model's
+               "eval/metrics.json:paired.source.pckh"]
+    assert A.select_metrics(metrics) == [metrics[i] for i in (0, 3, 4, 7, 9, 10, 11, 13)]
     assert A.select_metrics(metrics, ["*:test.source.*"]) == [metrics[2]]
+
+
+def test_legacy_pckh_is_read_as_the_trained_detectors():
+    """Before the independent PCKh, eval/metrics.json's ``pckh`` was the trained detector's:
+    such a record's value becomes ``pckh_posenet``; the new layout is kept as it is."""
+    old = {"eval/metrics.json:paired.model.pckh": 0.59,
+           "eval/metrics.json:unpaired.source.pckh": 0.17,
+           "eval/metrics.json:paired.model.ssim": 0.6,
+           "other.json:test.pckh": 0.3}                          # another file: untouched
+    assert A.legacy_pckh(old) == {"eval/metrics.json:paired.model.pckh_posenet": 0.59,
+                                  "eval/metrics.json:unpaired.source.pckh_posenet": 0.17,
+                                  "eval/metrics.json:paired.model.ssim": 0.6,
+                                  "other.json:test.pckh": 0.3}
+    new = {"eval/metrics.json:paired.model.pckh": 0.36,
+           "eval/metrics.json:paired.model.pckh_missed": 24.0,
+           "eval/metrics.json:paired.model.pckh_images": 48.0,
+           "eval/metrics.json:paired.model.pckh_posenet": 0.59,
+           "eval/metrics.json:paired.pckh_truth.pckh": 0.65,
+           "eval/metrics.json:paired.pckh_truth.pckh_missed": 3.0}
+    assert A.legacy_pckh(new) == new
+    # MediaPipe missing: "pckh" is {"computed": false, ...}, nothing numeric; posenet's kept
+    off = {"eval/metrics.json:paired.model.pckh_posenet": 0.59}
+    assert A.legacy_pckh(off) == off
+    show = [{"rev": "workspace", "experiments": [{"name": "old-s0", "executor": None, "revs": [
+        {"rev": "abc", "name": "old-s0", "data": {"metrics": {"eval/metrics.json": {"data": {
+            "paired": {"model": {"pckh": 0.59}}}}}}}]}]}]
+    assert A.experiment_records(show)["old-s0"]["metrics"] == {
+        "eval/metrics.json:paired.model.pckh_posenet": 0.59}
+
+
+def test_reported_comparison_names_the_variant_ahead():
+    a, b = A.summarize([0.80, 0.82, 0.84]), A.summarize([0.60, 0.61, 0.62])
+    assert A.comparison(a, b, "higher", False, "ts_gt", "e2e")["verdict"] == "ts_gt ahead"
+    assert A.comparison(b, a, "higher", False, "ts_gt", "e2e")["verdict"] == "e2e ahead"
+    assert A.comparison(a, b, "higher", True)["verdict"] == "found"
+    near = A.summarize([0.80, 0.81, 0.82])
+    assert A.comparison(a, near, "higher", False)["verdict"] == "not separated"
+    assert A.comparison(a, None, "higher", False)["verdict"] == "too few runs"
 
 
 def test_markdown_report_states_each_ordering():
     runs = A.plan(seeds=[0, 1, 2])
-    base = {"baseline": 0.5, "ts_pred": 0.6, "ts_gt": 0.7, "e2e": 0.8, "e2e-mask": 0.79,
-            "e2e-patch": 0.9}
+    # e2e > ts_pred: found; ts_gt vs e2e: e2e ahead; semantic > mask: not separated;
+    # semantic > patch: reversed; face loss helps: found
+    base = {"baseline": 0.5, "ts_pred": 0.6, "ts_gt": 0.7, "e2e": 0.8, "ts_gt-mask": 0.69,
+            "ts_gt-patch": 0.9, "ts_gt-noface": 0.6}
     recs = _records({v: [b, b + 0.01, b + 0.02] for v, b in base.items()},
                     "eval/appearance/metrics.json:test.model.ssim")
-    text = A.markdown(A.report(runs, recs))
+    rep = A.report(runs, recs)
+    assert [o["ordering"] for o in rep["orderings"]] == [
+        "E2E > TS-Pred", "TS-GT vs E2E", "semantic style > mask", "semantic style > patch",
+        "face loss helps"]
+    assert [(o["better"], o["worse"], o["claimed"]) for o in rep["orderings"]] == [
+        ("e2e", "ts_pred", True), ("ts_gt", "e2e", False), ("ts_gt", "ts_gt-mask", True),
+        ("ts_gt", "ts_gt-patch", True), ("ts_gt", "ts_gt-noface", True)]
+    metric = "eval/appearance/metrics.json:test.model.ssim"
+    assert [o["metrics"][metric]["verdict"] for o in rep["orderings"]] == [
+        "found", "e2e ahead", "not separated", "reversed", "found"]
+    text = A.markdown(rep)
     row = next(line for line in text.splitlines() if line.startswith("| eval/appearance"))
     assert "| higher | 0.5100 ± 0.0100 (3) |" in row
-    orders = [line for line in text.splitlines() if "found" in line or "separated" in line]
-    verdicts = orders[-1]
-    assert verdicts.count("found") == 1 and "not separated" in verdicts and "reversed" in verdicts
+    verdicts = text.splitlines()[-1]
+    assert verdicts.count("found") == 2 and "e2e ahead" in verdicts
+    assert "not separated" in verdicts and "reversed" in verdicts
     assert "exceeds sd(A) + sd(B)" in text
     assert "0.5000–0.5200" in text                             # min–max
+    assert "MediaPipe" not in text                             # no PCKh in this table
+
+
+def test_markdown_names_the_pckh_detectors():
+    runs = A.plan(["ts_gt", "ts_gt-noface"], [0, 1])
+    recs = {}
+    # runs: ts_gt-s0, ts_gt-noface-s0, ts_gt-s1, ts_gt-noface-s1
+    for metric, vals in (("eval/metrics.json:paired.model.pckh", [0.4, 0.3, 0.42, 0.31]),
+                         ("eval/metrics.json:paired.model.pckh_missed", [2, 9, 3, 8]),
+                         ("eval/metrics.json:paired.model.pckh_posenet", [0.6, 0.5, 0.6, 0.52])):
+        for run, v in zip(runs, vals):
+            recs.setdefault(run.name, {"state": "success", "metrics": {}})["metrics"][metric] = v
+    rep = A.report(runs, recs)
+    assert rep["directions"]["eval/metrics.json:paired.model.pckh_missed"] == "lower"
+    face = rep["orderings"][0]
+    assert face["ordering"] == "face loss helps"
+    assert face["metrics"]["eval/metrics.json:paired.model.pckh"]["verdict"] == "found"
+    assert face["metrics"]["eval/metrics.json:paired.model.pckh_missed"]["verdict"] == "found"
+    assert "`pckh` is MediaPipe's" in A.markdown(rep)
 
 
 # ----------------------------------------------------------------------------- end to end
@@ -317,9 +414,10 @@ def test_dry_run_prints_the_commands(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
         "dvc exp run --queue --name e2e-s4 -S appearance.iterations=30 -S appearance.scheme=e2e "
-        "-S loss.style=semantic -S appearance.seed=4 -S semantic.seed=4",
-        "dvc exp run --queue --name baseline-s4 -S appearance.iterations=30 -S appearance.scheme=baseline "
-        "-S loss.style=semantic -S appearance.seed=4",
+        "-S loss.style=semantic -S loss.face=true -S appearance.seed=4 -S semantic.seed=4",
+        "dvc exp run --queue --name baseline-s4 -S appearance.iterations=30 "
+        "-S appearance.scheme=baseline -S loss.style=semantic -S loss.face=true "
+        "-S appearance.seed=4",
         "dvc exp run --run-all --jobs 2"]
     assert A.main(["--dry-run", "--set", "appearance.seed=1"]) == 1
     assert "appearance.seed" in capsys.readouterr().err
@@ -327,9 +425,10 @@ def test_dry_run_prints_the_commands(capsys):
 
 @pytest.mark.slow
 def test_the_script_queues_runs_and_reports(tmp_path, capsys):
-    """Six variants x two seeds through `dvc exp run --queue` and `--run-all`, then the report;
-    stand-in metrics make E2E > TS-Pred found, semantic vs mask not separated and semantic vs
-    patch reversed. A second call refuses to overwrite; --collect-only reads the same runs."""
+    """Seven variants x two seeds through `dvc exp run --queue` and `--run-all`, then the report;
+    stand-in metrics make E2E > TS-Pred found, E2E ahead of TS-GT, semantic vs mask not
+    separated, semantic vs patch reversed and the face loss's help found. A second call refuses
+    to overwrite; --collect-only reads the same runs."""
     repo = tiny_repo(tmp_path / "repo")
     out = tmp_path / "ablation.json"
     args = ["--repo", str(repo), "--seeds", "0", "1"]
@@ -343,8 +442,10 @@ def test_the_script_queues_runs_and_reports(tmp_path, capsys):
     assert rep["metrics"][ssim]["e2e"]["values"] == pytest.approx([0.8, 0.811])
     assert rep["metrics"][ssim]["ts_gt"]["values"] == pytest.approx([0.7, 0.71])
     verdicts = {o["ordering"]: o["metrics"][ssim]["verdict"] for o in rep["orderings"]}
-    assert verdicts == {"E2E > TS-Pred": "found", "semantic style > mask": "not separated",
-                        "semantic style > patch": "reversed"}
+    assert rep["metrics"][ssim]["ts_gt-noface"]["values"] == pytest.approx([0.65, 0.66])
+    assert verdicts == {"E2E > TS-Pred": "found", "TS-GT vs E2E": "e2e ahead",
+                        "semantic style > mask": "not separated",
+                        "semantic style > patch": "reversed", "face loss helps": "found"}
     l1 = {o["ordering"]: o["metrics"]["eval/appearance/metrics.json:test.model.l1"]["verdict"]
           for o in rep["orderings"]}
     assert l1 == verdicts                                     # lower is better for L1
