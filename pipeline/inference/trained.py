@@ -106,6 +106,21 @@ class TrainedModels:
         return x
 
     @torch.no_grad()
+    def back_from(self, batch: dict[str, Any], image: torch.Tensor, out: CycleOutput
+                  ) -> torch.Tensor:
+        """The cycle's way back from a given ``image`` (B, 3, H, W) in place of I~_Pt: G_A
+        from P_t with ``out``'s target maps to P_s with its way-back maps (``out`` from
+        :meth:`render` with ``back=True`` on the same ``batch``). float32 on the CPU."""
+        x = self._to_device(batch)
+        dev = lambda t: t.to(self.device) if t is not None else None  # noqa: E731
+        with autocast(self.device, self.amp):
+            y = self.renderer.generate(self.generator, image.to(self.device),
+                                       x["tgt_heatmaps"], x["src_heatmaps"],
+                                       dev(out.tgt_maps), dev(out.src_maps), x["back_theta"],
+                                       x["tgt_parts"], x["back_part_valid"])
+        return y.float().cpu()
+
+    @torch.no_grad()
     def render(self, batch: dict[str, Any], back: bool = False,
                tgt_maps: torch.Tensor | None = None) -> CycleOutput:
         """S_t, I~_Pt and (with ``back``) the cycle's I~_Ps for a collated batch of pair items
