@@ -11,11 +11,13 @@ from pipeline.cli import run_stage
 from pipeline.config.appearance import AppearanceParams
 from pipeline.config.loader import load_sections
 from pipeline.config.loss import LossParams
+from pipeline.config.posenet import PosenetParams
 from pipeline.torch_utils.distributed import print0
 from pipeline.training.appearance.stage import USER_ERRORS, run, summary_text
 
-#: The params sections the stage reads (only their schema modules are its code deps).
-SECTIONS = (AppearanceParams, LossParams)
+#: The params sections the stage reads (only their schema modules are its code deps); of
+#: ``posenet`` only ``heatmap_sigma``, which the pose loss's targets must share.
+SECTIONS = (AppearanceParams, LossParams, PosenetParams)
 
 if __name__ == "__main__":
     run_stage("train_appearance",

@@ -53,8 +53,10 @@ Not reproduced [choice]: the authors' 256 px model fades a local enhancer (a 256
 decoder pair of half width) in over a 128 px global generator; here ONE generator runs at the
 configured resolution (any multiple of ``2**depth``, e.g. 256 x 256 with depth 6 and
 channels 32 has the authors' widths at every scale: 32 at 256 px up to 512). The authors'
-normalisation (one mean and variance per sample over all channels, Keras style) is the project's
-instance norm (:func:`pipeline.models.blocks.make_norm`), as in every network here.
+normalisation (one mean and variance per sample over all channels, after activation -> conv)
+is ``norm="authors"`` (:class:`pipeline.models.blocks.SampleNorm`); the default is the
+project's per-channel instance norm (:func:`pipeline.models.blocks.make_norm`) [choice]. D_A
+and D_F keep per-channel instance norm either way (:func:`disc_norm`).
 
 Tensors (B = batch, H x W = image resolution, 18 keypoints, 10 labels, 10 parts):
     src_image    (B, 3, H, W)   float32 in [-1, 1]  I_Ps
@@ -66,7 +68,7 @@ Tensors (B = batch, H x W = image resolution, 18 keypoints, 10 labels, 10 parts)
     src_parts    (B, 10, H, W)  float32 source part masks in {0, 1} (deformable only)
     part_valid   (B, 10)        bool                                 (deformable only)
     returns      (B, 3, H, W)   image in (-1, 1) (tanh)
-D_A: image (B, 3, H, W) + cond (B, 10, H, W) soft map (use_maps) or (B, 18, H, W) heatmaps
+D_A: image (B, 3, H, W) + cond (B, 10, H, W) one-hot map (use_maps) or (B, 18, H, W) heatmaps
     -> (B, 1, H / 2**disc_layers, W / 2**disc_layers) raw patch scores.
 D_F: face crops (B, 3, face_size, face_size) -> (B, 1, face_size / 2**face_layers, ...) scores.
 """
@@ -102,6 +104,14 @@ IMAGE_SKIP_CHANNELS = 4
 #: Initial bias of the opacity logit of the blended output (``blend``): sigmoid(2) = 0.88 of
 #: the warped source where it lands [choice: start near the part-warp reference].
 BLEND_BIAS = 2.0
+
+
+def disc_norm(norm: NormName) -> NormName:
+    """The discriminators' norm for G_A's ``norm``: the authors' per-sample norm and block
+    order are their generator's; their D_A and D_F are pix2pix PatchGANs with per-channel
+    instance norm after each conv [code, SPT demo ``models/networks.py``], so ``authors``
+    gives ``instance`` here."""
+    return "instance" if norm == "authors" else norm
 
 
 def max_stride2_layers(side: int) -> int:
@@ -271,11 +281,13 @@ class AppearanceGenerator(nn.Module):
         for k, (up, drop) in enumerate(zip(self.ups, self.drops)):
             i = a.depth - 1 - k
             x = torch.cat([drop(up(x)), app[i], tgt[i]], 1)
+        if pre_activation(a.norm):
+            x = F.relu(x)                     # the authors' head: ReLU -> conv [code]
         skip = (self.warped_image(src_image, theta, src_parts, part_valid)
                 if a.image_skip or a.blend else None)
         if a.image_skip:
-            x = torch.cat([x, skip], 1)
-        y = self.head(F.relu(x) if pre_activation(a.norm) else x)
+            x = torch.cat([x, skip], 1)       # the warped colours, not through the ReLU
+        y = self.head(x)
         if not a.blend:
             return torch.tanh(y)
         assert skip is not None
@@ -324,7 +336,7 @@ class ImageDiscriminator(nn.Module):
         self.arch = arch
         self.cond_channels = NUM_LABELS if arch.use_maps else NUM_KEYPOINTS
         self.net = patch_discriminator(IMAGE_CHANNELS + self.cond_channels, arch.disc_channels,
-                                       arch.disc_layers, arch.norm)
+                                       arch.disc_layers, disc_norm(arch.norm))
         init_weights(self)
 
     def forward(self, image: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
@@ -352,7 +364,7 @@ class FaceDiscriminator(nn.Module):
         self.arch = arch
         assert arch.face_layers is not None            # filled in by AppearanceArch
         self.net = patch_discriminator(IMAGE_CHANNELS, arch.disc_channels, arch.face_layers,
-                                       arch.norm)
+                                       disc_norm(arch.norm))
         init_weights(self)
 
     def forward(self, face: torch.Tensor) -> torch.Tensor:

@@ -119,3 +119,31 @@ def test_fixed_heatmap_sigma_is_pixels_at_every_size():
     fixed = pose_inputs(kp, 64, 64, 6.0)
     for heat, sigma in ((scaled, 1.5), (fixed, 6.0)):
         assert np.isclose(heat[0, 10, 13], np.exp(-9 / (2 * sigma ** 2)), rtol=1e-4)
+
+
+def test_authors_norm_leaves_the_discriminators_pix2pix():
+    """D_A and D_F are the authors' pix2pix PatchGANs (conv -> instance norm -> LeakyReLU)
+    whatever G_A's norm: no SampleNorm, no two activations in a row."""
+    from pipeline.models.appearance import FaceDiscriminator, ImageDiscriminator
+
+    arch = AppearanceArch(height=32, width=32, channels=4, depth=3, max_channels=8,
+                          norm="authors", disc_layers=2, face_size=16)
+    for net in (ImageDiscriminator(arch), FaceDiscriminator(arch)):
+        kinds = [type(m) for m in net.net.modules() if not isinstance(m, nn.Sequential)]
+        assert SampleNorm not in kinds and nn.InstanceNorm2d in kinds
+        assert all(not (a is b is nn.LeakyReLU) for a, b in zip(kinds, kinds[1:]))
+
+
+def test_authors_head_relu_leaves_the_image_skip_colours_alone():
+    """With the authors' norm the head's ReLU acts on the decoder features only: the image
+    skip's warped colours (negative in [-1, 1]) reach the head conv unclamped."""
+    g = _generator(norm="authors", image_skip=True)
+    seen = []
+    g.head.register_forward_hook(lambda m, i, o: seen.append(i[0]))
+    args = list(_inputs())
+    args[0] = -torch.ones_like(args[0])                       # a black source: colours -1
+    args[5] = torch.eye(2, 3).expand(2, 10, 2, 3).clone()     # identity warps: all covered
+    with torch.no_grad():
+        g(*args)
+    skip = seen[0][:, -4:-1]                                  # the warped colours
+    assert skip.min() < -0.5

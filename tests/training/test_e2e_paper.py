@@ -126,3 +126,24 @@ def test_d_s_trains_in_the_joint_phase_only(project):
     assert seen[2:] == [(True, True, True)] * 2
     off, _ = _scheme(_params({"scheme": "e2e"}, {"semantic_adv": 0.0}), paths)
     assert "semantic_discriminator" not in off.networks
+
+
+def test_e2e_without_joint_steps_needs_no_d_s(project):
+    paths = project("nojoint")
+    (paths.models / "semantic_discriminator.safetensors").unlink()
+    scheme, batch = _scheme(_params({"scheme": "e2e", "joint_iterations": 0}), paths)
+    assert "semantic_discriminator" not in scheme.networks
+    scheme.set_input(batch)
+    assert "loss_semantic_adv" not in scheme.optimize_parameters()
+
+
+def test_pose_loss_needs_one_heatmap_sigma():
+    from pipeline.models.blocks import ArchitectureError
+    from pipeline.training.appearance.stage import check_pose_targets
+
+    params = _params({"heatmap_sigma": 6.0})
+    with pytest.raises(ArchitectureError, match="posenet.heatmap_sigma = 0.0.*"
+                                                "appearance.heatmap_sigma = 6.0"):
+        check_pose_targets(params)
+    check_pose_targets(_params({"heatmap_sigma": 6.0}, {"pose": 0.0}))   # no pose loss
+    check_pose_targets(_params())

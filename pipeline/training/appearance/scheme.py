@@ -136,11 +136,13 @@ class AppearanceScheme(TrainingScheme):
             nets["semantic_generator"] = frozen.semantic  # type: ignore[assignment]
             opts["semantic_generator"] = torch.optim.Adam(frozen.semantic.parameters(),
                                                           appearance.semantic_lr, betas)
-            if loss.semantic_adv > 0:
+            if loss.semantic_adv > 0 and appearance.joint_iterations > 0:
                 if frozen.semantic_discriminator is None:
                     raise ValueError("loss.semantic_adv > 0 in e2e needs D_S "
                                      "(models/semantic_discriminator.safetensors)")
-                d_s = frozen.semantic_discriminator.to(dev)   # trainable (DDP wraps it)
+                # trainable (DDP wraps it); Adam at appearance.disc_lr, LSGAN or vanilla
+                # as loss.adversarial (train_semantic's semantic.* keys are not read here)
+                d_s = self.place(frozen.semantic_discriminator)
                 nets["semantic_discriminator"] = d_s  # type: ignore[assignment]
                 opts["semantic_discriminator"] = torch.optim.Adam(d_s.parameters(),
                                                                   appearance.disc_lr, betas)

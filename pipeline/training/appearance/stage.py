@@ -25,6 +25,7 @@ from pipeline.datasets.pairs import PseudoPairDataset, TestPairDataset
 from pipeline.evaluation.grids import image_rows, sample_grid
 from pipeline.evaluation.scoring import score_images
 from pipeline.inference.model_files import load_network, save_model_file
+from pipeline.models.blocks import ArchitectureError
 from pipeline.models.posenet import PoseNet
 from pipeline.models.semantic import SemanticArch, SemanticDiscriminator, SemanticGenerator
 from pipeline.models.vgg import VGGFeatures, VGGWeightsError, vgg_source
@@ -66,10 +67,28 @@ def trains_semantic_discriminator(params: Params) -> bool:
             and params.loss.semantic_adv > 0)
 
 
-def check_vgg(params: Params) -> None:
+def check_pose_targets(params: Params) -> None:
+    """The pose loss compares the frozen detector's heatmaps with G_A's target heatmaps: both
+    must be drawn with one sigma. A one-line :class:`ArchitectureError` naming the keys when
+    ``posenet.heatmap_sigma`` and ``appearance.heatmap_sigma`` differ (``loss.pose`` > 0)."""
+    pn, ap = params.posenet, params.appearance
+    if params.loss.pose > 0 and pn.heatmap_sigma != ap.heatmap_sigma:
+        raise ArchitectureError(
+            f"loss.pose > 0 compares the pose detector's heatmaps (posenet.heatmap_sigma = "
+            f"{pn.heatmap_sigma}) with G_A's targets (appearance.heatmap_sigma = "
+            f"{ap.heatmap_sigma}): set both to one value (0 = 6 px x height / 256)")
+
+
+def check_vgg(params: Params, vgg: VGGFeatures | None = None) -> None:
     """The paper profiles' demand for ImageNet VGG16 weights (``loss.require_imagenet_vgg``):
-    a one-line :class:`VGGWeightsError` naming the keys when ``loss.vgg_weights`` is empty."""
+    a one-line :class:`VGGWeightsError` naming the keys when ``loss.vgg_weights`` is empty, or
+    (given the loaded ``vgg``) holds weights other than torchvision's ImageNet VGG16."""
     loss = params.loss
+    if loss.require_imagenet_vgg and vgg is not None and vgg.format != "torchvision":
+        raise VGGWeightsError(
+            f"loss.require_imagenet_vgg is true but loss.vgg_weights = {loss.vgg_weights} "
+            f"holds {vgg.format} weights, not torchvision's ImageNet VGG16 "
+            f"(vgg16-397923af.pth, docs/reproduce.md)")
     if loss.require_imagenet_vgg and not str(loss.vgg_weights).strip():
         raise VGGWeightsError(
             "loss.require_imagenet_vgg is true (the paper's content and style losses use "
@@ -85,6 +104,7 @@ def load_frozen(params: Params, paths: Paths) -> Frozen:
     loss = params.loss
     check_vgg(params)
     vgg = VGGFeatures(loss.vgg_weights, scale=loss.vgg_scale, input_range=loss.vgg_input)
+    check_vgg(params, vgg)
     posenet = None
     if loss.pose > 0:
         posenet = load_network(paths.posenet_model, PoseNet, "train_posenet")
@@ -134,6 +154,7 @@ class AppearanceStage(TrainingStage):
     def check(self, params: Params) -> None:
         arch_of(params.appearance, params.loss)
         check_vgg(params)
+        check_pose_targets(params)
 
     def prepare(self, params: Params, paths: Paths) -> None:
         self.frozen = load_frozen(params, paths)
