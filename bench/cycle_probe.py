@@ -1,4 +1,5 @@
-"""Does G_A hide the source in its generated image? A probe of the unsupervised cycle.
+"""Does G_A use its source photo, and does it hide it in its generated image? A probe of the
+unsupervised cycle.
 
     python bench/cycle_probe.py                       # the repository's models/
     python bench/cycle_probe.py --root /tmp/run-e2e   # a project root with data/ and models/
@@ -18,11 +19,17 @@ pairs (whose true targets exist), for the trained models of a project root:
 - ``L1 cycle, noise s``: the reconstruction when I~_Pt gets Gaussian noise of sd ``s`` (in
   [-1, 1] units; 0.02 is about 2.5 grey levels of 255) before the way back, and
   ``L1 cycle, 8-bit``: I~_Pt rounded to 8 bits as a PNG stores it.
+- ``source dependence, grey`` / ``, other photo``: mean |I~_Pt - I~_Pt'| where I~_Pt' is
+  rendered for the same poses and maps from a grey source image, or from another test pair's
+  source photo (the batch rolled by one): how much G_A's output depends on its source photo
+  at all;
 - the mean colour (RGB in [0, 1]) inside the target's person mask of I_t, I~_Pt and I_s, and of
   the person inside the source's mask of I~_Ps.
 
 A hidden code shows as a reconstruction much closer to I_s than I~_Pt is to I_t, that falls
-apart under noise that leaves I~_Pt visibly unchanged. Prints a Markdown table; writes nothing.
+apart under noise that leaves I~_Pt visibly unchanged. A generator that ignores its source
+shows as a small source dependence and a reconstruction that noise does not change at all.
+Prints a Markdown table; writes nothing.
 """
 from __future__ import annotations
 
@@ -85,6 +92,10 @@ def probe(root: Path, batch_size: int = 16, seed: int = 0) -> dict[str, float | 
         for name, image in variants.items():
             back = models.back_from(batch, image, out)
             add[name] = (back - src).abs().mean((1, 2, 3)) / 2
+        for name, image in (("source dependence, grey", torch.zeros_like(src)),
+                            ("source dependence, other photo", src.roll(1, 0))):
+            swapped = models.render({**batch, "src_image": image}).fake_t
+            add[name] = (swapped - fake_t).abs().mean((1, 2, 3)) / 2
         for k, v in add.items():
             sums[k] = sums.get(k, 0.0) + float(v.sum())
         tmask, smask = batch["tgt_pose_mask"], batch["src_pose_mask"]
