@@ -97,6 +97,10 @@ def profile_params(name: str, args: argparse.Namespace, steps: int) -> Params:
                 over["workers"] = args.workers
             if args.threads is not None:
                 over["threads"] = args.threads
+        if section == "loss":
+            # the step's cost does not depend on the VGG weights: the offline trunk of the
+            # same shape times the paper profiles too (random_frozen)
+            over["require_imagenet_vgg"] = False
         update[section] = getattr(params, section).model_copy(update=over)
     return params.model_copy(update=update)
 
