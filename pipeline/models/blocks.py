@@ -73,21 +73,19 @@ class ConvBlock(nn.Sequential):
 
     kernel 4 / stride 2 halves H and W (the encoders' downsampling [code, Deformable GAN]);
     kernel 3 / stride 1 keeps them. ``act=False`` leaves the activation out, ``norm="none"``
-    the norm.
+    the norm; ``pre`` puts the activation first (default: :func:`pre_activation` of ``norm``;
+    the authors' blocks without a norm pass ``pre=True``).
     """
 
     def __init__(self, c_in: int, c_out: int, kernel: int = 3, stride: int = 1,
-                 norm: NormName = "instance", act: bool = True,
-                 order: NormName | None = None) -> None:
+                 norm: NormName = "instance", act: bool = True, pre: bool | None = None) -> None:
         pad = (kernel - 1) // 2 if stride == 1 else (kernel - stride) // 2
-        conv = nn.Conv2d(c_in, c_out, kernel, stride, pad, bias=norm != "batch")
-        layers: list[nn.Module] = [conv, make_norm(norm, c_out)]
-        activation = nn.LeakyReLU(LEAKY_SLOPE, inplace=False)
-        if pre_activation(order or norm):
-            layers = ([activation] if act else []) + layers
-        elif act:
-            activation.inplace = True
-            layers.append(activation)
+        pre = pre_activation(norm) if pre is None else pre
+        layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, kernel, stride, pad,
+                                             bias=norm != "batch"), make_norm(norm, c_out)]
+        if act:
+            activation = nn.LeakyReLU(LEAKY_SLOPE, inplace=not pre)
+            layers = [activation, *layers] if pre else [*layers, activation]
         super().__init__(*layers)
 
 

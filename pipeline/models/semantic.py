@@ -88,10 +88,10 @@ class Encoder(nn.Module):
         self.c_in = c_in
         n = len(channels) - 1
         if pre_activation(norm):
-            self.stem = ConvBlock(c_in, channels[0], 3, 1, norm="none", act=False, order=norm)
+            self.stem = ConvBlock(c_in, channels[0], 3, 1, norm="none", act=False)
             self.downs = nn.ModuleList(
                 ConvBlock(channels[i], channels[i + 1], 4, 2, norm if i < n - 1 else "none",
-                          order=norm) for i in range(n))
+                          pre=True) for i in range(n))
         else:
             self.stem = ConvBlock(c_in, channels[0], 3, 1, norm="none")
             self.downs = nn.ModuleList(ConvBlock(channels[i], channels[i + 1], 4, 2, norm)
