@@ -1,4 +1,4 @@
-"""One rank of the 2-process DDP test of the appearance scheme (run by torchrun from
+"""One rank of the 2-process DDP test of the appearance scheme (started as one of two ranks by
 tests/training/test_ddp.py): the e2e scheme through its joint phase (G_A called twice per step
 by the cycle, G_S joining), with the stage's own builder and loop; every rank saves its final
 weights to OUT/rank<r>.pt."""

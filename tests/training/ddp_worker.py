@@ -1,4 +1,4 @@
-"""One rank of the 2-process DDP test (run by torchrun from tests/training/test_ddp.py).
+"""One rank of the 2-process DDP test (started as one of two ranks by tests/training/test_ddp.py).
 
 Trains the semantic scheme on FakePairs with the stage's own builder and loop; rank 0 writes
 the checkpoint; every rank saves its final weights and the items it drew to OUT/rank<r>.pt.

@@ -1,7 +1,11 @@
-"""Two processes under torchrun (gloo on CPU): both ranks end with identical weights.
+"""Two processes (gloo on CPU): both ranks end with identical weights.
 
-torchrun runs with the static rendezvous on 127.0.0.1: ``--standalone`` advertises the machine's
-hostname to the workers, which hangs where the hostname does not resolve (as on CI machines).
+The two ranks are started directly with the environment torchrun gives its workers (RANK,
+WORLD_SIZE, LOCAL_RANK, MASTER_ADDR=127.0.0.1, MASTER_PORT), which is all that
+:func:`pipeline.torch_utils.distributed.init_distributed` reads. torchrun's elastic agent is not
+in the loop: it looks up the machine's fully qualified hostname, which can block for minutes
+where the hostname does not resolve (as on CI machines), and it starts its workers in sessions of
+their own, out of reach of a timeout that kills the agent.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -20,32 +25,55 @@ from pipeline.torch_utils.distributed import DistInfo
 from tests.helpers import REPO
 from tests.training.fakes import FakePairs, semantic_training, tiny_params
 
+TIMEOUT_S = 180
 
-def _torchrun(module: str, *args: str) -> subprocess.CompletedProcess:
-    """``module`` in 2 gloo processes under torchrun (static rendezvous on 127.0.0.1)."""
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+
+def _two_ranks(module: str, *args: str) -> list[subprocess.CompletedProcess]:
+    """``python -m module *args`` as ranks 0 and 1 of a gloo group on 127.0.0.1.
+
+    Each rank runs in a session of its own; on a timeout both are killed with their children
+    and the test fails with their output tails (it never waits on a stuck rank).
+    """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node",
-           "2", "--master-addr", "127.0.0.1", "--master-port", str(port), "-m", module, *args]
-    # a session of its own: on a timeout the whole group (torchrun and its workers) is killed
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    procs = []
+    for rank in (0, 1):
+        env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", RANK=str(rank),
+                   LOCAL_RANK=str(rank), WORLD_SIZE="2", LOCAL_WORLD_SIZE="2",
+                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+        procs.append(subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO, env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True, start_new_session=True))
+    deadline = time.monotonic() + TIMEOUT_S
+    outs: list[str] = []
+    stuck = None
     try:
-        out, err = proc.communicate(timeout=180)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail(f"torchrun did not finish in 180 s; stdout/stderr tails: "
-                    f"{out[-2000:]!r} {err[-2000:]!r}")
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+        for rank, proc in enumerate(procs):
+            try:
+                outs.append(proc.communicate(timeout=max(1.0, deadline - time.monotonic()))[0])
+            except subprocess.TimeoutExpired:
+                stuck = rank
+                break
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    if stuck is not None:
+        tails = [p.communicate()[0] if r >= len(outs) else outs[r] for r, p in enumerate(procs)]
+        pytest.fail(f"rank {stuck} did not finish in {TIMEOUT_S} s; output tails: "
+                    + " | ".join(f"rank {r}: {t[-1500:]!r}" for r, t in enumerate(tails)))
+    return [subprocess.CompletedProcess(p.args, p.returncode, o, "") for p, o in zip(procs, outs)]
+
+
+def _assert_ok(ranks: list[subprocess.CompletedProcess]) -> None:
+    for rank, proc in enumerate(ranks):
+        assert proc.returncode == 0, f"rank {rank}: {proc.stdout[-3000:]}"
 
 
 @pytest.mark.ddp
 def test_two_gloo_processes_end_with_identical_weights(tmp_path):
-    proc = _torchrun("tests.training.ddp_worker", str(tmp_path))
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    _assert_ok(_two_ranks("tests.training.ddp_worker", str(tmp_path)))
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert r0["world"] == r1["world"] == 2
@@ -69,8 +97,7 @@ def test_appearance_cycle_under_ddp(project, tmp_path):
     paths = project("ddp")
     out = tmp_path / "out"
     out.mkdir()
-    proc = _torchrun("tests.training.ddp_appearance_worker", str(paths.root), str(out))
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    _assert_ok(_two_ranks("tests.training.ddp_appearance_worker", str(paths.root), str(out)))
     r0 = torch.load(out / "rank0.pt", weights_only=True)
     r1 = torch.load(out / "rank1.pt", weights_only=True)
     assert set(r0) >= {"generator", "discriminator", "face_discriminator", "semantic_generator"}
