@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.labels import NUM_KEYPOINTS  # 18, OpenPose/COCO order (docs/method.md §1)
+from pipeline.pose.sides import SideCheck, apply_side_check, check_sides
 
 MISSING = -1.0
 
@@ -55,12 +56,14 @@ class Detection:
     confidence: (18,) float32 in [0, 1], the MediaPipe landmark visibility; 0 where missing.
     segmentation: (H, W) float32 in [0, 1], person probability; all zeros when no person is found.
     found: False when MediaPipe found no person (then every point is missing).
+    side: the left/right verdict (pipeline.pose.sides) when the detector checks sides.
     """
 
     keypoints: np.ndarray
     confidence: np.ndarray
     segmentation: np.ndarray
     found: bool
+    side: SideCheck | None = None
 
     @property
     def num_points(self) -> int:
@@ -152,12 +155,15 @@ class MediaPipeDetector:
     per task. Not thread-safe: use one detector per thread, or processes.
 
     min_visibility: landmarks with a lower MediaPipe visibility are reported missing.
+    side_check: correct back views that MediaPipe mirrored and lower the confidence of points
+    whose side stays uncertain (:mod:`pipeline.pose.sides`).
     """
 
-    def __init__(self, min_visibility: float = 0.5) -> None:
+    def __init__(self, min_visibility: float = 0.5, side_check: bool = False) -> None:
         if not 0.0 <= min_visibility <= 1.0:
             raise ValueError(f"min_visibility must lie in [0, 1], got {min_visibility}")
         self.min_visibility = float(min_visibility)
+        self.side_check = bool(side_check)
         self._pose: Any = None
         self._shared = False  # True for unpickled copies: they use the process's shared graph
 
@@ -199,12 +205,23 @@ class MediaPipeDetector:
         self._shared = True
 
     # -- detection -------------------------------------------------------------------------
+    def landmarks(self, image: np.ndarray) -> np.ndarray | None:
+        """MediaPipe's 33 raw landmarks of ``image`` as (33, 4) float64 (x, y normalised to
+        [0, 1] by width and height, depth z, visibility), or None when it finds no person.
+        image: as for :meth:`detect`."""
+        result = self._get_pose().process(to_rgb_uint8(image))
+        if result.pose_landmarks is None:
+            return None
+        return np.array([(lm.x, lm.y, lm.z, lm.visibility)
+                         for lm in result.pose_landmarks.landmark], dtype=np.float64)
+
     def detect(self, image: np.ndarray) -> Detection:
         """Detect one person's 18 keypoints and segmentation in ``image``.
 
         image: (H, W, 3) uint8 RGB, or (H, W) / (H, W, 1) uint8 grayscale.
         Returns a Detection; with no person found, every point is -1, every confidence 0, the
-        segmentation all zeros and ``found`` False.
+        segmentation all zeros and ``found`` False. With ``side_check`` the left/right verdict
+        of :func:`pipeline.pose.sides.check_sides` is applied and kept in ``Detection.side``.
         """
         rgb = to_rgb_uint8(image)
         h, w = rgb.shape[:2]
@@ -213,11 +230,14 @@ class MediaPipeDetector:
             return Detection(keypoints=np.full((NUM_KEYPOINTS, 2), MISSING, dtype=np.float32),
                              confidence=np.zeros(NUM_KEYPOINTS, dtype=np.float32),
                              segmentation=np.zeros((h, w), dtype=np.float32), found=False)
-        lms = result.pose_landmarks.landmark
-        xs = np.array([lm.x for lm in lms])
-        ys = np.array([lm.y for lm in lms])
-        vis = np.array([lm.visibility for lm in lms])
-        keypoints, confidence = landmarks_to_openpose(xs, ys, vis, h, w, self.min_visibility)
+        lms = np.array([(lm.x, lm.y, lm.z, lm.visibility)
+                        for lm in result.pose_landmarks.landmark], dtype=np.float64)
+        keypoints, confidence = landmarks_to_openpose(lms[:, 0], lms[:, 1], lms[:, 3], h, w,
+                                                      self.min_visibility)
+        side = None
+        if self.side_check:
+            side = check_sides(lms, rgb)
+            keypoints, confidence = apply_side_check(keypoints, confidence, side)
         if result.segmentation_mask is not None:
             seg = np.clip(np.asarray(result.segmentation_mask, dtype=np.float32), 0.0, 1.0)
             if seg.shape != (h, w):  # MediaPipe returns it at input size; guard anyway
@@ -225,4 +245,5 @@ class MediaPipeDetector:
                 seg = cv2.resize(seg, (w, h), interpolation=cv2.INTER_LINEAR)
         else:
             seg = np.zeros((h, w), dtype=np.float32)
-        return Detection(keypoints=keypoints, confidence=confidence, segmentation=seg, found=True)
+        return Detection(keypoints=keypoints, confidence=confidence, segmentation=seg, found=True,
+                         side=side)
