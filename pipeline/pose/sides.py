@@ -1,6 +1,6 @@
 """Left and right of a MediaPipe detection: a check for back views that MediaPipe read as front
-views, and a flag for detections whose sides stay uncertain (docs/pose-detector.md, "Left and
-right").
+views, and a flag for detections whose sides stay uncertain (docs/real-datasets.md, "MediaPipe's
+left and right").
 
 MediaPipe reads every person in 3-D: its landmarks carry a depth ``z`` (smaller = nearer the
 camera). When it takes a back view for a front view it mirrors the whole body consistently (the
