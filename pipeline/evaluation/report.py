@@ -16,7 +16,7 @@ from pipeline.evaluation.scoring import SYSTEMS
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("ssim", "SSIM", "higher"), ("mask_ssim", "mask-SSIM", "higher"), ("l1", "L1", "lower"),
     ("peer_ssim", "peer SSIM", "higher"), ("lpips", "LPIPS", "lower"),
-    ("fid", "FID", "lower"), ("is", "IS", "higher"), ("mask_is", "mask-IS", "higher"),
+    ("fid", "FID", "lower"), ("kid", "KID", "lower"), ("is", "IS", "higher"), ("mask_is", "mask-IS", "higher"),
     ("pckh", "PCKh@0.5 (MediaPipe)", "higher"),
     ("pckh_missed", "MediaPipe missed", "lower"),
     ("pckh_posenet", "PCKh@0.5 (own detector)", "higher"))

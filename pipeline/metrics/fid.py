@@ -28,6 +28,7 @@ from scipy import linalg
 from pipeline.metrics.inception import (FEATURE_DIM, FID_DISTRIBUTION, FID_FILE, FID_PACKAGE,
                                         FID_SHA256, FID_VERSION, INPUT_SETTINGS, InceptionFeatures,
                                         check_image_batch)
+from pipeline.metrics.kid import KID_SUBSET_SIZE, KID_SUBSETS, kernel_inception_distance
 
 #: Added to both covariance diagonals when sqrtm(S_p S_t) is not finite [code, pytorch-fid
 #: ``calculate_frechet_distance(eps=1e-6)``].
@@ -136,6 +137,9 @@ class FrechetInceptionDistance:
             "covariance": "np.cov(features, rowvar=False) (unbiased, N - 1)",
             "sets": "generated images vs the true targets of the same pairs",
             "eps": DEFAULT_EPS,
+            "kid": (f"pipeline.metrics.kid: unbiased MMD^2, kernel (x.y/{FEATURE_DIM} + 1)^3, "
+                    f"mean and sd over {KID_SUBSETS} subsets of min(N, {KID_SUBSET_SIZE}) "
+                    f"(one subset when that is every image)"),
             "images": n,
             "note": (f"covariance of {n} images is singular (rank <= N - 1 < {FEATURE_DIM}); "
                      "FID on so few images is biased upward and comparable only with FIDs on "
@@ -143,14 +147,20 @@ class FrechetInceptionDistance:
                      if n <= FEATURE_DIM else "")}
 
     def result(self) -> dict:
-        """{"fid": float (None below 2 images, with "reason"), "images": N, "settings"}."""
+        """{"fid": float, "kid": float, "kid_sd": float (each None below 2 images, with
+        "reason"), "images": N, "settings"}. KID (:mod:`pipeline.metrics.kid`) comes from the
+        same features."""
         n = len(self)
         settings = self.settings()
         if n < 2:
-            return {"fid": None, "images": n, "reason": f"FID needs at least 2 images, got {n}",
+            return {"fid": None, "kid": None, "kid_sd": None, "images": n,
+                    "reason": f"FID and KID need at least 2 images, got {n}",
                     "settings": settings}
-        mu_p, s_p = gaussian_of(np.concatenate(self.pred_features))
-        mu_t, s_t = gaussian_of(np.concatenate(self.true_features))
+        pred, true = np.concatenate(self.pred_features), np.concatenate(self.true_features)
+        mu_p, s_p = gaussian_of(pred)
+        mu_t, s_t = gaussian_of(true)
         terms = frechet_terms(mu_p, s_p, mu_t, s_t)
+        kid, kid_sd = kernel_inception_distance(pred, true)
         settings.update(eps_added=terms["eps_added"], sqrtm_max_imag=terms["sqrtm_max_imag"])
-        return {"fid": terms["distance"], "images": n, "settings": settings}
+        return {"fid": terms["distance"], "kid": kid, "kid_sd": kid_sd, "images": n,
+                "settings": settings}

@@ -12,6 +12,7 @@ from pipeline.metrics import inception
 from pipeline.metrics.fid import FrechetInceptionDistance, frechet_distance, gaussian_of
 from pipeline.metrics.inception import (FID_SHA256, INSTALL_HINT, InceptionWeightsError,
                                         resolve_fid_weights, to_inception_input)
+from pipeline.metrics.kid import mmd2_unbiased
 
 needs_wheel = pytest.mark.skipif(
     inception.default_fid_weights_path() is None,
@@ -182,6 +183,7 @@ def test_accumulator_bookkeeping_with_a_stand_in_network(monkeypatch):
     monkeypatch.setattr(fid_module, "InceptionFeatures", lambda *a, **k: StandIn())
     acc = FrechetInceptionDistance()
     assert acc.result()["fid"] is None and "at least 2" in acc.result()["reason"]
+    assert acc.result()["kid"] is None
     rng = np.random.default_rng(6)
     pred = rng.integers(0, 256, (5, 16, 16, 3), dtype=np.uint8)
     true = rng.integers(0, 128, (5, 16, 16, 3), dtype=np.uint8)
@@ -190,6 +192,9 @@ def test_accumulator_bookkeeping_with_a_stand_in_network(monkeypatch):
     res = acc.result()
     assert res["images"] == 5
     assert res["fid"] == pytest.approx(_plain_fid(StandIn()(pred), StandIn()(true)), rel=1e-9)
+    # KID from the same features, one subset of all 5 pairs
+    assert res["kid"] == pytest.approx(mmd2_unbiased(StandIn()(pred), StandIn()(true)))
+    assert res["kid_sd"] == 0.0 and "unbiased MMD^2" in res["settings"]["kid"]
     with pytest.raises(ValueError, match="equal shapes"):
         acc.update(pred, true[:, :8])
     with pytest.raises(ValueError, match="uint8"):
