@@ -41,7 +41,8 @@ class SyntheticDataset:
     real_pose: (N,) bool, pose taken from the real annotation file; pose_source: N strings,
     the real row's image name ('' for prior poses);
     test_pairs: (from, to) names of the same test identity; identities: one per person;
-    real_pose_report: what the real pose file gave (file, rows, usable, skipped).
+    real_pose_report: what the real pose file gave (file, rows, usable, skipped);
+    background: ``street`` or ``studio`` (data.synthetic.background; the oracle needs it).
     """
 
     height: int
@@ -60,6 +61,7 @@ class SyntheticDataset:
     real_pose: np.ndarray
     pose_source: list[str]
     real_pose_report: dict = field(default_factory=dict)
+    background: str = "street"
 
     def __len__(self) -> int:
         return len(self.names)
@@ -119,7 +121,7 @@ def generate_identity(params: SyntheticParams, k: int, height: int, width: int,
     names, sources = [], []
     for j in range(n):
         sk, source = pose_skeleton(params, ident, j, height, width, pool)
-        r = render_person(ident, sk, height, width)
+        r = render_person(ident, sk, height, width, params.background)
         images[j], labels[j], kps[j], sks[j], views[j] = r.image, r.labels, r.keypoints, sk, r.view
         real[j] = bool(source)
         names.append(image_name(k, j, r.view))
@@ -197,4 +199,4 @@ def generate(params: SyntheticParams, height: int, width: int, n_jobs: int = 1
         test_pairs=pairs, identities=[p.identity for p in parts],
         real_pose=np.concatenate([p.real_pose for p in parts]),
         pose_source=[s for p in parts for s in p.pose_source],
-        real_pose_report=pool.report())
+        real_pose_report=pool.report(), background=params.background)

@@ -110,7 +110,8 @@ class Lower:
 
 @dataclass(frozen=True)
 class Identity:
-    """One synthetic person. `seed` drives the per-image background (see render.py)."""
+    """One synthetic person. `seed` drives its backgrounds: the studio it shares and the
+    per-photo draws (materials.person_background)."""
 
     index: int
     person_id: str

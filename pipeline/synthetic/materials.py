@@ -5,6 +5,15 @@ colour, or its pattern's second colour where the pattern (evaluated at the pixel
 garment coordinates, body units) says so, times a shading factor ``1 - k (v / halfwidth)^2``
 across the limb (clipped at SHADE_MIN). So a texture is fixed in the garment's frame and
 moves with the body, and every label region holds only its own material's colours.
+
+Backgrounds (``data.synthetic.background``, :func:`person_background`):
+
+* ``street``: every photo its own background (flat, gradient or blotch colours, drawn from
+  the identity's seed and the skeleton's bytes), as the varied scenes of Market-1501;
+* ``studio``: one studio per identity (a light, low-saturation backdrop colour with a gentle
+  vertical gradient and a vignette, drawn from the identity's seed alone), and per photo only
+  a small exposure jitter and pixel noise, as DeepFashion's in-shop photos: a person's photos
+  share a near-white backdrop, so the target's background is predictable from the source's.
 """
 from __future__ import annotations
 
@@ -144,9 +153,10 @@ def background_rng(identity: Identity, skeleton: np.ndarray, height: int, width:
 
 
 def make_background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """(H, W, 3) uint8 RGB background: flat colour, vertical or horizontal gradient, or soft
-    blotches, plus mild pixel noise (amplitude 0-4). Studio frames (W/H >= 0.75) get light,
-    low-saturation colours; pedestrian frames darker, more varied ones [choice]."""
+    """The ``street`` background: (H, W, 3) uint8 RGB, flat colour, vertical or horizontal
+    gradient, or soft blotches, plus mild pixel noise (amplitude 0-4). Square-ish frames
+    (W/H >= 0.75) get light, low-saturation colours; pedestrian frames darker, more varied
+    ones [choice]."""
     studio = width / height >= 0.75
     kind = BACKGROUND_KINDS[int(rng.choice(4, p=[0.4, 0.25, 0.15, 0.2]))]
 
@@ -176,3 +186,92 @@ def make_background(rng: np.random.Generator, height: int, width: int) -> np.nda
         n = rng.integers(-noise, noise + 1, size=(height, width, 1), dtype=np.int16)
         img = np.clip(img.astype(np.int16) + n, 0, 255).astype(np.uint8)
     return img
+
+
+# --------------------------------------------------------------------------- studio
+#: Values of ``data.synthetic.background`` (module docstring).
+BACKGROUNDS = ("studio", "street")
+#: Seed stream of an identity's studio, distinct from the per-image seeds [choice].
+STUDIO_STREAM = zlib.crc32(b"studio")
+# [choice] What a studio shares and what varies. DeepFashion's in-shop photos of one person
+# are taken in one session in front of one near-white or light-grey backdrop, lit from
+# above, so per IDENTITY: the backdrop colour (HSV value, saturation and hue below), the
+# vertical gradient and the vignette; per PHOTO: only an exposure gain and pixel noise,
+# small enough that the target's background is known from the source's to a few levels.
+#: Backdrop brightness (HSV value): RGB 204..247, light grey to near white [choice].
+STUDIO_VALUE = (0.80, 0.97)
+#: Backdrop saturation: at most a faint tint [choice].
+STUDIO_SATURATION = (0.0, 0.08)
+#: Relative brightness change from the top row to the bottom row; mostly negative, the
+#: floor a little darker than the lit wall [choice].
+STUDIO_GRADIENT = (-0.10, 0.03)
+#: Relative darkening at the middle of an edge (x 2 in the corners) [choice].
+STUDIO_VIGNETTE = (0.0, 0.04)
+#: Per-photo exposure gain: 1 +- this, uniform [choice: about +-3 levels on a 230 backdrop].
+STUDIO_EXPOSURE_JITTER = 0.015
+#: Per-photo grey pixel noise: uniform integers in [-a, a] [choice: sensor/JPEG noise on a
+#: smooth backdrop].
+STUDIO_NOISE = 2
+
+
+@dataclass(frozen=True)
+class Studio:
+    """An identity's studio. colour: (3,) float32 RGB in [0, 255], the backdrop at
+    mid-height; gradient: relative brightness change top -> bottom row; vignette: relative
+    darkening at an edge's middle (twice that in the corners)."""
+
+    colour: np.ndarray
+    gradient: float
+    vignette: float
+
+
+def studio_of(identity: Identity) -> Studio:
+    """The identity's studio, drawn from its seed alone (shared by all its photos, any frame
+    size)."""
+    rng = np.random.default_rng([identity.seed, STUDIO_STREAM])
+    hue = rng.uniform()
+    sat = rng.uniform(*STUDIO_SATURATION)
+    val = rng.uniform(*STUDIO_VALUE)
+    colour = np.array(colorsys.hsv_to_rgb(hue, sat, val), np.float32) * 255
+    return Studio(colour, float(rng.uniform(*STUDIO_GRADIENT)),
+                  float(rng.uniform(*STUDIO_VIGNETTE)))
+
+
+def studio_shading(studio: Studio, height: int, width: int, exposure: float = 1.0
+                   ) -> np.ndarray:
+    """(H, W) float32 brightness factor of the studio:
+    ``exposure (1 + g (t - 1/2)) (1 - v (x^2 + y^2))`` with t = 0 at the top row and 1 at the
+    bottom, and x, y in [-1, 1] across the frame (x^2 + y^2 is 1 at an edge's middle, 2 in the
+    corners)."""
+    t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    y = np.linspace(-1.0, 1.0, height, dtype=np.float32)[:, None]
+    x = np.linspace(-1.0, 1.0, width, dtype=np.float32)[None, :]
+    row = np.float32(exposure) * (1.0 + np.float32(studio.gradient) * (t - 0.5))   # (H, 1)
+    vignette = np.float32(studio.vignette)
+    return row * ((1.0 - vignette * y * y) - vignette * x * x)
+
+
+def studio_background(studio: Studio, rng: np.random.Generator, height: int, width: int
+                      ) -> np.ndarray:
+    """The ``studio`` background of one photo: (H, W, 3) uint8 RGB, the identity's studio
+    times this photo's exposure gain (1 +- STUDIO_EXPOSURE_JITTER), plus grey pixel noise in
+    [-STUDIO_NOISE, STUDIO_NOISE]. rng: the photo's :func:`background_rng`."""
+    gain = 1.0 + rng.uniform(-STUDIO_EXPOSURE_JITTER, STUDIO_EXPOSURE_JITTER)
+    shade = studio_shading(studio, height, width, gain)
+    noise = rng.integers(-STUDIO_NOISE, STUDIO_NOISE + 1, size=(height, width), dtype=np.int16)
+    offset = noise + np.float32(0.5)                                    # rounds on the cast
+    img = cv2.merge([shade * c + offset for c in studio.colour])        # (H, W, 3) float32
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def person_background(kind: str, identity: Identity, skeleton: np.ndarray, height: int,
+                      width: int) -> np.ndarray:
+    """(H, W, 3) uint8 RGB background of `identity` photographed in `skeleton` ((18, 2)
+    float32 (y, x) px): kind ``street`` or ``studio`` (module docstring). A pure function of
+    its arguments, so the oracle re-creates it."""
+    if kind not in BACKGROUNDS:
+        raise ValueError(f"background {kind!r}: expected one of {BACKGROUNDS}")
+    rng = background_rng(identity, skeleton, height, width)
+    if kind == "street":
+        return make_background(rng, height, width)
+    return studio_background(studio_of(identity), rng, height, width)

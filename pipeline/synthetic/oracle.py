@@ -1,10 +1,11 @@
 """The oracle: render any synthetic identity in any skeleton (ground truth for evaluation).
 
 Rendering identity k with its own stored skeleton re-creates the stored image and labels
-exactly: the renderer is a pure function of (identity, skeleton, frame size); the view comes
-from the skeleton (pipeline.synthetic.skeleton.derive_view) and the background from the
-identity's seed and the skeleton's bytes. Later stages use it to render a source person in
-another image's pose and measure how good a pseudo target map is::
+exactly: the renderer is a pure function of (identity, skeleton, frame size, background
+kind); the view comes from the skeleton (pipeline.synthetic.skeleton.derive_view) and the
+background from the dataset's kind (truth.h5's ``background`` attribute: ``street`` or
+``studio``), the identity's seed and the skeleton's bytes. Later stages use it to render a
+source person in another image's pose and measure how good a pseudo target map is::
 
     oracle = Oracle.from_dir("data/raw/synthetic")
     truth = oracle.render(identity=3, skeleton=oracle.skeleton("synth_id00007_02side.png"))
@@ -19,6 +20,7 @@ import numpy as np
 
 from pipeline.labels import NUM_KEYPOINTS
 from pipeline.synthetic.identity import Identity
+from pipeline.synthetic.materials import BACKGROUNDS
 from pipeline.synthetic.realpose import complete_skeleton
 from pipeline.synthetic.render import Rendering, render_person
 from pipeline.synthetic.skeleton import View, derive_view
@@ -32,13 +34,19 @@ class Oracle:
     """Renders identities in arbitrary skeletons at a fixed frame size.
 
     identities: the dataset's identities (index = identity index); height, width: frame px;
-    names/skeletons (optional): the stored rows, for :meth:`skeleton`.
+    names/skeletons (optional): the stored rows, for :meth:`skeleton`; background: the
+    dataset's background kind, ``street`` or ``studio`` (renderings sit on the same
+    background as the dataset's images).
     """
 
     def __init__(self, identities: list[Identity], height: int, width: int,
-                 names: list[str] | None = None, skeletons: np.ndarray | None = None) -> None:
+                 names: list[str] | None = None, skeletons: np.ndarray | None = None,
+                 background: str = "street") -> None:
+        if background not in BACKGROUNDS:
+            raise ValueError(f"background {background!r}: expected one of {BACKGROUNDS}")
         self.identities = list(identities)
         self.height, self.width = int(height), int(width)
+        self.background = background
         self.names = list(names) if names is not None else []
         self.skeletons = (np.asarray(skeletons, np.float32) if skeletons is not None
                           else np.zeros((0, NUM_KEYPOINTS, 2), np.float32))
@@ -55,12 +63,12 @@ class Oracle:
     def from_truth(cls, truth: SyntheticTruth) -> "Oracle":
         """Oracle of ground truth already read with :func:`read_truth`."""
         return cls([Identity.from_dict(d) for d in truth.identities], truth.height,
-                   truth.width, truth.names, truth.skeletons)
+                   truth.width, truth.names, truth.skeletons, truth.background)
 
     @classmethod
     def from_dataset(cls, ds: SyntheticDataset) -> "Oracle":
         """Oracle of an in-memory SyntheticDataset."""
-        return cls(ds.identities, ds.height, ds.width, ds.names, ds.skeletons)
+        return cls(ds.identities, ds.height, ds.width, ds.names, ds.skeletons, ds.background)
 
     def identity(self, index: int) -> Identity:
         if not 0 <= index < len(self.identities):
@@ -69,9 +77,11 @@ class Oracle:
 
     def render(self, identity: int, skeleton: np.ndarray) -> Rendering:
         """Render identity `identity` in `skeleton` ((18, 2) (y, x) px, full: every point
-        placed, as stored in truth.h5 /skeleton). Returns image (H, W, 3) uint8, labels
-        (H, W) uint8, keypoints (18, 2) float32 (-1 = invisible), view."""
-        return render_person(self.identity(identity), skeleton, self.height, self.width)
+        placed, as stored in truth.h5 /skeleton) on the dataset's background kind. Returns
+        image (H, W, 3) uint8, labels (H, W) uint8, keypoints (18, 2) float32
+        (-1 = invisible), view."""
+        return render_person(self.identity(identity), skeleton, self.height, self.width,
+                             self.background)
 
     def complete(self, identity: int, keypoints: np.ndarray, seed: int = 0) -> np.ndarray:
         """Full skeleton from partial keypoints ((18, 2) (y, x), -1 = missing; both

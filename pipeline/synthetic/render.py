@@ -11,7 +11,9 @@ an image exactly (the oracle relies on it):
   back: legs, lower garment, torso, neck + head (all hair), long hair, arms;
   side: far arm, far leg, near leg, lower garment, torso, long hair, neck + head, near arm;
 * limbs are tapered capsules (discs at the joints), so every visible keypoint lies on a
-  drawn body pixel; head points get small discs too (ears, nose, eyes).
+  drawn body pixel; head points get small discs too (ears, nose, eyes);
+* the background is ``street`` or ``studio`` (pipeline.synthetic.materials.person_background),
+  drawn from the identity's seed (and, for the per-photo part, the skeleton's bytes).
 
 Labels (docs/method.md §2): skin of the face, neck and ears = face; long sleeves / short sleeves =
 upperclothes over the arm; leg labels cover leg skin and shoes.
@@ -27,7 +29,7 @@ from pipeline.labels import (FACE, HAIR, LEFT_ARM, LEFT_LEG, PANTS, RIGHT_ARM, R
 from pipeline.synthetic.canvas import SegmentCanvas, segment_frame
 from pipeline.synthetic.identity import Identity
 from pipeline.synthetic.materials import (M_BOTTOM, M_EYE, M_HAIR, M_MOUTH, M_SHOE, M_SKIN, M_TOP,
-                                          background_rng, make_background, material_table, paint)
+                                          material_table, paint, person_background)
 from pipeline.synthetic.skeleton import (ARM, HEAD_POINTS, LEAR, LEG, LEYE, NOSE, REAR, REYE,
                                          VIEW_BACK, VIEW_FRONT, VIEW_SIDE, View, derive_view,
                                          head_centre, head_template, hidden_points, torso_axes,
@@ -287,10 +289,13 @@ class _Person:
                                                                               self.a[1]))))
 
 
-def render_person(identity: Identity, skeleton: np.ndarray, height: int, width: int
-                  ) -> Rendering:
+def render_person(identity: Identity, skeleton: np.ndarray, height: int, width: int,
+                  background: str = "street") -> Rendering:
     """Render `identity` in `skeleton`: (18, 2) (y, x) px, full (no missing points; points may
-    lie outside the frame). Returns a Rendering at height x width (module docstring)."""
+    lie outside the frame). Returns a Rendering at height x width (module docstring).
+    background: ``street`` (every photo its own) or ``studio`` (the identity's studio;
+    pipeline.synthetic.materials.person_background); the default keeps the older callers'
+    images."""
     sk = np.asarray(skeleton, dtype=np.float32)
     if sk.shape != (18, 2):
         raise ValueError(f"skeleton must be (18, 2) (y, x), got {sk.shape}")
@@ -330,6 +335,6 @@ def render_person(identity: Identity, skeleton: np.ndarray, height: int, width: 
         person.neck_and_head()
         person.arm("R")
         person.arm("L")
-    bg = make_background(background_rng(identity, sk, height, width), height, width)
+    bg = person_background(background, identity, sk, height, width)
     image, labels = paint(canvas, material_table(identity), bg)
     return Rendering(image, labels, visible_keypoints(sk, view, height, width), view.view)

@@ -2,7 +2,9 @@
 default dataset: images/, parsing/, annotations.csv, pairs-test.csv, truth.h5, summary.json).
 
 It runs whatever ``data.source`` is, so the default dataset is always there for tests and
-demos; it is cheap.
+demos; it is cheap. ``data.synthetic.background`` (``studio`` or ``street``) reaches the
+renderer through :func:`pipeline.synthetic.dataset.generate` and is stored in truth.h5, so
+the oracle renders on the same backgrounds.
 """
 from __future__ import annotations
 

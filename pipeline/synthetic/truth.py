@@ -5,7 +5,9 @@ truth.h5 is written by :func:`pipeline.synthetic.writer.write_truth`; everything
 :func:`read_truth`. Layout: /names; /keypoints (N, 18, 2) float32 (y, x) px, -1 missing;
 /skeleton (N, 18, 2) float32 full skeletons; /view (N,) uint8; /identity (N,) int32;
 /split (N,) uint8; /person_id (N,) str; /real_pose (N,) uint8; /pose_source (N,) str;
-root attributes ``identities`` (JSON list of Identity dicts), ``height``, ``width``.
+root attributes ``identities`` (JSON list of Identity dicts), ``height``, ``width``,
+``background`` (``street`` or ``studio``; a file without it was written before studios existed
+and is ``street``).
 """
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ from pipeline.artifacts.reader import Artifact, ArtifactError
 
 #: File name of the ground truth inside the synthetic dataset folder.
 TRUTH_FILE = "truth.h5"
+#: Background kind of a truth.h5 without the ``background`` attribute (written before the
+#: studio kind existed, when every photo had its own street background).
+LEGACY_BACKGROUND = "street"
 
 
 def truth_path(root: Path | str) -> Path:
@@ -34,7 +39,8 @@ class SyntheticTruth:
     names: N image names; keypoints: (N, 18, 2) float32 (y, x) px, -1 = missing;
     skeletons: (N, 18, 2) float32 full skeletons (every point placed); identity: (N,) int32
     identity index; identities: the identities' JSON dicts (Identity.from_dict rebuilds
-    them); height, width: frame size in px.
+    them); height, width: frame size in px; background: ``street`` or ``studio``, the
+    background kind the images were rendered with (the oracle renders with it).
     """
 
     path: Path
@@ -45,6 +51,7 @@ class SyntheticTruth:
     identities: list[dict]
     height: int
     width: int
+    background: str = LEGACY_BACKGROUND
 
     def rows(self, names: Sequence[str]) -> np.ndarray:
         """(len(names),) int64 rows of ``names``; ArtifactError naming the first missing one."""
@@ -69,4 +76,5 @@ def read_truth(root: Path | str) -> SyntheticTruth:
             skeletons=art["skeleton"][()].astype(np.float32),
             identity=art["identity"][()].astype(np.int32),
             identities=json.loads(art.attrs["identities"]),
-            height=int(art.attrs["height"]), width=int(art.attrs["width"]))
+            height=int(art.attrs["height"]), width=int(art.attrs["width"]),
+            background=str(art.attrs.get("background", LEGACY_BACKGROUND)))

@@ -56,7 +56,7 @@ def write_images(ds: SyntheticDataset, folder: Path) -> None:
 
 def write_truth(ds: SyntheticDataset, path: Path, params_dict: dict) -> None:
     """truth.h5: /names, /keypoints, /skeleton, /view, /identity, /split, /person_id,
-    /real_pose, /pose_source; root attrs identities (JSON), height, width."""
+    /real_pose, /pose_source; root attrs identities (JSON), height, width, background."""
     with atomic_h5(path, stage="synthesize", params=params_dict, source="data.synthetic",
                    description="ground truth of the synthetic people dataset") as f:
         write_names(f, ds.names)
@@ -84,6 +84,7 @@ def write_truth(ds: SyntheticDataset, path: Path, params_dict: dict) -> None:
         f.attrs["identities"] = json.dumps([i.to_dict() for i in ds.identities])
         f.attrs["height"] = ds.height
         f.attrs["width"] = ds.width
+        f.attrs["background"] = ds.background
         f.attrs["label_names"] = json.dumps(list(LABEL_NAMES))
 
 

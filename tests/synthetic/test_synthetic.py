@@ -254,6 +254,7 @@ def test_write_dataset_layout(tmp_path: Path, small):
         for key in ("names", "keypoints", "skeleton", "view", "identity", "split", "person_id"):
             assert {"description", "shape", "units"} <= set(f[key].attrs), key
         assert f.attrs["height"] == 64 and f.attrs["width"] == 64
+        assert f.attrs["background"] == "street"
         assert len(json.loads(f.attrs["identities"])) == 4
     summary = json.loads((out / "summary.json").read_text())
     assert summary["images"] == 12 and sum(summary["view"].values()) == 12
