@@ -1,107 +1,246 @@
-"""Benchmark of the pseudo-label search (docs/method.md §4): reference vs fast, and the full exact search.
+"""Benchmark of the pseudo-label search (docs/method.md §4): implementations, the shortlist's
+recall, and the search at DeepFashion scale.
 
-    python bench/search.py [--sizes 1000,4000] [--workers 2] [--ref-pairs 300]
+    python bench/search.py --part speed  [--n 4000] [--sources 20] [--ref-pairs 300]
+    python bench/search.py --part recall [--n 4000,10000] [--sample 0,500] [--shortlists 400,800,1600]
+    python bench/search.py --part scale  [--n 38000] [--shortlists 1600,4000] [--scale-sources 500]
 
 Poses are real (the DeepFashion sample's OpenPose rows, missing points included), worn by
-synthetic people (so the label maps are realistic). For each N it prints the reference's and
-the fast implementation's pairs per second, measured in the same run on the same pairs, their
-ratio, and the wall time of the full exact search over all N x N pairs with ``--workers``
-loky processes (the stage's default configuration).
+synthetic people (so the label maps are realistic), generated identity by identity and
+reduced to the working resolution in chunks (memory linear in N, no N x H x W image array
+at full size). All timings run in this one process with ``--threads`` threads (numba's
+kernels release the GIL; joblib's threading backend runs the blocks), so "2 threads" means
+2 cores.
+
+- speed: pairs per second of the reference, numba (``fast``) and torch implementations on
+  the same pairs: every cost of ``--sources`` sources against the whole pool (numba and torch
+  CPU, one thread), numba's exact top-k with early exit, and torch on CUDA ("no GPU here"
+  without one). The reference is timed on ``--ref-pairs`` pairs of one source.
+- recall: for each N, the exact search (``shortlist: 0``) and the shortlist search for each
+  M of ``--shortlists`` and each first pass (lowres, pose) on the same sources (all, or a
+  seeded random ``--sample`` of them): recall of the exact argmin, mean and max relative cost
+  excess (:mod:`pipeline.search.recall`), and the wall time of each search.
+- scale: at N = 38,000, the exact search and the shortlist search for each M, timed on the
+  same ``--scale-sources`` random sources and extrapolated to every source (measured end to
+  end when it covers them all; the table says which), the shortlist's recall on those
+  sources, and the peak RSS of the process (memory linear in N: compare N = 4,000).
 """
 from __future__ import annotations
 
 import argparse
+import resource
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from pipeline.config.data import SyntheticParams
 from pipeline.config.search import SearchParams
-from pipeline.search import fast, reference
-from pipeline.search.blocks import run_search
-from pipeline.search.inputs import build_inputs
-from pipeline.synthetic.dataset import generate
+from pipeline.search import fast, recall, reference, torch_search
+from pipeline.search.blocks import SearchResult, run_search
+from pipeline.search.first_pass import lowres
+from pipeline.search.inputs import SearchInputs, build_inputs
+from pipeline.synthetic.dataset import generate_identity, real_pose_pool
 
 REPO = Path(__file__).resolve().parents[1]
+#: Identities per chunk of generation (x 4 poses): bounds the full-size maps held at once.
+GEN_CHUNK = 250
 
 
-def _people(n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    params = SyntheticParams(identities=max(2, n // 4), poses_per_identity=4, seed=1,
+def people_inputs(n: int, size: int, work: tuple[int, int]) -> SearchInputs:
+    """Search inputs of ``n`` synthetic people in real DeepFashion poses (4 poses per
+    identity, seed 1), rendered at ``size`` px and reduced to ``work`` chunk by chunk."""
+    params = SyntheticParams(identities=max(2, -(-n // 4)), poses_per_identity=4, seed=1,
                              real_pose_fraction=1.0,
                              real_poses=str(REPO / "data/annotations/fasion-annotation-sample.csv"))
-    ds = generate(params, size, size)
-    return ds.keypoints[:n], ds.labels[:n]
+    pool = real_pose_pool(params, size, size)
+    chunks = []
+    for lo in range(0, params.identities, GEN_CHUNK):
+        ids = [generate_identity(params, k, size, size, pool)
+               for k in range(lo, min(lo + GEN_CHUNK, params.identities))]
+        kp = np.concatenate([i.keypoints for i in ids])
+        lab = np.concatenate([i.labels for i in ids])
+        chunks.append(build_inputs(kp, lab, (size, size), work))
+    return SearchInputs(*(np.concatenate([getattr(c, f) for c in chunks])[:n]
+                          for f in ("keypoints", "labels", "parts", "bbox", "torso_ok",
+                                    "torso_size")))
 
 
-def _pairs_per_second(fn, inputs, pool, sources, params: SearchParams) -> tuple[float, int]:
+def _pairs_per_second(fn, sources: np.ndarray, pool: np.ndarray) -> tuple[float, int]:
+    """fn(source, pool) -> candidates searched; returns (pairs/s, pairs)."""
     pairs = 0
     t = time.perf_counter()
     for s in sources:
-        cands, _ = fn(int(s), inputs, pool, params.min_pose_distance, None,
-                      params.mismatch_cost)
-        pairs += cands.size
+        pairs += fn(int(s), pool)
     return pairs / (time.perf_counter() - t), pairs
+
+
+def _peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20   # ru_maxrss: KiB
+
+
+def part_speed(inputs: SearchInputs, opts: SearchParams, n_sources: int, ref_pairs: int
+               ) -> None:
+    pool = np.flatnonzero(inputs.torso_ok)
+    md, mc, k = opts.min_pose_distance, opts.mismatch_cost, opts.top_k
+    dev_cpu = torch_search.device_inputs(inputs, "cpu")
+
+    def numba_every(s, p):
+        return fast.search_source(s, inputs, p, md, None, mc)[0].size
+
+    def numba_topk(s, p):
+        return fast.search_source_top_k(s, inputs, p, md, None, mc, k)[2]
+
+    def torch_on(dev):
+        return lambda s, p: torch_search.search_source(s, inputs, dev, p, md, None, mc)[0].size
+
+    def ref(s, p):
+        return reference.search_source(s, inputs, p, md, None, mc)[0].size
+
+    numba_every(int(pool[0]), pool[:10])                       # compile beforehand
+    torch_on(dev_cpu)(int(pool[0]), pool[:10])
+    sources = pool[:n_sources]
+    rows = []
+    r_pps, r_pairs = _pairs_per_second(ref, pool[:1], pool[:ref_pairs + 1])
+    f_pps, _ = _pairs_per_second(numba_every, pool[:1], pool[:ref_pairs + 1])
+    rows.append(("reference (literal formula), 1 source", r_pairs, r_pps))
+    rows.append(("numba every cost, same pairs", r_pairs, f_pps))
+    for name, fn in (("numba (fast) every cost", numba_every),
+                     ("torch CPU every cost", torch_on(dev_cpu)),
+                     (f"numba exact top-{k}, early exit (the stage)", numba_topk)):
+        pps, pairs = _pairs_per_second(fn, sources, pool)
+        rows.append((f"{name}, {len(sources)} sources x pool", pairs, pps))
+    if torch.cuda.is_available():
+        dev_gpu = torch_search.device_inputs(inputs, "cuda")
+        torch_on(dev_gpu)(int(pool[0]), pool[:10])
+        pps, pairs = _pairs_per_second(torch_on(dev_gpu), sources, pool)
+        rows.append((f"torch CUDA ({torch.cuda.get_device_name()}) every cost, "
+                     f"{len(sources)} sources x pool", pairs, pps))
+    else:
+        rows.append(("torch CUDA", 0, float("nan")))
+    print(f"\n### speed, N = {len(inputs)} ({pool.size} with a torso), "
+          f"{torch.get_num_threads()} torch thread(s), numba single-threaded\n")
+    print("| implementation | pairs | pairs/s |")
+    print("|---|---|---|")
+    for name, pairs, pps in rows:
+        value = "no GPU here" if np.isnan(pps) else f"{pps:,.0f}"
+        print(f"| {name} | {pairs:,} | {value} |")
+
+
+def _timed_search(inputs: SearchInputs, sources: np.ndarray, pool: np.ndarray,
+                  opts: SearchParams) -> tuple[SearchResult, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        res = run_search(inputs, sources, pool, None, opts, Path(tmp), progress=False)
+        return res, time.perf_counter() - t
+
+
+def part_recall(inputs: SearchInputs, opts: SearchParams, sample: int, shortlists: list[int],
+                methods: list[str]) -> None:
+    pool = np.flatnonzero(inputs.torso_ok)
+    sources = recall.sample_sources(pool, sample) if sample > 0 else pool
+    exact, t_exact = _timed_search(inputs, sources, pool, opts)
+    pairs = int(exact.num_admissible[sources].sum())
+    print(f"\n### recall, N = {len(inputs)}: {sources.size} sources "
+          f"({'all' if sources.size == pool.size else 'random sample'}), {pairs:,} admissible "
+          f"pairs; exact search {t_exact:.1f} s\n")
+    print("| first pass | M | recall of the exact argmin | mean cost excess | max cost excess "
+          "| wall (s) | speed-up vs exact |")
+    print("|---|---|---|---|---|---|---|")
+    for method in methods:
+        for m in shortlists:
+            short, t = _timed_search(inputs, sources, pool,
+                                     opts.model_copy(update={"shortlist": m,
+                                                             "shortlist_method": method}))
+            rec = recall.compare(short, exact, sources)
+            print(f"| {method} | {m} | {rec.recall:.4f} ({rec.sample} sources) | "
+                  f"{rec.cost_excess:.5f} | {rec.max_excess:.4f} | {t:.1f} | "
+                  f"{t_exact / t:.1f}x |", flush=True)
+
+
+def part_scale(inputs: SearchInputs, opts: SearchParams, n_sources: int,
+               shortlists: list[int]) -> None:
+    """Exact and shortlist searches timed on the same random sources, extrapolated to every
+    source, with the shortlist's recall on those sources and the process's peak RSS."""
+    pool = np.flatnonzero(inputs.torso_ok)
+    n_src = pool.size
+    src = recall.sample_sources(pool, n_sources, seed=1)
+    full = src.size == n_src
+    how = "measured end to end" if full else "extrapolated"
+    print(f"\n### scale, N = {len(inputs)} ({n_src} sources with a torso), {opts.workers} "
+          f"threads, {src.size} {'(all)' if full else 'random'} sources timed\n", flush=True)
+    t = time.perf_counter()
+    low = lowres(inputs, opts.shortlist_factor)
+    t_low = time.perf_counter() - t
+    exact, t_e = _timed_search(inputs, src, pool, opts)
+    pairs = int(exact.num_admissible[src].sum())
+    print("| search | M | wall on the timed sources (s) | all sources (h) | recall of the exact "
+          "argmin | mean cost excess | max cost excess |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| exact ({pairs / t_e:,.0f} pairs/s) | - | {t_e:.1f} | "
+          f"{t_e / src.size * n_src / 3600:.2f} ({how}) | 1 | 0 | 0 |", flush=True)
+    for m in shortlists:
+        short_opts = opts.model_copy(update={"shortlist": m})
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            short = run_search(inputs, src, pool, None, short_opts, Path(tmp), progress=False,
+                               low=low)
+            t_s = time.perf_counter() - t
+        rec = recall.compare(short, exact, src)
+        total = t_s / src.size * n_src + t_low
+        print(f"| shortlist lowres 1/{opts.shortlist_factor} | {m} | {t_s:.1f} | "
+              f"{total / 3600:.2f} ({how}, + {t_low:.0f} s of 1/{opts.shortlist_factor} maps) "
+              f"| {rec.recall:.4f} ({rec.sample} sources) | {rec.cost_excess:.5f} "
+              f"| {rec.max_excess:.4f} |", flush=True)
+    print(f"\npeak RSS of this process: {_peak_rss_gib():.2f} GiB")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="1000,4000")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--ref-pairs", type=int, default=300, help="pairs timed for the reference")
+    ap.add_argument("--part", choices=("speed", "recall", "scale"), required=True)
+    ap.add_argument("--n", default="", help="N people, comma separated (recall: one table "
+                    "each); default 4000 (speed), 4000,10000 (recall), 38000 (scale)")
+    ap.add_argument("--sample", default="", help="recall: sources per N (0 = all), comma "
+                    "separated like --n (default 0,500)")
+    ap.add_argument("--shortlists", default="", help="shortlist sizes M, comma separated "
+                    "(default 400,800,1600 for recall, 1600,4000 for scale)")
+    ap.add_argument("--methods", default="lowres,pose", help="recall: first passes")
+    ap.add_argument("--sources", type=int, default=20, help="speed: sources x pool timed")
+    ap.add_argument("--ref-pairs", type=int, default=300, help="speed: reference pairs")
+    ap.add_argument("--scale-sources", type=int, default=500, help="scale: random sources "
+                    "timed for every search (>= N: all, end to end)")
+    ap.add_argument("--threads", type=int, default=2, help="threads (search.workers)")
     ap.add_argument("--image-size", type=int, default=256)
     args = ap.parse_args()
-    params = SearchParams(workers=args.workers)
-    work = (params.height, params.width)
-    print(f"search at {work[0]}x{work[1]}, min_pose_distance {params.min_pose_distance}, "
-          f"images {args.image_size}x{args.image_size}, synthetic people in real DeepFashion poses")
-    rows = []
-    for n in (int(x) for x in args.sizes.split(",")):
-        kp, labels = _people(n, args.image_size)
-        inputs = build_inputs(kp, labels, (args.image_size,) * 2, work)
-        pool = np.flatnonzero(inputs.torso_ok)
-        # one source's candidates for the reference (the first ref-pairs of them), and the
-        # same source for the fast implementation (compiled once beforehand)
-        fast.search_source(int(pool[0]), inputs, pool[:10], params.min_pose_distance, None,
-                           params.mismatch_cost)
-        src = pool[:1]
-        sub = pool[: args.ref_pairs + 1]
-        ref_pps, ref_pairs = _pairs_per_second(reference.search_source, inputs, sub, src,
-                                               params)
-        fast_pps, _ = _pairs_per_second(fast.search_source, inputs, sub, src,
-                                        params)
-        # one core, realistic load (20 sources against the whole pool): every cost vs the
-        # exact top-k with early exit that the stage uses
-        fast_full_pps, _ = _pairs_per_second(fast.search_source, inputs, pool, pool[:20],
-                                             params)
-        topk_pps, _ = _pairs_per_second(_top_k_as_pairs, inputs, pool, pool[:20],
-                                        params)
-        with tempfile.TemporaryDirectory() as tmp:
+    torch.set_num_threads(1 if args.part == "speed" else args.threads)
+    opts = SearchParams(workers=args.threads, backend="threading", device="cpu")
+    work = (opts.height, opts.width)
+    default_n = {"speed": "4000", "recall": "4000,10000", "scale": "38000"}[args.part]
+    sizes = [int(x) for x in (args.n or default_n).split(",")]
+    print(f"search at {work[0]}x{work[1]}, top_k {opts.top_k}, min_pose_distance "
+          f"{opts.min_pose_distance}, images {args.image_size}x{args.image_size}, synthetic "
+          f"people in real DeepFashion poses", flush=True)
+    if args.part == "speed":
+        for n in sizes:
+            part_speed(people_inputs(n, args.image_size, work), opts, args.sources,
+                       args.ref_pairs)
+    elif args.part == "recall":
+        samples = [int(x) for x in (args.sample or "0,500").split(",")]
+        shortlists = [int(x) for x in (args.shortlists or "400,800,1600").split(",")]
+        for n, sample in zip(sizes, samples):
+            part_recall(people_inputs(n, args.image_size, work), opts, sample, shortlists,
+                        args.methods.split(","))
+    else:
+        shortlists = [int(x) for x in (args.shortlists or "1600,4000").split(",")]
+        for n in sizes:
             t = time.perf_counter()
-            res = run_search(inputs, pool, pool, None, params, Path(tmp), progress=False)
-            wall = time.perf_counter() - t
-        pairs = int(res.num_admissible[pool].sum())
-        rows.append((n, pool.size, ref_pps, fast_pps, fast_full_pps, topk_pps, pairs, wall))
-        print(f"N={n}: done ({pairs} admissible pairs in {wall:.1f} s)", flush=True)
-    print()
-    print("| N | with torso | reference pairs/s | fast, every cost: pairs/s (same pairs) "
-          "| fast / reference | 1 core, 20 sources x pool: every cost | exact top-k, early exit "
-          "| early exit / every cost | admissible pairs | full exact search "
-          f"({args.workers} workers) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for n, v, r, f, ff, tk, pairs, wall in rows:
-        print(f"| {n} | {v} | {r:,.0f} | {f:,.0f} | {f / r:,.0f}x | {ff:,.0f} | {tk:,.0f} "
-              f"| {tk / ff:.1f}x | {pairs:,} | {wall:.1f} s ({pairs / wall:,.0f} pairs/s) |")
-
-
-def _top_k_as_pairs(source, inputs, pool, min_dist, identity, mismatch_cost):
-    """search_source_top_k with the (candidates, costs) shape _pairs_per_second counts."""
-    _, _, n_adm = fast.search_source_top_k(source, inputs, pool, min_dist, identity,
-                                           mismatch_cost, SearchParams().top_k)
-    return np.zeros(n_adm), None
-
+            inputs = people_inputs(n, args.image_size, work)
+            print(f"inputs of {n} people: {time.perf_counter() - t:.0f} s, peak RSS "
+                  f"{_peak_rss_gib():.2f} GiB", flush=True)
+            part_scale(inputs, opts, args.scale_sources, shortlists)
 
 if __name__ == "__main__":
     main()

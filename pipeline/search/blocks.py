@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import shutil
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +27,12 @@ from tqdm import tqdm
 from pipeline.artifacts.atomic import atomic_path
 from pipeline.artifacts.code_digest import source_digest
 from pipeline.config.base import section_dict
-from pipeline.search import fast, reference
+from pipeline.search import fast, reference, torch_search
+from pipeline.search.admissible import admissible
+from pipeline.search.first_pass import LowRes, lowres
 from pipeline.search.inputs import SearchInputs
+from pipeline.search.shortlist import shortlist
+from pipeline.search.torch_kernel import DeviceInputs
 
 if TYPE_CHECKING:
     from pipeline.config.search import SearchParams
@@ -49,26 +54,43 @@ class SearchResult:
 
 
 def _search_block(sources: np.ndarray, inputs: SearchInputs, pool: np.ndarray,
-                  identity: np.ndarray | None, opts: SearchParams) -> dict[str, np.ndarray]:
+                  identity: np.ndarray | None, opts: SearchParams,
+                  low: LowRes | None = None) -> dict[str, np.ndarray]:
+    """Top-k of every source of one block; low: the shortlist's low-resolution first pass
+    (:func:`pipeline.search.first_pass.lowres`) when ``shortlist_method`` is lowres."""
     k = opts.top_k
     out = {"sources": sources.astype(np.int64),
            "topk_index": np.full((len(sources), k), -1, np.int32),
            "topk_cost": np.full((len(sources), k), np.nan, np.float32),
            "num_admissible": np.zeros(len(sources), np.int32)}
+    dev = _device_inputs(inputs, opts) if opts.implementation == "torch" else None
     for row, s in enumerate(sources):
+        s = int(s)
+        cands = admissible(s, inputs.keypoints, inputs.torso_ok, inputs.torso_size, pool,
+                           opts.min_pose_distance, identity).astype(np.int64)
+        out["num_admissible"][row] = cands.size
+        if opts.shortlist > 0:
+            cands = shortlist(s, inputs, low, cands, opts.shortlist_method, opts.shortlist,
+                              opts.mismatch_cost)
         if opts.implementation == "fast":
-            idx, cst, n_adm = fast.search_source_top_k(int(s), inputs, pool,
-                                                       opts.min_pose_distance, identity,
-                                                       opts.mismatch_cost, k)
+            idx, cst = fast.candidates_top_k(s, inputs, cands, opts.mismatch_cost, k,
+                                             best_first=opts.shortlist > 0)
         else:
-            cands, costs = reference.search_source(int(s), inputs, pool,
-                                                   opts.min_pose_distance, identity,
-                                                   opts.mismatch_cost)
+            if opts.implementation == "torch":
+                costs = torch_search.candidate_costs(s, inputs, dev, cands, opts.mismatch_cost)
+            else:
+                costs = reference.candidate_costs(s, inputs, cands, opts.mismatch_cost)
             idx, cst = fast.top_k(cands, costs, k)
-            n_adm = cands.size
-        out["num_admissible"][row] = n_adm
         out["topk_index"][row], out["topk_cost"][row] = idx, cst
     return out
+
+
+def _device_inputs(inputs: SearchInputs, opts: SearchParams) -> DeviceInputs:
+    """The torch implementation's maps on ``search.device`` (wrapping read-only memmaps of a
+    loky worker without a copy on CPU: the search never writes to them)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*not writable.*")
+        return torch_search.device_inputs(inputs, opts.device)
 
 
 def code_digest() -> str:
@@ -87,7 +109,9 @@ def cache_key(inputs: SearchInputs, pool: np.ndarray, identity: np.ndarray | Non
         h.update(np.ascontiguousarray(arr).tobytes())
     if identity is not None:
         h.update(json.dumps([str(v) for v in identity]).encode())
-    h.update(json.dumps(section_dict(opts), sort_keys=True).encode())
+    # the recall sample shapes only the recall measured afterwards, not a block's result
+    h.update(json.dumps(section_dict(opts, exclude=("shortlist_recall_sample",)),
+                        sort_keys=True).encode())
     return h.hexdigest()[:16]
 
 
@@ -135,8 +159,11 @@ def backend_context(opts: SearchParams) -> Iterator[None]:
 
 def run_search(inputs: SearchInputs, sources: np.ndarray, pool: np.ndarray,
                identity: np.ndarray | None, opts: SearchParams, cache_root: Path,
-               progress: bool = True) -> SearchResult:
+               progress: bool = True, low: LowRes | None = None) -> SearchResult:
     """Search every source in ``sources`` (indices into ``inputs``) among ``pool``.
+
+    low: the shortlist's first-pass maps (:func:`pipeline.search.first_pass.lowres` of
+    ``inputs`` at ``shortlist_factor``), to reuse them across calls; built here when needed.
 
     Finished blocks are kept under ``cache_root/<digest>/`` until the whole search is done;
     the caller deletes them (:func:`clear_cache`) after writing the final artifact.
@@ -161,10 +188,13 @@ def run_search(inputs: SearchInputs, sources: np.ndarray, pool: np.ndarray,
     bar = tqdm(total=len(sources), initial=sum(len(blocks[b]) for b in results), unit="src",
                desc=f"search ({len(results)} blocks resumed)" if results else "search",
                disable=not progress)
+    if low is None and todo and opts.shortlist > 0 and opts.shortlist_method == "lowres":
+        low = lowres(inputs, opts.shortlist_factor)
     if todo:
         with backend_context(opts):
             parallel = Parallel(n_jobs=opts.workers, return_as="generator_unordered")
-            jobs = parallel(delayed(_with_index)(b, blocks[b], inputs, pool, ident, opts)
+            jobs = parallel(delayed(_with_index)(b, blocks[b], inputs, pool, ident, opts,
+                                                 low)
                             for b in todo)
             for b, res in jobs:
                 with atomic_path(cache / f"block_{b:06d}.npz", suffix=".npz") as tmp:

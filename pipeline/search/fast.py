@@ -57,13 +57,31 @@ def search_source_top_k(source: int, inputs: SearchInputs, pool: np.ndarray,
     """
     cands = admissible(source, inputs.keypoints, inputs.torso_ok, inputs.torso_size, pool,
                        min_pose_distance, identity).astype(np.int64)
+    idx, cst = candidates_top_k(source, inputs, cands, mismatch_cost, k)
+    return idx, cst, int(cands.size)
+
+
+def candidates_top_k(source: int, inputs: SearchInputs, cands: np.ndarray,
+                     mismatch_cost: float, k: int, best_first: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The k cheapest of the given candidates (K,) int64 of one source, exactly, with early
+    exit. Equal to ``top_k(cands, costs, k)`` whatever the visiting order, which only sets how
+    soon the bound bites: by pose distance, or as given when ``best_first`` (a shortlist,
+    best first by its first pass).
+
+    Returns (indices (k,) int32 -1 padded, costs (k,) float32 NaN padded).
+    """
     idx = np.full(k, -1, np.int32)
     cst = np.full(k, np.nan, np.float32)
+    cands = np.asarray(cands, np.int64)
     if cands.size == 0:
-        return idx, cst, 0
-    d = pose_distance(inputs.keypoints[source], inputs.keypoints[cands],
-                      float(inputs.torso_size[source]))
-    ordered = cands[np.argsort(d, kind="stable")]
+        return idx, cst
+    if best_first:
+        ordered = cands
+    else:
+        d = pose_distance(inputs.keypoints[source], inputs.keypoints[cands],
+                          float(inputs.torso_size[source]))
+        ordered = cands[np.argsort(d, kind="stable")]
     h, w = inputs.shape
     affines, _ = part_affines_batch(inputs.keypoints[source], inputs.keypoints[ordered], h, w)
     best, costs, _ = source_top_k(inputs.labels[source], inputs.parts[source],
@@ -73,4 +91,4 @@ def search_source_top_k(source: int, inputs: SearchInputs, pool: np.ndarray,
     found = best >= 0
     idx[found] = best[found]
     cst[found] = costs[found]
-    return idx, cst, int(cands.size)
+    return idx, cst

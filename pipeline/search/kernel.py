@@ -59,9 +59,10 @@ def pair_cost_kernel(src_lab: np.ndarray, src_bits: np.ndarray, src_bbox: np.nda
                      ) -> float:
     """cost(s, c) of one pair. Arrays as in :func:`source_costs` (one candidate's slices).
 
-    Costs are sums of non-negative part terms, so the partial sum after any part is a lower
-    bound: once it exceeds ``limit`` the pair cannot beat it and the partial sum (> limit) is
-    returned without the remaining parts. The torso (part 0, the largest term) comes first.
+    Costs are sums of non-negative pixel terms, so the partial sum after any row of any part
+    is a lower bound: once it exceeds ``limit`` the pair cannot beat it and the partial sum
+    (> limit) is returned without the remaining pixels. The torso (part 0, the largest term)
+    comes first.
     """
     h, w = src_lab.shape
     # integer pixel counts, combined as n_single + mismatch_cost * n_mismatch (exactly the
@@ -111,6 +112,11 @@ def pair_cost_kernel(src_lab: np.ndarray, src_bits: np.ndarray, src_bbox: np.nda
                         n_mismatch += 1
                     else:
                         n_single += 1
+            # the bound, row by row as well: most candidates of a top-k search exceed it
+            # partway through the torso
+            partial = float(n_single) + mismatch_cost * float(n_mismatch)
+            if partial > limit:
+                return partial
     return float(n_single) + mismatch_cost * float(n_mismatch)
 
 

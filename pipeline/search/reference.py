@@ -56,7 +56,12 @@ def search_source(source: int, inputs: SearchInputs, pool: np.ndarray, min_pose_
     """
     cands = admissible(source, inputs.keypoints, inputs.torso_ok, inputs.torso_size, pool,
                        min_pose_distance, identity)
-    costs = np.array([pair_cost(inputs.keypoints[source], inputs.labels[source],
-                                inputs.keypoints[c], inputs.labels[c], mismatch_cost)
-                      for c in cands], dtype=np.float64)
-    return cands, costs
+    return cands, candidate_costs(source, inputs, cands, mismatch_cost)
+
+
+def candidate_costs(source: int, inputs: SearchInputs, cands: np.ndarray, mismatch_cost: float
+                    ) -> np.ndarray:
+    """Costs of one source against the given candidates (K,) int rows -> (K,) float64."""
+    return np.array([pair_cost(inputs.keypoints[source], inputs.labels[source],
+                               inputs.keypoints[c], inputs.labels[c], mismatch_cost)
+                     for c in cands], dtype=np.float64)

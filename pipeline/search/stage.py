@@ -5,7 +5,9 @@ status != STATUS_OK). Layout: /names; /status (N,) uint8 (pipeline.artifacts.cod
 SEARCH_STATUS_NAMES); /target_index (N,) int32 c* (-1 none); /cost (N,) float32 (NaN none);
 /topk_index, /topk_cost (N, k); /num_admissible (N,) int32; /target_keypoints (N, 18, 2)
 float32 = P*_t (image pixels); /target_labels (N, H, W) uint8 = S*_Pt; /target_pose_mask
-(N, H, W) bool = M*_Pt.
+(N, H, W) bool = M*_Pt. File attributes say how exact the search was (:func:`shortlist_attrs`):
+shortlist (0 = exact), shortlist_method, and with a shortlist its recall and cost excess
+against the exact search, measured on shortlist_recall_sample random sources.
 
 The search's quality against the synthetic oracle is measured by a stage of its own
 (`search_report`, :mod:`pipeline.evaluation.search_report`), so this stage reads no ground truth.
@@ -26,11 +28,15 @@ from pipeline.artifacts.stage_writer import stage_output
 from pipeline.artifacts.store import create_array, write_array
 from pipeline.config.base import section_dict
 from pipeline.labels import KEYPOINT_NAMES, LABEL_NAMES, NUM_KEYPOINTS
-from pipeline.search.blocks import clear_cache, run_search
+from pipeline.search.blocks import SearchResult, clear_cache, run_search
 from pipeline.search.inputs import SearchInputs, build_inputs
+from pipeline.search.recall import measure as measure_recall
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pipeline.config.params import Params
+    from pipeline.config.search import SearchParams
 
 #: Images per chunk when reading label maps and building working-resolution inputs.
 READ_CHUNK = 512
@@ -77,6 +83,8 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
         sources = pool.copy()
         t1 = time.perf_counter()
         result = run_search(inputs, sources, pool, person, search, cache_root, progress)
+        shortlist = shortlist_attrs(inputs, result, sources, pool, person, search, cache_root,
+                                    progress)
         t2 = time.perf_counter()
 
         status = np.full(n, STATUS_OK, np.uint8)
@@ -89,7 +97,7 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
         kp_img = arts["poses"]["keypoints"][:]
         f = out.file
         f.attrs.update(image_height=height, image_width=width, search_height=search.height,
-                       search_width=search.width)
+                       search_width=search.width, **shortlist)
         write_array(f, "status", status, "outcome of the search for this image", "(N,)",
                     "uint8 code", status_names=list(SEARCH_STATUS_NAMES))
         write_array(f, "target_index", target, "c* = argmin_c cost(s, c): row of the chosen "
@@ -119,7 +127,9 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
         for i in np.flatnonzero(has):
             tl[i] = labels_ds[int(target[i])]
             tm[i] = pmask_ds[int(target[i])]
-        pairs = int(result.num_admissible[result.num_admissible > 0].sum())
+        adm = result.num_admissible[result.num_admissible > 0]
+        # pairs given the exact cost: every admissible one, or at most the shortlist's M
+        pairs = int((np.minimum(adm, search.shortlist) if search.shortlist else adm).sum())
         out.summary.update({
             "images": n, "train": int(train.sum()), "sources_searched": int(sources.size),
             "pool": int(pool.size), "with_target": int(has.sum()),
@@ -129,6 +139,7 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
             "no_candidate": [names[i] for i in np.flatnonzero(status == STATUS_NO_CANDIDATE)],
             "pairs_evaluated": pairs,
             "implementation": search.implementation,
+            **shortlist,
         })
     clear_cache(cache_root)
     t3 = time.perf_counter()
@@ -136,6 +147,29 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
         print(f"search: {pairs} pairs in {t2 - t1:.1f} s ({pairs / max(t2 - t1, 1e-9):.0f} "
               f"pairs/s); inputs {t1 - t0:.1f} s, write {t3 - t2:.1f} s", file=sys.stderr)
     return out.summary
+
+
+def shortlist_attrs(inputs: SearchInputs, result: SearchResult, sources: np.ndarray,
+                    pool: np.ndarray, person: np.ndarray, search: SearchParams,
+                    cache_root: Path, progress: bool) -> dict:
+    """pseudo.h5 attributes (and summary keys) saying how exact the search was.
+
+    shortlist (0 = exact over every admissible candidate), shortlist_method, and with a
+    shortlist the recall and mean relative cost excess measured on a seeded random sample of
+    ``shortlist_recall_sample`` sources (:mod:`pipeline.search.recall`); -1 = not measured.
+    """
+    if search.shortlist == 0:
+        return {"shortlist": 0, "shortlist_method": "none (exact search)"}
+    out = {"shortlist": search.shortlist, "shortlist_method": search.shortlist_method,
+           "shortlist_factor": search.shortlist_factor if search.shortlist_method == "lowres"
+           else 0, "shortlist_recall_sample": 0, "shortlist_recall": -1.0,
+           "shortlist_cost_excess": -1.0}
+    if search.shortlist_recall_sample > 0:
+        ident = person if search.same_identity == "exclude" else None
+        rec = measure_recall(inputs, result, sources, pool, ident, search, cache_root, progress)
+        out.update(shortlist_recall_sample=rec.sample, shortlist_recall=rec.recall,
+                   shortlist_cost_excess=rec.cost_excess)
+    return out
 
 
 def summary_text(summary: dict) -> str:

@@ -14,50 +14,13 @@ import pipeline.search
 from pipeline.annotations import read_keypoint_file
 from pipeline.config.data import SyntheticParams
 from pipeline.config.search import SearchParams
-from pipeline.geometry import KP, scale_keypoints
+from pipeline.geometry import scale_keypoints
 from pipeline.search import blocks, fast, reference
 from pipeline.search.blocks import cache_key, run_search
 from pipeline.search.inputs import build_inputs
 from pipeline.synthetic.dataset import generate
 from tests.helpers import ANNOTATIONS
-
-WORK = (32, 32)
-#: The schema's default (params.yaml ``search.mismatch_cost``).
-MISMATCH = SearchParams().mismatch_cost
-
-
-def _perturb(kp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Real poses made harder: dropped limbs (mirrored fallback), zero-length and collinear
-    parts, points pushed off-frame."""
-    kp = kp.copy()
-    for i in range(len(kp)):
-        r = rng.random()
-        if r < 0.15:
-            kp[i, [KP["Relb"], KP["Rwri"]]] = -1            # right arm gone: mirror fallback
-        elif r < 0.25:
-            kp[i, KP["Lkne"]] = kp[i, KP["Lhip"]]          # zero-length thigh
-        elif r < 0.32:
-            ys = kp[i, [KP["Rhip"], KP["Lhip"], KP["Lsho"], KP["Rsho"]], 0]
-            if (ys >= 0).all():                             # collinear torso: singular fit
-                kp[i, [KP["Rhip"], KP["Lhip"], KP["Lsho"], KP["Rsho"]], 1] = 128
-        elif r < 0.38:
-            kp[i, KP["nose"]] = [-1, -1]
-            kp[i, [KP["Reye"], KP["Leye"], KP["Rear"], KP["Lear"]]] = -1  # no head points
-        elif r < 0.45:
-            kp[i, KP["Lhip"]] = -1                          # no complete torso
-    return kp
-
-
-@pytest.fixture(scope="module")
-def realistic_inputs():
-    """Synthetic people rendered in real DeepFashion poses (with their missing points)."""
-    ds = generate(SyntheticParams(identities=12, poses_per_identity=4, real_pose_fraction=1.0,
-                                  real_poses=str(ANNOTATIONS / "fasion-annotation-sample.csv")),
-                  128, 128)
-    rng = np.random.default_rng(0)
-    kp = _perturb(ds.keypoints, rng)
-    inputs = build_inputs(kp, ds.labels, (128, 128), WORK)
-    return inputs, np.array(ds.person_id)
+from tests.search.cases import MISMATCH, WORK
 
 
 def test_self_cost_is_zero():
