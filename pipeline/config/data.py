@@ -27,7 +27,7 @@ class SyntheticParams(_Section):
     pairs_per_identity: int = Field(4, ge=1, le=10_000,
                                     description="Test pairs drawn per test identity.")
     background: Literal["studio", "street"] = Field(
-        "street", description="studio: all photos of a person share one light, low-saturation "
+        "studio", description="studio: all photos of a person share one light, low-saturation "
                               "backdrop (gradient, vignette; per photo only a small exposure "
                               "jitter and pixel noise), as DeepFashion's in-shop photos; "
                               "street: every photo its own background, as Market-1501.")

@@ -63,7 +63,7 @@ def _background_mad(ds: SyntheticDataset, a: int, b: int) -> float:
 
 
 def test_street_is_bit_identical_to_the_older_generator():
-    assert SyntheticParams().background == "street"       # params.yaml's value, this release
+    assert SyntheticParams().background == "studio"       # params.yaml's value (the default)
     small = generate(_params(background="street"), 64, 64)
     assert (_sha(small.images), _sha(small.labels)) == STREET_64
     market = generate(_params(background="street", real_poses=str(MARKET),
@@ -143,7 +143,7 @@ def test_oracle_reproduces_studio_images(studio, tmp_path: Path):
 
 
 def test_old_truth_without_the_attribute_is_street(tmp_path: Path):
-    ds = generate(_params(identities=2, poses_per_identity=2), 64, 64)
+    ds = generate(_params(identities=2, poses_per_identity=2, background="street"), 64, 64)
     out = tmp_path / "synthetic"
     write_dataset(ds, out, {})
     with h5py.File(out / "truth.h5", "r+") as f:

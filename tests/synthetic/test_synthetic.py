@@ -19,7 +19,7 @@ from pipeline.synthetic.oracle import Oracle
 from pipeline.synthetic.skeleton import derive_view
 from pipeline.synthetic.writer import write_dataset
 from pipeline.synthetic.dataset import make_identity
-from pipeline.synthetic.materials import background_rng, make_background
+from pipeline.synthetic.materials import person_background
 from pipeline.synthetic.prior import PoseAngles, frame_skeleton, pose_3d, project, sample_angles
 from pipeline.synthetic.realpose import load_real_poses, rescale_keypoints
 from pipeline.synthetic.skeleton import VIEW_BACK, VIEW_FRONT, VIEW_SIDE
@@ -106,7 +106,7 @@ def test_colours_follow_labels(small):
     ident = small.identities[0]
     sk = small.skeletons[0]
     oracle = Oracle.from_dataset(small)
-    bg = make_background(background_rng(ident, sk, 64, 64), 64, 64)
+    bg = person_background(small.background, ident, sk, 64, 64)
     r = oracle.render(0, sk)
     back = r.labels == 0
     assert np.array_equal(r.image[back], bg[back])
@@ -254,7 +254,7 @@ def test_write_dataset_layout(tmp_path: Path, small):
         for key in ("names", "keypoints", "skeleton", "view", "identity", "split", "person_id"):
             assert {"description", "shape", "units"} <= set(f[key].attrs), key
         assert f.attrs["height"] == 64 and f.attrs["width"] == 64
-        assert f.attrs["background"] == "street"
+        assert f.attrs["background"] == small.background == "studio"
         assert len(json.loads(f.attrs["identities"])) == 4
     summary = json.loads((out / "summary.json").read_text())
     assert summary["images"] == 12 and sum(summary["view"].values()) == 12
