@@ -71,6 +71,13 @@ class AppearanceParams(_TrainingExecution):
     log_every: int = Field(20, ge=1, description="Steps between points of the loss curves.")
     sample_every: int = Field(300, ge=1, description="Steps between sample grids (PNG).")
     sample_count: int = Field(4, ge=1, le=64, description="Pairs per sample grid.")
+    curve_every: int = Field(100, ge=0, description="Steps between two scorings of the test "
+                                                    "pairs for the learning curves (SSIM, "
+                                                    "LPIPS, MediaPipe PCKh; also at step 0 "
+                                                    "and the last; 0 = off).")
+    curve_pairs: int = Field(16, ge=1, le=100_000, description="Test pairs the learning "
+                                                               "curves score (evenly spaced; "
+                                                               "all when fewer).")
 
     @model_validator(mode="after")
     def _consistent(self) -> "AppearanceParams":

@@ -49,6 +49,13 @@ class SemanticParams(_TrainingExecution):
     log_every: int = Field(20, ge=1, description="Steps between points of the loss curves.")
     sample_every: int = Field(250, ge=1, description="Steps between sample grids (PNG).")
     sample_count: int = Field(4, ge=1, le=64, description="Pairs per sample grid.")
+    curve_every: int = Field(50, ge=0, description="Steps between two scorings of the test "
+                                                  "pairs for the learning curves (mIoU; "
+                                                  "also at step 0 and the last; 0 = off).")
+    curve_pairs: int = Field(48, ge=1, le=100_000, description="Test pairs the learning "
+                                                               "curves score (evenly spaced; "
+                                                               "all when fewer).")
+
     @model_validator(mode="after")
     def _divisible(self) -> "SemanticParams":
         check_depth("semantic", self.height, self.width, self.depth)

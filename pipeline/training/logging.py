@@ -9,15 +9,18 @@ writes. Layout of the published folder (``eval/semantic/`` for the semantic stag
 
     metrics.json                    final losses and metrics (``dvc metrics show``)
     plots/metrics/train/<loss>.tsv  one curve per loss: step, value (``dvc plots show``)
+    plots/metrics/curves/<system>/<metric>.tsv
+                                    learning curves on the test pairs (when on): the model
+                                    and the references (constant) at the scoring steps
     samples/*.png                   sample grids
 """
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from pathlib import Path
 from typing import Any
-
 
 
 class LossHistory:
@@ -72,14 +75,17 @@ class LossHistory:
 
 
 def publish_eval(out_dir: Path | str, history: LossHistory, metrics: dict[str, Any],
-                 samples: Path | str | None = None, prefix: str = "train") -> Path:
+                 samples: Path | str | None = None, prefix: str = "train",
+                 curves: LossHistory | None = None, curve_prefix: str = "curves") -> Path:
     """Write ``out_dir`` (see module docstring) from scratch and swap it into place. Entries
     of an existing ``out_dir`` that this function does not write (e.g. the ``.gitignore`` DVC
     keeps there) are moved over unchanged; the ones it writes are replaced.
 
     history: the loss curves (logged as ``<prefix>/<name>`` at their steps; the last values
     also go to metrics.json); metrics: nested dict of final numbers (no curves); samples: a
-    folder of PNG grids copied to ``out_dir/samples``.
+    folder of PNG grids copied to ``out_dir/samples``; curves: the learning curves (logged as
+    ``<curve_prefix>/<system>/<metric>``, NaN points left out; their last values also go to
+    metrics.json).
     """
     from dvclive import Live
 
@@ -91,10 +97,10 @@ def publish_eval(out_dir: Path | str, history: LossHistory, metrics: dict[str, A
     stage.mkdir(parents=True)
     with Live(dir=str(stage), save_dvc_exp=False, dvcyaml=None, report=None,
               monitor_system=False) as live:
-        for i, step in enumerate(history.steps):
+        for step, values in sorted(_points(history, prefix, curves, curve_prefix).items()):
             live.step = step
-            for name, col in sorted(history.values.items()):
-                live.log_metric(f"{prefix}/{name}", col[i])
+            for key, value in values:
+                live.log_metric(key, value)
         for key, value in _flatten(metrics):
             live.log_metric(key, value, plot=False)
     if samples is not None and Path(samples).is_dir():
@@ -107,6 +113,22 @@ def publish_eval(out_dir: Path | str, history: LossHistory, metrics: dict[str, A
     os.replace(stage, out_dir)
     shutil.rmtree(old, ignore_errors=True)
     return out_dir
+
+
+def _points(history: LossHistory, prefix: str, curves: LossHistory | None,
+            curve_prefix: str) -> dict[int, list[tuple[str, float]]]:
+    """step -> [(DVCLive key, value)]: every loss point (NaN included, as logged), then the
+    finite curve points, in name order per step."""
+    out: dict[int, list[tuple[str, float]]] = {}
+    for i, step in enumerate(history.steps):
+        out.setdefault(step, []).extend((f"{prefix}/{name}", col[i])
+                                        for name, col in sorted(history.values.items()))
+    if curves is not None:
+        for i, step in enumerate(curves.steps):
+            out.setdefault(step, []).extend((f"{curve_prefix}/{name}", col[i])
+                                            for name, col in sorted(curves.values.items())
+                                            if math.isfinite(col[i]))
+    return out
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, float | str]]:

@@ -11,6 +11,11 @@
   ends with the weights of an uninterrupted run on CPU in deterministic mode.
 - **Only rank 0 writes** (checkpoints, grids); every rank computes the same logged means
   (losses are averaged over ranks at logging steps).
+- **Learning curves.** With ``curves`` (:class:`pipeline.training.curves.Curves`), rank 0
+  scores the held-out test pairs at step 0, every ``curves.every`` steps and at the last step
+  (the other ranks wait); the points travel in every checkpoint. Scoring draws from no
+  training RNG stream and moves no weight or statistic, so the weights are those of a run
+  without curves; its wall time is left out of the step timings.
 - **Progress.** A tqdm bar (rank 0) with iterations/s and the current losses.
 - **Out of memory** stops with one line naming the batch size and resolution to lower.
 """
@@ -20,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.distributed as tdist
@@ -31,6 +37,9 @@ from pipeline.training.checkpoint import (CheckpointError, load_checkpoint, rng_
                                           save_checkpoint, set_rng_state)
 from pipeline.training.logging import LossHistory
 from pipeline.training.scheme import TrainingScheme
+
+if TYPE_CHECKING:      # the loop only calls it: posenet's stage does not import the scorers
+    from pipeline.training.curves import Curves
 
 
 class TrainingError(RuntimeError):
@@ -83,9 +92,9 @@ def _gather_rng(world: int) -> list:
 
 
 def try_resume(scheme: TrainingScheme, sampler: ResumableSampler, history: LossHistory,
-               cfg: LoopConfig) -> int:
+               cfg: LoopConfig, curves: Curves | None = None) -> int:
     """Load ``cfg.checkpoint`` when it belongs to this run; returns the iteration it holds
-    (0 when there is none, or it is of another digest)."""
+    (0 when there is none, or it is of another digest). ``curves``: their points too."""
     if cfg.checkpoint is None or not Path(cfg.checkpoint).is_file():
         return 0
     state = load_checkpoint(cfg.checkpoint, map_location="cpu")
@@ -94,6 +103,8 @@ def try_resume(scheme: TrainingScheme, sampler: ResumableSampler, history: LossH
     scheme.load_state_dict(state["scheme"])
     sampler.load_state_dict(state["sampler"])
     history.load_state_dict(state["history"])
+    if curves is not None and state.get("curves") is not None:
+        curves.load_state_dict(state["curves"])
     rank = scheme.dist.rank
     rngs = state["rng"]
     if len(rngs) != scheme.dist.world_size:
@@ -105,14 +116,15 @@ def try_resume(scheme: TrainingScheme, sampler: ResumableSampler, history: LossH
 
 
 def save(scheme: TrainingScheme, sampler: ResumableSampler, history: LossHistory,
-         cfg: LoopConfig, iteration: int) -> None:
+         cfg: LoopConfig, iteration: int, curves: Curves | None = None) -> None:
     """Checkpoint (collective: every rank must call it; rank 0 writes)."""
     rngs = _gather_rng(scheme.dist.world_size)
     if scheme.dist.is_main and cfg.checkpoint is not None:
         save_checkpoint(cfg.checkpoint, {"digest": cfg.digest, "iteration": iteration,
                                          "scheme": scheme.state_dict(),
                                          "sampler": sampler.state_dict(),
-                                         "history": history.state_dict(), "rng": rngs})
+                                         "history": history.state_dict(), "rng": rngs,
+                                         "curves": None if curves is None else curves.state_dict()})
     barrier()
 
 
@@ -136,17 +148,32 @@ def _flush(pending: list[dict[str, torch.Tensor]], history: LossHistory) -> None
         pending.clear()
 
 
+def _score_curves(curves: Curves | None, step: int, iterations: int, main: bool) -> float:
+    """Rank 0 scores the curves when ``step`` is due, every rank waits for it (collective);
+    returns the seconds it took."""
+    if curves is None or not curves.due(step, iterations):
+        return 0.0
+    t0 = time.perf_counter()
+    if main:
+        curves.score(step)
+    barrier()
+    return time.perf_counter() - t0
+
+
 def train(scheme: TrainingScheme, loader: Iterable, sampler: ResumableSampler, cfg: LoopConfig,
           on_sample: Callable[[int], None] | None = None,
-          history: LossHistory | None = None) -> LoopResult:
-    """Run ``cfg.iterations`` steps (or up to ``cfg.stop_after``), resuming when possible."""
+          history: LossHistory | None = None, curves: Curves | None = None) -> LoopResult:
+    """Run ``cfg.iterations`` steps (or up to ``cfg.stop_after``), resuming when possible.
+    curves: the learning curves (module docstring; every rank passes one, or none does)."""
     history = history or LossHistory()
-    start = try_resume(scheme, sampler, history, cfg)
+    start = try_resume(scheme, sampler, history, cfg, curves)
     result = LoopResult(start, start >= cfg.iterations, start, history)
     if result.finished:
         return result
     scheme.train(True)
     main = scheme.dist.is_main
+    if start == 0:
+        _score_curves(curves, 0, cfg.iterations, main)
     bar = tqdm(total=cfg.iterations, initial=start, desc=cfg.desc, unit="it",
                disable=not (cfg.progress and main), dynamic_ncols=True)
     it = start
@@ -180,12 +207,14 @@ def train(scheme: TrainingScheme, loader: Iterable, sampler: ResumableSampler, c
                 if main:
                     on_sample(it)
                 barrier()
+            # scored before the checkpoint, which then holds the point; not timed as a step
+            curve_s = _score_curves(curves, it, cfg.iterations, main)
             if ckpt_now:
-                save(scheme, sampler, history, cfg, it)
+                save(scheme, sampler, history, cfg, it, curves)
             bar.update(1)
             t_now = time.perf_counter()
             result.data_seconds += t_data - t_prev
-            result.step_seconds += t_now - t_prev
+            result.step_seconds += t_now - t_prev - curve_s
             result.steps_timed += 1
             t_prev = t_now
             if cfg.stop_after is not None and it >= cfg.stop_after:

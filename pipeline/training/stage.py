@@ -6,8 +6,9 @@ One run (:meth:`TrainingStage.run`): check the architecture; set up the process 
 deterministic CPU kernels); :meth:`~TrainingStage.prepare` (frozen networks), the dataset, a
 resumable sampler and loader, the seed ``derive_seed(seed, seed_offset)`` (identical initial
 weights on every rank), the scheme, per-rank RNG streams; the loop (AMP, DDP, resume,
-progress, curves, grids, checkpoints in ``data/cache/<stage>/<digest>/``, the digest covering
-params, input files and code); then rank 0 writes the model file(s), scores the held-out test
+progress, loss curves, learning curves on the test pairs (:meth:`~TrainingStage.curves`),
+grids, checkpoints in ``data/cache/<stage>/<digest>/``, the digest covering params, input
+files and code); then rank 0 writes the model file(s), scores the held-out test
 pairs beside the references (:meth:`~TrainingStage.finish`) and publishes ``eval/<network>/``.
 ``stop_after`` stops as if killed (the checkpoint stays; ``finished: False``). On CPU the
 outputs are bit-identical for the same params, inputs, torch build and thread count, resumed
@@ -42,6 +43,7 @@ from pipeline.visualize import save_png
 
 if TYPE_CHECKING:
     from pipeline.config.params import Params
+    from pipeline.training.curves import Curves
 
 
 @dataclass
@@ -132,6 +134,11 @@ class TrainingStage:
                 folder: Path) -> SampleGrids:
         raise NotImplementedError
 
+    def curves(self, params: Params, paths: Paths, scheme: TrainingScheme) -> Curves | None:
+        """The learning curves on the test pairs (built on every rank; rank 0 scores), or
+        None (the default; a stage whose ``curve_every`` is 0)."""
+        return None
+
     def describe(self, params: Params, summary: dict[str, Any], training: Training) -> None:
         """Add the stage's own fields to the summary (also of an unfinished run)."""
 
@@ -204,25 +211,33 @@ class TrainingStage:
                          stop_after=stop_after, desc=self.label(params),
                          hint=f"lower {sec}.batch_size (now {s.batch_size}) or {sec}.height "
                               f"x width (now {s.height} x {s.width}), or use more processes")
+        curves = self.curves(params, paths, tr.scheme)
         result = train(tr.scheme, tr.loader, tr.sampler, cfg, on_sample=samples,
-                       history=LossHistory())
+                       history=LossHistory(), curves=curves)
         t1 = time.perf_counter()
         summary = summary_base(self.name, dist, len(tr.dataset), result)  # type: ignore[arg-type]
         summary["label"] = self.label(params)
         self.describe(params, summary, tr)
+        if curves is not None:
+            summary["curve_seconds"] = round(curves.seconds, 2)   # this process, this run
         if not result.finished:
             return summary
         if dist.is_main:
-            summary.update(self._finish(params, paths, tr.scheme, samples, result, wdir))
+            summary.update(self._finish(params, paths, tr.scheme, samples, result, wdir,
+                                        curves))
         barrier()
         summary["seconds"] = {"train": round(t1 - t0, 2),
                               "total": round(time.perf_counter() - t0, 2)}
         return summary
 
     def _finish(self, params: Params, paths: Paths, scheme: TrainingScheme,
-                samples: SampleGrids, result: LoopResult, wdir: Path) -> dict[str, Any]:
+                samples: SampleGrids, result: LoopResult, wdir: Path,
+                curves: Curves | None = None) -> dict[str, Any]:
         metrics, fields = self.finish(params, paths, scheme)
-        publish_eval(self.eval_dir(paths), result.history, metrics, samples=samples.folder)
+        if curves is not None:
+            metrics["curve_settings"] = curves.settings()
+        publish_eval(self.eval_dir(paths), result.history, metrics, samples=samples.folder,
+                     curves=curves.history if curves is not None else None)
         remove_work_dir(wdir)
         return fields
 
@@ -235,4 +250,7 @@ class TrainingStage:
                  f"{summary['training_items']} {self.items} ({summary['device']}, "
                  f"{summary['processes']} process(es), {summary['iterations_per_second']} "
                  f"it/s, data wait {100 * summary['data_wait_share']:.1f}%)"]
+        if "curve_seconds" in summary:
+            lines.append(f"  learning curves on the test pairs: {summary['curve_seconds']} s "
+                         f"(eval/{self.section}/plots/metrics/curves/)")
         return "\n".join(lines + self.result_lines(summary))

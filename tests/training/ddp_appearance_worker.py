@@ -31,6 +31,7 @@ def main(root: Path, out: Path) -> None:
                 LoopConfig(iterations=4, log_every=2, progress=False))
     torch.save({k: net.state_dict() for k, net in tr.scheme.networks.items()}
                | {"history": res.history.values}, out / f"rank{dist.rank}.pt")
+    del tr, stage          # the DDP wrappers go before the process group (ddp_worker.py)
     cleanup()
 
 

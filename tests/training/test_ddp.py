@@ -91,6 +91,25 @@ def test_two_gloo_processes_end_with_identical_weights(tmp_path):
 
 
 @pytest.mark.ddp
+def test_learning_curves_under_ddp_score_on_rank_0_and_change_no_weight(tmp_path):
+    """Rank 0 scores (step 0, every 3 steps, the last), rank 1 waits at the barrier; the
+    weights of both ranks are those of the same run without curves."""
+    off, on = tmp_path / "off", tmp_path / "on"
+    off.mkdir(), on.mkdir()
+    _assert_ok(_two_ranks("tests.training.ddp_worker", str(off)))
+    _assert_ok(_two_ranks("tests.training.ddp_worker", str(on), "curves"))
+    runs = [torch.load(d / f"rank{r}.pt", weights_only=True) for d in (off, on) for r in (0, 1)]
+    for run in runs[1:]:
+        for net in ("generator", "discriminator"):
+            for k, v in runs[0][net].items():
+                assert torch.equal(v, run[net][k]), f"{net}.{k} differs"
+    assert runs[2]["curves"]["steps"] == [0, 3, 6]
+    assert runs[3]["curves"]["steps"] == [] and runs[0]["curves"] is None
+    assert set(runs[2]["curves"]["values"]) == {"model/miou", "source_map/miou",
+                                                "part_warp/miou"}
+
+
+@pytest.mark.ddp
 def test_appearance_cycle_under_ddp(project, tmp_path):
     """The e2e scheme in 2 processes: G_A runs twice per step (the cycle) and G_S joins in the
     joint phase; both ranks end with identical weights of every trained network."""

@@ -6,7 +6,9 @@ Reads the prepared artifacts, models/semantic.safetensors (ts_pred, e2e), models
 safetensors (pose loss) and the VGG16 weights. Outputs (rank 0): ``models/appearance/``
 (``generator.safetensors``, and e2e's jointly trained ``semantic.safetensors``; swapped into
 place whole) and ``eval/appearance/`` (losses; SSIM, mask-SSIM and L1 of the generated test
-images beside the unchanged source and the part warp; sample grids).
+images beside the unchanged source and the part warp; the learning curves: SSIM, ST-LPIPS and
+the MediaPipe PCKh of the model and both references on the test pairs every
+``appearance.curve_every`` steps, :mod:`pipeline.training.curves`; sample grids).
 """
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ from pipeline.models.semantic import SemanticArch, SemanticDiscriminator, Semant
 from pipeline.models.vgg import VGGFeatures, VGGWeightsError, vgg_source
 from pipeline.torch_utils.distributed import DistInfo
 from pipeline.training.appearance.scheme import AppearanceScheme, Frozen, arch_of
+from pipeline.training.appearance.curves import ImageCurveScorer
+from pipeline.training.curves import Curves, curve_pairs
 from pipeline.training.stage import SampleGrids, Training, TrainingStage, first_items
 
 if TYPE_CHECKING:
@@ -187,6 +191,17 @@ class AppearanceStage(TrainingStage):
                 folder: Path) -> SampleGrids:
         assert self.frozen is not None
         return AppearanceGrids(scheme, params, paths, semantic_arch(self.frozen), folder)
+
+    def curves(self, params: Params, paths: Paths, scheme: AppearanceScheme) -> Curves | None:
+        """SSIM, ST-LPIPS and MediaPipe PCKh of the generated test images (and of the image
+        references) every ``curve_every`` steps on ``curve_pairs`` test pairs."""
+        assert self.frozen is not None
+        ap = params.appearance
+        if not ap.curve_every:
+            return None
+        test = pair_datasets(params, paths, semantic_arch(self.frozen), False)
+        return Curves(ImageCurveScorer(scheme.predict, curve_pairs(test, ap.curve_pairs),
+                                       str(scheme.device)), ap.curve_every)
 
     def describe(self, params: Params, summary: dict[str, Any], training: Training) -> None:
         summary["scheme"] = params.appearance.scheme

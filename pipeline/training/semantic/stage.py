@@ -3,7 +3,9 @@
 
 Outputs (rank 0): ``models/semantic.safetensors`` (G_S + metadata: network, arch, params) and
 ``eval/semantic/`` (losses; pixel accuracy and mIoU of the model, the unchanged source map and
-f(S_Ps) on the test pairs; on synthetic data the oracle scores of training sources).
+f(S_Ps) on the test pairs; on synthetic data the oracle scores of training sources; the
+learning curves: mIoU of the model and both references on the test pairs every
+``semantic.curve_every`` steps, :mod:`pipeline.training.curves`).
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from pipeline.evaluation.grids import pair_row, sample_grid
 from pipeline.evaluation.references import part_warp_labels
 from pipeline.evaluation.scoring import oracle_truth_fn, score_maps, score_oracle
 from pipeline.inference.model_files import save_model_file
+from pipeline.training.curves import Curves, curve_pairs
+from pipeline.training.semantic.curves import MapCurveScorer
 from pipeline.training.semantic.scheme import SemanticScheme, arch_of
 from pipeline.training.stage import SampleGrids, TrainingStage, first_items
 
@@ -48,6 +52,16 @@ class SemanticStage(TrainingStage):
     def samples(self, params: Params, paths: Paths, scheme: SemanticScheme,
                 folder: Path) -> SampleGrids:
         return SemanticGrids(scheme, paths, params, folder)
+
+    def curves(self, params: Params, paths: Paths, scheme: SemanticScheme) -> Curves | None:
+        """mIoU of G_S's test maps (and of the map references) every ``curve_every`` steps
+        on ``curve_pairs`` test pairs at the network's map resolution."""
+        sp = params.semantic
+        if not sp.curve_every:
+            return None
+        test = TestPairDataset(paths.prepared, (sp.height, sp.width), sigma=sp.heatmap_sigma)
+        return Curves(MapCurveScorer(scheme.predict, curve_pairs(test, sp.curve_pairs)),
+                      sp.curve_every)
 
     def finish(self, params: Params, paths: Paths, scheme: SemanticScheme
                ) -> tuple[dict[str, Any], dict[str, Any]]:
