@@ -22,10 +22,9 @@ from pipeline.synthetic.oracle import Oracle
 from pipeline.synthetic.render import render_person
 from pipeline.synthetic.truth import read_truth
 from pipeline.synthetic.writer import write_dataset
-from tests.helpers import REPO
 
-FASHION = REPO / "data" / "annotations" / "fasion-annotation-sample.csv"
-MARKET = REPO / "data" / "annotations" / "market-annotation-sample.csv"
+from tests.synthetic.small_params import MARKET
+from tests.synthetic.small_params import small_params as _params
 
 # SHA-256 of generate(...).images.tobytes() / .labels.tobytes() for the params below, produced
 # by the code before the background kinds existed (pipeline/synthetic of commit 4877a22, which
@@ -35,13 +34,6 @@ STREET_64 = ("50f8950153d8819ef0743bc61d41849cbe958da91e9de13704af41fa08ee5b1f",
 STREET_MARKET = ("3b513f3e913be82cc38ca0cd65f09171826c6a89458a5f800f9f00c4b8215281",
                  "6bfae469ffcb4300dd0fa22bcc4e893291559248fe99d35c49e1f8f9f80a1d1e")
 
-
-def _params(**kw) -> SyntheticParams:
-    base = dict(seed=7, identities=4, poses_per_identity=3, test_fraction=0.25,
-                real_pose_fraction=0.5, real_poses=str(FASHION), real_poses_height=256,
-                real_poses_width=256, pairs_per_identity=3)
-    base.update(kw)
-    return SyntheticParams(**base)
 
 
 def _sha(a: np.ndarray) -> str:

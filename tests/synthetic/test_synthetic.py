@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from pipeline.annotations import read_keypoint_file, read_pairs_file
-from pipeline.config.data import SyntheticParams
 from pipeline.labels import LABEL_COLORS, LABEL_NAMES, LEFT_ARM, NUM_LABELS, RIGHT_ARM
 from pipeline.synthetic import writer as writer_mod
 from pipeline.synthetic.dataset import generate
@@ -23,18 +22,10 @@ from pipeline.synthetic.materials import person_background
 from pipeline.synthetic.prior import PoseAngles, frame_skeleton, pose_3d, project, sample_angles
 from pipeline.synthetic.realpose import load_real_poses, rescale_keypoints
 from pipeline.synthetic.skeleton import VIEW_BACK, VIEW_FRONT, VIEW_SIDE
-from tests.helpers import REPO
 
-FASHION = REPO / "data" / "annotations" / "fasion-annotation-sample.csv"
-MARKET = REPO / "data" / "annotations" / "market-annotation-sample.csv"
+from tests.synthetic.small_params import FASHION, MARKET
+from tests.synthetic.small_params import small_params as _params
 
-
-def _params(**kw) -> SyntheticParams:
-    base = dict(seed=7, identities=4, poses_per_identity=3, test_fraction=0.25,
-                real_pose_fraction=0.5, real_poses=str(FASHION), real_poses_height=256,
-                real_poses_width=256, pairs_per_identity=3)
-    base.update(kw)
-    return SyntheticParams(**base)
 
 
 @pytest.fixture(scope="module")
