@@ -46,7 +46,8 @@ BACK_EAR_RATIO = 0.3
 #: pipeline/synthetic/skeleton.py SIDE_RATIO].
 SIDE_GAP_RATIO = 0.35
 #: Factor applied to the confidence of every left/right point of a detection whose sides stay
-#: uncertain [choice: halves it, so min_visibility-style thresholds at 0.5 drop them].
+#: uncertain [choice: halves it; the points stay (dropping them would take 16 points from
+#: every side view), marked for whoever reads poses.h5 /confidence].
 UNCERTAIN_FACTOR = 0.5
 #: The 16 points that have a side (all but nose and neck), in the 18-point order.
 SIDED_POINTS = np.flatnonzero(KEYPOINT_MIRROR != np.arange(len(KEYPOINT_MIRROR)))

@@ -83,9 +83,9 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
         sources = pool.copy()
         t1 = time.perf_counter()
         result = run_search(inputs, sources, pool, person, search, cache_root, progress)
+        t2 = time.perf_counter()                # the search alone, without the recall sample
         shortlist = shortlist_attrs(inputs, result, sources, pool, person, search, cache_root,
                                     progress)
-        t2 = time.perf_counter()
 
         status = np.full(n, STATUS_OK, np.uint8)
         status[~train] = STATUS_TEST
@@ -145,7 +145,7 @@ def run(params: Params, paths: Paths, progress: bool = True) -> dict:
     t3 = time.perf_counter()
     if progress:
         print(f"search: {pairs} pairs in {t2 - t1:.1f} s ({pairs / max(t2 - t1, 1e-9):.0f} "
-              f"pairs/s); inputs {t1 - t0:.1f} s, write {t3 - t2:.1f} s", file=sys.stderr)
+              f"pairs/s); inputs {t1 - t0:.1f} s, recall sample and write {t3 - t2:.1f} s", file=sys.stderr)
     return out.summary
 
 
@@ -167,8 +167,9 @@ def shortlist_attrs(inputs: SearchInputs, result: SearchResult, sources: np.ndar
     if search.shortlist_recall_sample > 0:
         ident = person if search.same_identity == "exclude" else None
         rec = measure_recall(inputs, result, sources, pool, ident, search, cache_root, progress)
-        out.update(shortlist_recall_sample=rec.sample, shortlist_recall=rec.recall,
-                   shortlist_cost_excess=rec.cost_excess)
+        if rec.sample > 0:                      # no sampled source had a candidate: -1 stays
+            out.update(shortlist_recall_sample=rec.sample, shortlist_recall=rec.recall,
+                       shortlist_cost_excess=rec.cost_excess)
     return out
 
 

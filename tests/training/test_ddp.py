@@ -15,7 +15,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -31,38 +33,43 @@ TIMEOUT_S = 180
 def _two_ranks(module: str, *args: str) -> list[subprocess.CompletedProcess]:
     """``python -m module *args`` as ranks 0 and 1 of a gloo group on 127.0.0.1.
 
-    Each rank runs in a session of its own; on a timeout both are killed with their children
-    and the test fails with their output tails (it never waits on a stuck rank).
+    Each rank runs in a session of its own and writes to a log file (a pipe that nobody
+    drains could block a rank and, through the collectives, the other). On a timeout both are
+    killed with their children and the test fails with their log tails (it never waits on a
+    stuck rank).
     """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    procs = []
-    for rank in (0, 1):
-        env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", RANK=str(rank),
-                   LOCAL_RANK=str(rank), WORLD_SIZE="2", LOCAL_WORLD_SIZE="2",
-                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-        procs.append(subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO, env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True, start_new_session=True))
-    deadline = time.monotonic() + TIMEOUT_S
-    outs: list[str] = []
-    stuck = None
-    try:
-        for rank, proc in enumerate(procs):
-            try:
-                outs.append(proc.communicate(timeout=max(1.0, deadline - time.monotonic()))[0])
-            except subprocess.TimeoutExpired:
-                stuck = rank
-                break
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
+    with tempfile.TemporaryDirectory() as logs:
+        paths = [Path(logs) / f"rank{rank}.log" for rank in (0, 1)]
+        procs = []
+        for rank, path in enumerate(paths):
+            env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", RANK=str(rank),
+                       LOCAL_RANK=str(rank), WORLD_SIZE="2", LOCAL_WORLD_SIZE="2",
+                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+            with open(path, "w") as log:
+                procs.append(subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO,
+                                              env=env, stdout=log, stderr=subprocess.STDOUT,
+                                              start_new_session=True))
+        deadline = time.monotonic() + TIMEOUT_S
+        stuck = None
+        try:
+            for rank, proc in enumerate(procs):
+                try:
+                    proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    stuck = rank
+                    break
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+        outs = [path.read_text(errors="replace") for path in paths]
     if stuck is not None:
-        tails = [p.communicate()[0] if r >= len(outs) else outs[r] for r, p in enumerate(procs)]
         pytest.fail(f"rank {stuck} did not finish in {TIMEOUT_S} s; output tails: "
-                    + " | ".join(f"rank {r}: {t[-1500:]!r}" for r, t in enumerate(tails)))
+                    + " | ".join(f"rank {r}: {t[-1500:]!r}" for r, t in enumerate(outs)))
     return [subprocess.CompletedProcess(p.args, p.returncode, o, "") for p, o in zip(procs, outs)]
 
 
