@@ -88,7 +88,8 @@ DIRECTIONS: dict[str, str] = {
     "ssim": "higher", "mask_ssim": "higher", "peer_ssim": "higher", "peer_mask_ssim": "higher",
     "is": "higher", "mask_is": "higher", "pckh": "higher", "pckh_posenet": "higher",
     "miou": "higher", "pixel_accuracy": "higher", "accuracy": "higher",
-    "l1": "lower", "lpips": "lower", "fid": "lower", "pckh_missed": "lower",
+    "l1": "lower", "lpips": "lower", "fid": "lower", "kid": "lower", "pckh_missed": "lower",
+    "pckh_missed_share": "lower",
 }
 
 #: The metrics the printed table shows ("<metrics file>:<dotted JSON path>", regular

@@ -78,6 +78,8 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("pckh", "PCKh MediaPipe ↑", 4),
     ("pckh_missed_share", "missed ↓", 3),
     ("pckh_posenet", "PCKh posenet ↑", 4),
+    ("fid", "FID ↓", 1),
+    ("kid", "KID ↓", 4),
 )
 
 #: The reference rows: (key, label).
@@ -377,15 +379,99 @@ class Scorer:
         self.independent.close()
 
 
+class UnpairedFid:
+    """FID and KID of a run's model on ``count`` unpaired oracle pairs (test people in poses
+    they never had; :func:`pipeline.evaluation.unpaired.draw_unpaired` with
+    ``evaluate.seed``, as the evaluate stage draws them), by the evaluate stage's accumulator
+    (:class:`pipeline.metrics.fid.FrechetInceptionDistance`: same pinned Inception, FID and
+    KID from the same features).
+
+    The true images and the two references (unchanged source, part warp) do not depend on the
+    run: their Inception features are computed once per invocation and image size, so each
+    run costs ``count`` Inception passes (the evaluate stage, which scores every system
+    against its own copy of the truth, makes six per pair)."""
+
+    def __init__(self, params: Any, repo: Path, count: int, threads: int = 1) -> None:
+        from pipeline.artifacts.paths import Paths
+        from pipeline.metrics.fid import FrechetInceptionDistance
+
+        self.params, self.count, self.threads = params, int(count), threads
+        self.data = Paths(repo)          # the prepared data and the oracle's truth.h5
+        self.fid = FrechetInceptionDistance(device="cpu",
+                                            batch_size=params.evaluate.batch_size)
+        self._fixed: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+        self.seconds: dict[str, float] = {}
+
+    def score(self, root: Path) -> dict[str, Any]:
+        """{"model", "source", "part_warp": {"fid", "kid", "kid_sd"}, "images"} for the models
+        in ``root``."""
+        import torch
+
+        from pipeline.artifacts.paths import Paths
+        from pipeline.artifacts.reader import Artifact
+        from pipeline.evaluation.references import IMAGE_REFERENCES
+        from pipeline.evaluation.scoring import batches
+        from pipeline.evaluation.stage import _datasets
+        from pipeline.evaluation.unpaired import draw_unpaired
+        from pipeline.inference.trained import TrainedModels
+        from pipeline.metrics.images import to_uint8
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            models = TrainedModels.load(Paths(root), "cpu", "off")
+            art = Artifact(self.data.artifact("images"))
+            draw = draw_unpaired(art["person_id"][:], art["split"][:], self.count,
+                                 self.params.evaluate.seed)
+            if len(draw) < 2:
+                raise SchemesError(f"--unpaired {self.count}: only {len(draw)} unpaired "
+                                   f"pairs exist in this data")
+            key = tuple(models.image_hw)
+            fixed = self._fixed.get(key)
+            dataset = _datasets(self.params, self.data, models, draw)
+            t0 = time.perf_counter()
+            images: dict[str, list[np.ndarray]] = {"model": []}
+            if fixed is None:
+                images.update({k: [] for k in ("truth", *IMAGE_REFERENCES)})
+            with torch.no_grad():
+                for _, batch in batches(dataset, self.params.evaluate.batch_size):
+                    images["model"].append(to_uint8(models.render(batch).fake_t))
+                    if fixed is None:
+                        images["truth"].append(to_uint8(batch["tgt_image"]))
+                        for k, ref in IMAGE_REFERENCES.items():
+                            images[k].append(to_uint8(ref(batch)))
+            feats = {k: self.fid.inception(np.concatenate(v)) for k, v in images.items()}
+            if fixed is None:
+                fixed = self._fixed[key] = {k: feats.pop(k) for k in list(feats)
+                                            if k != "model"}
+                self.seconds["fixed"] = round(time.perf_counter() - t0, 1)
+                t0 = time.perf_counter()
+            out: dict[str, Any] = {"images": len(draw)}
+            for name, f in (("model", feats["model"]),
+                            *((k, fixed[k]) for k in IMAGE_REFERENCES)):
+                self.fid.pred_features, self.fid.true_features = [f], [fixed["truth"]]
+                r = self.fid.result()
+                out[name] = {"fid": r["fid"], "kid": r["kid"], "kid_sd": r["kid_sd"]}
+            out["settings"] = r["settings"]
+            self.seconds["model"] = round(time.perf_counter() - t0, 1)
+            return out
+        finally:
+            torch.set_num_threads(before)
+
+
 def run_record(variant: str, seed: int, overrides: dict[str, Any], summary: dict[str, Any],
-               scores: dict[str, Any] | None, score_seconds: float | None) -> dict[str, Any]:
-    """One run of --out: variant, seed, overrides, the model's metrics and seconds."""
+               scores: dict[str, Any] | None, score_seconds: float | None,
+               unpaired: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One run of --out: variant, seed, overrides, the model's metrics (with ``unpaired``:
+    FID and KID on the unpaired set, and its size as ``unpaired_images``) and seconds."""
     test = summary.get("test", {})
     metrics = dict(test.get("model", {}))
     if scores is not None:
         metrics.update(scores["model"])
         if scores.get("maps"):
             metrics["maps"] = scores["maps"]
+    if unpaired is not None:
+        metrics.update(unpaired["model"], unpaired_images=unpaired["images"])
     return {"variant": variant, "seed": seed, "style": summary.get("style"),
             "iterations": summary.get("iterations"), "overrides": overrides,
             "metrics": metrics,
@@ -393,15 +479,19 @@ def run_record(variant: str, seed: int, overrides: dict[str, Any], summary: dict
                         "wall": summary.get("wall_seconds"), "score": score_seconds}}
 
 
-def references_of(summary: dict[str, Any], scores: dict[str, Any] | None) -> dict[str, Any]:
+def references_of(summary: dict[str, Any], scores: dict[str, Any] | None,
+                  unpaired: dict[str, Any] | None = None) -> dict[str, Any]:
     """The reference rows: the training stage's SSIM, mask-SSIM, L1 of the source and the part
-    warp, with the scored LPIPS and PCKh; and MediaPipe's PCKh of the true target images."""
+    warp, with the scored LPIPS and PCKh (and FID, KID on the unpaired set); and MediaPipe's
+    PCKh of the true target images."""
     test = summary.get("test", {})
     out: dict[str, Any] = {}
     for name in ("source", "part_warp"):
         out[name] = dict(test.get(name, {}))
         if scores is not None:
             out[name].update(scores[name])
+        if unpaired is not None:
+            out[name].update(unpaired[name])
     if scores is not None:
         out["truth"] = dict(scores["truth"])
     return out
@@ -428,6 +518,33 @@ def summarize_runs(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, 
             if vals:
                 mean, sd, n = mean_sd(vals)
                 out[variant][key] = {"mean": mean, "sd": sd, "n": n, "values": vals}
+    return out
+
+
+def orderings(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The paper's orderings (:data:`bench.ablation.ORDERINGS`) whose two variants are among
+    ``runs``, each judged per table metric by :data:`bench.ablation.CRITERION`:
+    [{"ordering", "better", "worse", "claimed", "metrics": {key: {"verdict", "difference",
+    "spread"}}}]."""
+    from bench.ablation import DIRECTIONS, ORDERINGS, comparison, summarize
+
+    def values(variant: str, key: str) -> list[float]:
+        return [v for v in (_number(r["metrics"].get(key)) for r in runs
+                            if r["variant"] == variant) if v is not None]
+
+    present = {r["variant"] for r in runs}
+    out = []
+    for label, a, b, claimed in ORDERINGS:
+        if a not in present or b not in present:
+            continue
+        verdicts = {}
+        for key, _, _ in COLUMNS:
+            va, vb = values(a, key), values(b, key)
+            if va and vb:
+                verdicts[key] = comparison(summarize(va), summarize(vb), DIRECTIONS.get(key),
+                                           claimed, a, b)
+        out.append({"ordering": label, "better": a, "worse": b, "claimed": claimed,
+                    "metrics": verdicts})
     return out
 
 
@@ -470,10 +587,39 @@ def markdown(runs: list[dict[str, Any]], references: dict[str, Any]) -> str:
                 sd = "–" if s["sd"] is None else f"{s['sd']:.{d}f}"
                 cells.append(f"{s['mean']:.{d}f} ± {sd} ({s['n']})")
         lines.append(f"| {variant} | {seeds} | " + " | ".join(cells) + " |")
+    judged = orderings(runs)
+    if judged:
+        from bench.ablation import CRITERION
+        shown = [(k, label, d) for k, label, d in COLUMNS
+                 if any(k in o["metrics"] for o in judged)]
+        lines += ["", "The paper's orderings (Δ: the first variant's advantage in the metric's "
+                      "better direction; sd sum: the two sample sds):", "",
+                  "| ordering | " + " | ".join(label for _, label, _ in shown) + " |",
+                  "|---|" + "---|" * len(shown)]
+        for o in judged:
+            cells = []
+            for key, _, d in shown:
+                v = o["metrics"].get(key)
+                if v is None:
+                    cells.append("–")
+                elif v["difference"] is None:
+                    cells.append(v["verdict"])
+                else:
+                    cells.append(f"{v['verdict']} (Δ {v['difference']:+.{d}f}, sd sum "
+                                 f"{v['spread']:.{d}f})")
+            lines.append(f"| {o['ordering']} ({o['better']} vs {o['worse']}) | "
+                         + " | ".join(cells) + " |")
+        lines += ["", f"Rule: {CRITERION}"]
     lines += ["", "PCKh MediaPipe: the independent detector on images enlarged to "
                   "evaluate.pckh_size (a person it misses counts with every point wrong; "
                   "missed: the share of such people); PCKh posenet: the trained pose detector "
                   "(the pose loss's)."]
+    sizes = sorted({r["metrics"]["unpaired_images"] for r in runs
+                    if r["metrics"].get("unpaired_images")})
+    if sizes:
+        lines += ["", f"FID, KID: the model's images of {', '.join(map(str, sizes))} unpaired "
+                      "oracle pairs (test people in poses they never had) against their true "
+                      "images; the other columns: the paired test pairs."]
     return "\n".join(lines)
 
 
@@ -542,6 +688,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", "--json", dest="out", default=None, metavar="FILE.json",
                     help="write every run (variant, seed, overrides, metrics, seconds) and the "
                          "references to this file")
+    ap.add_argument("--unpaired", type=int, default=0, metavar="N",
+                    help="also FID and KID of each model on N unpaired oracle pairs (test "
+                         "people in poses they never had; 0 = off)")
     ap.add_argument("--no-score", action="store_true",
                     help="skip LPIPS and PCKh (the training stage's SSIM, mask-SSIM, L1 only)")
     ap.add_argument("--keep", default=None, metavar="DIR",
@@ -611,10 +760,18 @@ def _main(args: argparse.Namespace, repo: Path) -> int:
             raise SchemesError(f"--keep {args.keep}: {', '.join(clash)} already there; choose "
                                f"an empty folder")
     check_inputs(repo)
+    if args.unpaired < 0:
+        raise SchemesError("--unpaired: a count of pairs, 0 = off")
     scorer = None if args.no_score else Scorer(first_params, repo, args.threads)
+    unpaired = (UnpairedFid(first_params, repo, args.unpaired, args.threads)
+                if args.unpaired and not args.no_score else None)
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="spt-schemes-"))
     runs: list[dict[str, Any]] = []
     references: dict[str, Any] = {}
+    settings = {"variants": names, "seeds": seeds, "preset": args.preset, "set": args.set,
+                "iterations": args.iterations, "scored": not args.no_score,
+                "pckh": scorer.independent.settings() if scorer else None,
+                "unpaired": args.unpaired if unpaired else 0}
     pending = list(plan)
     running: dict[str, tuple[str, int, dict[str, Any], subprocess.Popen, Path]] = {}
 
@@ -643,13 +800,14 @@ def _main(args: argparse.Namespace, repo: Path) -> int:
                                  json.loads(out.strip().splitlines()[-1])))
             start()                      # the next runs train while these are scored
             for name, v, seed, over, root, summary in finished:
-                scores, secs = None, None
+                scores, secs, far = None, None, None
                 if scorer is not None:
                     t0 = time.perf_counter()
                     scores = scorer.score(root)
+                    far = unpaired.score(root) if unpaired is not None else None
                     secs = round(time.perf_counter() - t0, 1)
-                record = run_record(v, seed, over, summary, scores, secs)
-                refs = references_of(summary, scores)
+                record = run_record(v, seed, over, summary, scores, secs, far)
+                refs = references_of(summary, scores, far)
                 if not references:
                     references = refs
                 for key in refs:
@@ -660,8 +818,11 @@ def _main(args: argparse.Namespace, repo: Path) -> int:
                 runs.append(record)
                 m = record["metrics"]
                 print(f"finished {name} in {summary['wall_seconds']} s (+ {secs} s scoring): "
-                      f"SSIM {m.get('ssim')} LPIPS {m.get('lpips')} PCKh {m.get('pckh')}",
+                      f"SSIM {m.get('ssim')} LPIPS {m.get('lpips')} PCKh {m.get('pckh')}"
+                      + (f" FID {m.get('fid')} KID {m.get('kid')}" if far else ""),
                       file=sys.stderr)
+                if args.out:             # every finished run is kept, should a later one fail
+                    write_out(args.out, runs, references, settings)
             if not finished:
                 time.sleep(1.0)
     finally:
@@ -675,16 +836,19 @@ def _main(args: argparse.Namespace, repo: Path) -> int:
     order_v = {v: i for i, v in enumerate(names)}
     runs.sort(key=lambda r: (order_v[r["variant"]], order[(r["variant"], r["seed"])]))
     if args.out:
-        from pipeline.artifacts.atomic import atomic_write_json
-        atomic_write_json(args.out, {
-            "runs": runs, "references": references,
-            "summary": summarize_runs(runs),
-            "settings": {"variants": names, "seeds": seeds, "preset": args.preset,
-                         "set": args.set, "iterations": args.iterations,
-                         "scored": not args.no_score,
-                         "pckh": (scorer.independent.settings() if scorer else None)}})
+        write_out(args.out, runs, references, settings)
     print(markdown(runs, references))
     return 0
+
+
+def write_out(path: str, runs: list[dict[str, Any]], references: dict[str, Any],
+              settings: dict[str, Any]) -> None:
+    """--out: the runs so far, the references, mean ± sd per variant, the orderings and the
+    settings (atomic: an interrupted write leaves the previous file)."""
+    from pipeline.artifacts.atomic import atomic_write_json
+    atomic_write_json(path, {"runs": runs, "references": references,
+                             "summary": summarize_runs(runs), "orderings": orderings(runs),
+                             "settings": settings})
 
 
 if __name__ == "__main__":

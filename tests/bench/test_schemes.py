@@ -170,8 +170,31 @@ def test_mean_and_sample_sd_over_seeds():
     assert "| e2e | 0, 1, 2 | 0.5000 ± 0.3606 (3) |" in text
     assert "| ts_gt | 0 | 0.6000 ± – (1) |" in text
     assert "| e2e | 1 | semantic | 2 | 0.4000 |" in text        # a run's row
-    assert "| true target images | – | – | – | – | – | – | – | 0.6500 | 0.100 | – | – |" in text
+    assert ("| true target images | – | – | – | – | – | – | – | 0.6500 | 0.100 | – | – | – | – |"
+            in text)
     assert "| part warp" not in text                            # no row without its numbers
+
+
+def test_orderings_follow_the_rule_of_the_ablation():
+    # ts_gt SSIM 0.60, 0.62, 0.64 (mean 0.62, sd 0.02); ts_gt-mask 0.50, 0.52, 0.54 (0.52,
+    # 0.02): difference 0.10 > sd sum 0.04, found. LPIPS (lower is better) 0.30 +- 0.01 vs
+    # 0.20 +- 0.01: difference in the better direction -0.10, reversed. L1 equal: not separated.
+    runs = [_run("ts_gt", s, 0.60 + 0.02 * s, lpips=0.29 + 0.01 * s) for s in range(3)]
+    runs += [_run("ts_gt-mask", s, 0.50 + 0.02 * s, lpips=0.19 + 0.01 * s) for s in range(3)]
+    runs += [_run("e2e", 0, 0.7)]                               # one seed: too few runs
+    judged = S.orderings(runs)
+    by = {o["ordering"]: o for o in judged}
+    assert set(by) == {"semantic style > mask", "TS-GT vs E2E"}
+    mask = by["semantic style > mask"]["metrics"]
+    assert mask["ssim"]["verdict"] == "found"
+    assert mask["ssim"]["difference"] == pytest.approx(0.10)
+    assert mask["ssim"]["spread"] == pytest.approx(0.04)
+    assert mask["lpips"]["verdict"] == "reversed"
+    assert mask["lpips"]["difference"] == pytest.approx(-0.10)
+    assert mask["l1"]["verdict"] == "not separated"
+    assert by["TS-GT vs E2E"]["metrics"]["ssim"]["verdict"] == "too few runs"
+    text = S.markdown(runs, {})
+    assert "| semantic style > mask (ts_gt vs ts_gt-mask) | found (Δ +0.1000, sd sum 0.0400)" in text
 
 
 def test_collect_merges_out_files(tmp_path, capsys):
@@ -204,7 +227,8 @@ def test_a_tiny_run_of_two_seeds_writes_every_number(project, tmp_path, capsys):
     keep = tmp_path / "keep"
     assert S.main(["--repo", str(repo), "--variants", "ts_gt", "--seeds", "0,1",
                    "--iterations", "2", "--jobs", "1", "--threads", "1",
-                   "--set", "loss.pose=0.5", "--out", str(out), "--keep", str(keep)]) == 0
+                   "--set", "loss.pose=0.5", "--out", str(out), "--keep", str(keep),
+                   "--unpaired", "4"]) == 0
     doc = json.loads(out.read_text())
     assert [(r["variant"], r["seed"]) for r in doc["runs"]] == [("ts_gt", 0), ("ts_gt", 1)]
     for r in doc["runs"]:
@@ -218,16 +242,21 @@ def test_a_tiny_run_of_two_seeds_writes_every_number(project, tmp_path, capsys):
         assert m["pckh_images"] > 0 and m["pckh_missed_share"] == pytest.approx(
             m["pckh_missed"] / m["pckh_images"], abs=1e-4)
         assert r["seconds"]["wall"] > 0 and r["seconds"]["score"] >= 0
+        assert m["unpaired_images"] == 4 and m["fid"] >= 0 and m["kid_sd"] == 0.0  # one subset
+        assert math.isfinite(m["kid"])
         assert (keep / f"ts_gt-s{r['seed']}" / "models" / "appearance" /
                 "generator.safetensors").is_file()
     refs = doc["references"]
     assert set(refs) == {"source", "part_warp", "truth"}
     for name in ("source", "part_warp"):
         assert {"ssim", "mask_ssim", "l1", "lpips", "pckh", "pckh_missed_share",
-                "pckh_posenet"} <= set(refs[name])
+                "pckh_posenet", "fid", "kid"} <= set(refs[name])
+    # the two seeds' models differ, so their FIDs do; the references' are computed once
+    assert doc["runs"][0]["metrics"]["fid"] != doc["runs"][1]["metrics"]["fid"]
     assert 0 <= refs["truth"]["pckh"] <= 1
     assert doc["summary"]["ts_gt"]["ssim"]["n"] == 2
     assert doc["settings"]["seeds"] == [0, 1] and doc["settings"]["scored"] is True
+    assert doc["settings"]["unpaired"] == 4 and doc["orderings"] == []
     text = capsys.readouterr()
     assert "| ts_gt | 0, 1 |" in text.out and "| part warp |" in text.out
     assert "differs" not in text.err                         # references: the same each run
