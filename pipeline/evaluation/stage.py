@@ -35,7 +35,7 @@ from pipeline.datasets.pairs import DatasetError, TestPairDataset
 from pipeline.evaluation.frame import CroppedScores, native_frame
 from pipeline.evaluation.grids import image_rows, sample_grid
 from pipeline.evaluation.independent_pckh import IndependentDetector, PckhImageSystems
-from pipeline.evaluation.metric_set import build_metrics
+from pipeline.evaluation.metric_set import build_metrics, shared_inception
 from pipeline.evaluation.report import pick_rows, report_markdown
 from pipeline.evaluation.scoring import ImageSystems, MapSystems, batches
 from pipeline.evaluation.unpaired import UnpairedDataset, draw_unpaired
@@ -195,7 +195,8 @@ def score_pairs(models: TrainedModels, dataset: Dataset, ev: EvaluateParams, dev
     h, w) the image metrics see, PCKh excepted (:mod:`pipeline.evaluation.frame`)."""
     pckh = detector is not None
     maps = MapSystems() if true_parsing and models.semantic is not None else None
-    images = PckhImageSystems(lambda: CroppedScores(build_metrics(ev, device, fid),
+    inception = shared_inception(ev, device, fid)
+    images = PckhImageSystems(lambda: CroppedScores(build_metrics(ev, device, fid, inception),
                                                     pckh=PckhScores() if pckh else None,
                                                     box=crop),
                               detector, maps, independent)

