@@ -33,7 +33,7 @@ from pipeline.annotations import read_keypoint_file
 from pipeline.ingest.frame import fit_box
 from pipeline.pose.openpose_json import (
     BODY_25_TO_18, OpenPoseError, json_name, read_openpose_folder, read_openpose_json)
-from pipeline.pose.stage import _openpose_rows
+from pipeline.pose.stage import openpose_rows
 
 FASION = REPO / "data" / "annotations" / "fasion-annotation-sample.csv"   # 256 x 256 frame
 
@@ -152,7 +152,7 @@ def main() -> None:
         native = np.tile([256, 176], (len(names), 1))
         frames = np.tile(fit_box((256, 176), (256, 256), "pad"), (len(names), 1))
         steps = {"reader": lambda: read_openpose_folder(folder, names),
-                 "reader + placement": lambda: _openpose_rows(folder, names, native, frames)}
+                 "reader + placement": lambda: openpose_rows(folder, names, native, frames)}
         best = {}
         for step, fn in steps.items():
             best[step] = float("inf")

@@ -138,6 +138,15 @@ def landmarks_to_openpose(xs: np.ndarray, ys: np.ndarray, visibility: np.ndarray
 _WORKER_POSES: dict[int, Any] = {}
 
 
+def _landmark_array(result: Any) -> np.ndarray | None:
+    """MediaPipe's 33 landmarks of one ``Pose.process`` result as (33, 4) float64 (x, y, z,
+    visibility), or None when it found no person."""
+    if result.pose_landmarks is None:
+        return None
+    return np.array([(lm.x, lm.y, lm.z, lm.visibility)
+                     for lm in result.pose_landmarks.landmark], dtype=np.float64)
+
+
 def _new_pose() -> Any:
     mp = _import_mediapipe()
     return mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1,
@@ -209,11 +218,7 @@ class MediaPipeDetector:
         """MediaPipe's 33 raw landmarks of ``image`` as (33, 4) float64 (x, y normalised to
         [0, 1] by width and height, depth z, visibility), or None when it finds no person.
         image: as for :meth:`detect`."""
-        result = self._get_pose().process(to_rgb_uint8(image))
-        if result.pose_landmarks is None:
-            return None
-        return np.array([(lm.x, lm.y, lm.z, lm.visibility)
-                         for lm in result.pose_landmarks.landmark], dtype=np.float64)
+        return _landmark_array(self._get_pose().process(to_rgb_uint8(image)))
 
     def detect(self, image: np.ndarray) -> Detection:
         """Detect one person's 18 keypoints and segmentation in ``image``.
@@ -226,12 +231,11 @@ class MediaPipeDetector:
         rgb = to_rgb_uint8(image)
         h, w = rgb.shape[:2]
         result = self._get_pose().process(rgb)
-        if result.pose_landmarks is None:
+        lms = _landmark_array(result)
+        if lms is None:
             return Detection(keypoints=np.full((NUM_KEYPOINTS, 2), MISSING, dtype=np.float32),
                              confidence=np.zeros(NUM_KEYPOINTS, dtype=np.float32),
                              segmentation=np.zeros((h, w), dtype=np.float32), found=False)
-        lms = np.array([(lm.x, lm.y, lm.z, lm.visibility)
-                        for lm in result.pose_landmarks.landmark], dtype=np.float64)
         keypoints, confidence = landmarks_to_openpose(lms[:, 0], lms[:, 1], lms[:, 3], h, w,
                                                       self.min_visibility)
         side = None

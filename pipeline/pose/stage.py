@@ -96,7 +96,7 @@ def _outside_entries(outside: np.ndarray, original: np.ndarray, where: list[str]
     return entries
 
 
-def _openpose_rows(folder: Path, names: list[str], original: np.ndarray, frames: np.ndarray
+def openpose_rows(folder: Path, names: list[str], original: np.ndarray, frames: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """The kept OpenPose person of each image of ``names``, in the stored frame: placed from
     each image's original size ``original`` (N, 2) into its box ``frames`` (N, 4) as ingest
@@ -209,7 +209,7 @@ def _estimate(params: PoseParams, data: DataParams, root: Path, images: Artifact
     if params.backend == "openpose" or (params.backend == "auto" and params.openpose_dir):
         folder = dataset_path(root, params.openpose_dir, OPENPOSE_KEY)
         todo = np.flatnonzero(source == SRC_NONE)
-        op_kp, op_conf, found, report = _openpose_rows(
+        op_kp, op_conf, found, report = openpose_rows(
             folder, [names[i] for i in todo], original[todo], stored_frames(images)[todo])
         if params.backend == "openpose" and not found.any():
             what = ("no file holds a person" if report["openpose_no_person"] else
