@@ -240,13 +240,16 @@ def check_inputs(repo: Path) -> None:
                                f"first")
 
 
-def scratch(base: Path, repo: Path, name: str) -> Path:
+def scratch(base: Path, repo: Path, name: str, reuse: bool = False) -> Path:
     """A project root for one run: ``repo``'s prepared data and pretrained G_S (and D_S,
-    where there) and pose detector, linked."""
+    where there) and pose detector, linked. reuse: a root of that name left by an earlier
+    invocation is kept as it is (its training resumes from its last checkpoint)."""
     from pipeline.artifacts.paths import Paths
 
     check_inputs(repo)
     root = base / name
+    if reuse and root.is_dir():
+        return root
     src, dst = Paths(repo), Paths(root)
     dst.prepared.parent.mkdir(parents=True)
     dst.prepared.symlink_to(src.prepared.resolve())
@@ -691,6 +694,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--unpaired", type=int, default=0, metavar="N",
                     help="also FID and KID of each model on N unpaired oracle pairs (test "
                          "people in poses they never had; 0 = off)")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue an invocation with the same --out (and --keep): its "
+                         "finished runs are kept, the others run (resuming a run's training "
+                         "from its last checkpoint in --keep)")
     ap.add_argument("--no-score", action="store_true",
                     help="skip LPIPS and PCKh (the training stage's SSIM, mask-SSIM, L1 only)")
     ap.add_argument("--keep", default=None, metavar="DIR",
@@ -754,7 +761,18 @@ def _main(args: argparse.Namespace, repo: Path) -> int:
             print(f"{run_name(v, seed)}: " + " ".join(f"{k}={json.dumps(x)}"
                                                       for k, x in over.items()))
         return 0
-    if args.keep:
+    runs: list[dict[str, Any]] = []
+    references: dict[str, Any] = {}
+    settings = {"variants": names, "seeds": seeds, "preset": args.preset, "set": args.set,
+                "iterations": args.iterations, "scored": not args.no_score,
+                "unpaired": args.unpaired if args.unpaired and not args.no_score else 0}
+    if args.resume:
+        runs, references, settings = resumed(args.out, settings)
+        done = {(r["variant"], r["seed"]) for r in runs}
+        plan = [p for p in plan if (p[0], p[1]) not in done]
+        print(f"--resume {args.out}: {len(done)} runs kept, {len(plan)} to run",
+              file=sys.stderr)
+    if args.keep and not args.resume:
         clash = [run_name(v, s) for v, s, _ in plan if (Path(args.keep) / run_name(v, s)).exists()]
         if clash:
             raise SchemesError(f"--keep {args.keep}: {', '.join(clash)} already there; choose "
@@ -766,12 +784,7 @@ def _main(args: argparse.Namespace, repo: Path) -> int:
     unpaired = (UnpairedFid(first_params, repo, args.unpaired, args.threads)
                 if args.unpaired and not args.no_score else None)
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="spt-schemes-"))
-    runs: list[dict[str, Any]] = []
-    references: dict[str, Any] = {}
-    settings = {"variants": names, "seeds": seeds, "preset": args.preset, "set": args.set,
-                "iterations": args.iterations, "scored": not args.no_score,
-                "pckh": scorer.independent.settings() if scorer else None,
-                "unpaired": args.unpaired if unpaired else 0}
+    settings["pckh"] = scorer.independent.settings() if scorer else None
     pending = list(plan)
     running: dict[str, tuple[str, int, dict[str, Any], subprocess.Popen, Path]] = {}
 
@@ -779,7 +792,7 @@ def _main(args: argparse.Namespace, repo: Path) -> int:
         while pending and len(running) < args.jobs:
             v, seed, over = pending.pop(0)
             name = run_name(v, seed)
-            root = scratch(base, repo, name)
+            root = scratch(base, repo, name, reuse=args.resume)
             # the child's stdout to a file: a pipe read only at its end could fill and block it
             with open(root / "summary.json.out", "w") as log:
                 proc = subprocess.Popen(_child_command(repo, v, seed, root, args), stdout=log,
@@ -832,13 +845,44 @@ def _main(args: argparse.Namespace, repo: Path) -> int:
             scorer.close()
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
-    order = {(v, s): i for i, (v, s, _) in enumerate(plan)}
-    order_v = {v: i for i, v in enumerate(names)}
-    runs.sort(key=lambda r: (order_v[r["variant"]], order[(r["variant"], r["seed"])]))
+    order_v = {v: i for i, v in enumerate(settings["variants"])}
+    runs.sort(key=lambda r: (order_v.get(r["variant"], len(order_v)), r["seed"]))
     if args.out:
         write_out(args.out, runs, references, settings)
     print(markdown(runs, references))
     return 0
+
+
+#: The settings an invocation resumed with --resume must share with the file's.
+RESUME_KEYS = ("preset", "set", "iterations", "scored", "unpaired")
+
+
+def resumed(path: str | None, settings: dict[str, Any]
+            ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """--resume: the runs, references and settings of the --out file ``path`` (none when it
+    does not exist yet), its variants and seeds joined with those of ``settings``;
+    SchemesError when a key of :data:`RESUME_KEYS` differs (its runs were made otherwise)."""
+    if not path:
+        raise SchemesError("--resume needs --out (the file of the runs to continue)")
+    if not Path(path).exists():
+        return [], {}, settings
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise SchemesError(f"--resume {path}: {err}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("runs"), list):
+        raise SchemesError(f"--resume {path}: not a file of `bench/schemes.py --out`")
+    old = doc.get("settings") or {}
+    differ = [k for k in RESUME_KEYS if old.get(k) != settings.get(k)]
+    if differ:
+        raise SchemesError(f"--resume {path}: its runs were made with other settings: "
+                           + ", ".join(f"{k} {old.get(k)!r} (now {settings.get(k)!r})"
+                                       for k in differ))
+    joined = dict(settings)
+    joined["variants"] = list(dict.fromkeys([*old.get("variants", []),
+                                             *settings["variants"]]))
+    joined["seeds"] = sorted({*old.get("seeds", []), *settings["seeds"]})
+    return doc["runs"], doc.get("references") or {}, joined
 
 
 def write_out(path: str, runs: list[dict[str, Any]], references: dict[str, Any],

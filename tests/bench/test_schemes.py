@@ -262,3 +262,18 @@ def test_a_tiny_run_of_two_seeds_writes_every_number(project, tmp_path, capsys):
     assert "differs" not in text.err                         # references: the same each run
     # the repository's own files are not touched
     assert not (repo / "models" / "appearance").exists() and not (repo / "eval").exists()
+
+    # --resume: the finished runs are kept, only the new seed trains
+    first = doc["runs"]
+    common = ["--repo", str(repo), "--variants", "ts_gt", "--iterations", "2", "--jobs", "1",
+              "--threads", "1", "--set", "loss.pose=0.5", "--out", str(out), "--keep",
+              str(keep), "--unpaired", "4", "--resume"]
+    assert S.main([*common, "--seeds", "0,1,2"]) == 0
+    doc = json.loads(out.read_text())
+    assert [(r["variant"], r["seed"]) for r in doc["runs"]] == [("ts_gt", s) for s in (0, 1, 2)]
+    assert doc["runs"][:2] == first and doc["settings"]["seeds"] == [0, 1, 2]
+    assert "2 runs kept, 1 to run" in capsys.readouterr().err
+    # other settings than the file's: refused, naming the key
+    assert S.main([*common[:-1], "--seeds", "0", "--resume", "--set", "loss.face=false"]) == 1
+    err = capsys.readouterr().err
+    assert "other settings" in err and "set" in err
