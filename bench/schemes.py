@@ -39,9 +39,18 @@ MediaPipe reads each of their images once per invocation (its keypoints are kept
 ``score_pairs`` scores the references' LPIPS beside every model (about a second), and a
 later run whose reference rows differ from the first's is reported on stderr.
 
-Prints, as Markdown: one row per run, the references, then mean ± sample sd (n - 1) over the
-seeds per variant. ``--out FILE.json`` writes every run (variant, seed, overrides, metrics,
-seconds) and the references; ``--collect`` prints one table of several such files.
+``--unpaired N`` adds FID and KID of each model on N unpaired oracle pairs (test people in
+poses they never had; :class:`UnpairedFid`; the true images' and the references' features
+once per invocation).
+
+Prints, as Markdown: one row per run, the references, mean ± sample sd (n - 1) over the
+seeds per variant, then the paper's orderings whose two variants ran (:func:`orderings`, by
+``bench/ablation.py``'s rule). ``--out FILE.json`` writes every run (variant, seed, overrides,
+metrics, seconds), the references, the summary, the orderings and the settings, rewritten
+after every finished run; ``--resume`` continues an invocation from its ``--out`` file (its
+finished runs kept, the others run, an interrupted one resuming its training from the last
+checkpoint in its ``--keep`` root; settings or a params.yaml other than the file's are
+refused); ``--collect`` prints one table of several such files.
 """
 from __future__ import annotations
 
@@ -390,32 +399,49 @@ class UnpairedFid:
     KID from the same features).
 
     The true images and the two references (unchanged source, part warp) do not depend on the
-    run: their Inception features are computed once per invocation and image size, so each
-    run costs ``count`` Inception passes (the evaluate stage, which scores every system
-    against its own copy of the truth, makes six per pair)."""
+    run: their Inception features, and the references' FID and KID, are computed once per
+    invocation and image size, so each run costs ``count`` Inception passes (the evaluate
+    stage, which scores the references too, makes four per pair). The pairs are drawn when
+    the object is built, so data without an oracle or with too few pairs stops the
+    invocation before anything trains (SchemesError)."""
 
     def __init__(self, params: Any, repo: Path, count: int, threads: int = 1) -> None:
         from pipeline.artifacts.paths import Paths
+        from pipeline.artifacts.reader import Artifact
+        from pipeline.evaluation.unpaired import draw_unpaired
         from pipeline.metrics.fid import FrechetInceptionDistance
 
+        if params.data.source != "synthetic":
+            raise SchemesError(f"--unpaired: data.source = {params.data.source!r}; only the "
+                               f"synthetic data has an oracle that renders the unpaired truth")
         self.params, self.count, self.threads = params, int(count), threads
         self.data = Paths(repo)          # the prepared data and the oracle's truth.h5
+        art = Artifact(self.data.artifact("images"))
+        self.draw = draw_unpaired(art["person_id"][:], art["split"][:], self.count,
+                                  params.evaluate.seed)
+        if len(self.draw) < 2:
+            raise SchemesError(f"--unpaired {self.count}: only {len(self.draw)} unpaired "
+                               f"pairs exist in this data (at least 2 needed)")
         self.fid = FrechetInceptionDistance(device="cpu",
                                             batch_size=params.evaluate.batch_size)
-        self._fixed: dict[tuple[int, int], dict[str, np.ndarray]] = {}
-        self.seconds: dict[str, float] = {}
+        #: per image size: the truth's features, and the references' results
+        self._fixed: dict[tuple[int, ...], tuple[np.ndarray, dict[str, Any]]] = {}
+
+    def _result(self, pred: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
+        self.fid.pred_features, self.fid.true_features = [pred], [truth]
+        r = self.fid.result()
+        return {"fid": r["fid"], "kid": r["kid"], "kid_sd": r["kid_sd"],
+                "settings": r["settings"]}
 
     def score(self, root: Path) -> dict[str, Any]:
-        """{"model", "source", "part_warp": {"fid", "kid", "kid_sd"}, "images"} for the models
-        in ``root``."""
+        """{"model", "source", "part_warp": {"fid", "kid", "kid_sd"}, "images", "settings"}
+        for the models in ``root``."""
         import torch
 
         from pipeline.artifacts.paths import Paths
-        from pipeline.artifacts.reader import Artifact
         from pipeline.evaluation.references import IMAGE_REFERENCES
         from pipeline.evaluation.scoring import batches
         from pipeline.evaluation.stage import _datasets
-        from pipeline.evaluation.unpaired import draw_unpaired
         from pipeline.inference.trained import TrainedModels
         from pipeline.metrics.images import to_uint8
 
@@ -423,16 +449,9 @@ class UnpairedFid:
         torch.set_num_threads(self.threads)
         try:
             models = TrainedModels.load(Paths(root), "cpu", "off")
-            art = Artifact(self.data.artifact("images"))
-            draw = draw_unpaired(art["person_id"][:], art["split"][:], self.count,
-                                 self.params.evaluate.seed)
-            if len(draw) < 2:
-                raise SchemesError(f"--unpaired {self.count}: only {len(draw)} unpaired "
-                                   f"pairs exist in this data")
             key = tuple(models.image_hw)
             fixed = self._fixed.get(key)
-            dataset = _datasets(self.params, self.data, models, draw)
-            t0 = time.perf_counter()
+            dataset = _datasets(self.params, self.data, models, self.draw)
             images: dict[str, list[np.ndarray]] = {"model": []}
             if fixed is None:
                 images.update({k: [] for k in ("truth", *IMAGE_REFERENCES)})
@@ -445,19 +464,15 @@ class UnpairedFid:
                             images[k].append(to_uint8(ref(batch)))
             feats = {k: self.fid.inception(np.concatenate(v)) for k, v in images.items()}
             if fixed is None:
-                fixed = self._fixed[key] = {k: feats.pop(k) for k in list(feats)
-                                            if k != "model"}
-                self.seconds["fixed"] = round(time.perf_counter() - t0, 1)
-                t0 = time.perf_counter()
-            out: dict[str, Any] = {"images": len(draw)}
-            for name, f in (("model", feats["model"]),
-                            *((k, fixed[k]) for k in IMAGE_REFERENCES)):
-                self.fid.pred_features, self.fid.true_features = [f], [fixed["truth"]]
-                r = self.fid.result()
-                out[name] = {"fid": r["fid"], "kid": r["kid"], "kid_sd": r["kid_sd"]}
-            out["settings"] = r["settings"]
-            self.seconds["model"] = round(time.perf_counter() - t0, 1)
-            return out
+                truth = feats["truth"]
+                fixed = self._fixed[key] = (truth, {k: self._result(feats[k], truth)
+                                                    for k in IMAGE_REFERENCES})
+            truth, references = fixed
+            model = self._result(feats["model"], truth)
+            settings = model.pop("settings")
+            return {"model": model, **{k: {m: v for m, v in r.items() if m != "settings"}
+                                       for k, r in references.items()},
+                    "images": len(self.draw), "settings": settings}
         finally:
             torch.set_num_threads(before)
 
@@ -699,7 +714,8 @@ def main(argv: list[str] | None = None) -> int:
                          "finished runs are kept, the others run (resuming a run's training "
                          "from its last checkpoint in --keep)")
     ap.add_argument("--no-score", action="store_true",
-                    help="skip LPIPS and PCKh (the training stage's SSIM, mask-SSIM, L1 only)")
+                    help="skip LPIPS and PCKh (the training stage's SSIM, mask-SSIM, L1 only; "
+                         "not with --unpaired)")
     ap.add_argument("--keep", default=None, metavar="DIR",
                     help="train in DIR/<variant>-s<seed> and keep it (sample grids in "
                          "eval/appearance/samples there); default: a deleted scratch folder")
@@ -761,28 +777,35 @@ def _main(args: argparse.Namespace, repo: Path) -> int:
             print(f"{run_name(v, seed)}: " + " ".join(f"{k}={json.dumps(x)}"
                                                       for k, x in over.items()))
         return 0
+    if args.unpaired < 0:
+        raise SchemesError("--unpaired: a count of pairs, 0 = off")
+    if args.unpaired and args.no_score:
+        raise SchemesError("--unpaired scores the models: it cannot go with --no-score")
     runs: list[dict[str, Any]] = []
     references: dict[str, Any] = {}
     settings = {"variants": names, "seeds": seeds, "preset": args.preset, "set": args.set,
                 "iterations": args.iterations, "scored": not args.no_score,
-                "unpaired": args.unpaired if args.unpaired and not args.no_score else 0}
+                "unpaired": args.unpaired, "params_sha256": _file_sha256(params_file)}
+    continuing = False
     if args.resume:
-        runs, references, settings = resumed(args.out, settings)
+        runs, references, settings, continuing = resumed(args.out, settings)
         done = {(r["variant"], r["seed"]) for r in runs}
         plan = [p for p in plan if (p[0], p[1]) not in done]
         print(f"--resume {args.out}: {len(done)} runs kept, {len(plan)} to run",
               file=sys.stderr)
-    if args.keep and not args.resume:
+        if not plan:
+            write_out(args.out, runs, references, settings)
+            print(markdown(runs, references))
+            return 0
+    if args.keep and not continuing:       # a root left there belongs to no run of this file
         clash = [run_name(v, s) for v, s, _ in plan if (Path(args.keep) / run_name(v, s)).exists()]
         if clash:
             raise SchemesError(f"--keep {args.keep}: {', '.join(clash)} already there; choose "
                                f"an empty folder")
     check_inputs(repo)
-    if args.unpaired < 0:
-        raise SchemesError("--unpaired: a count of pairs, 0 = off")
     scorer = None if args.no_score else Scorer(first_params, repo, args.threads)
     unpaired = (UnpairedFid(first_params, repo, args.unpaired, args.threads)
-                if args.unpaired and not args.no_score else None)
+                if args.unpaired else None)
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="spt-schemes-"))
     settings["pckh"] = scorer.independent.settings() if scorer else None
     pending = list(plan)
@@ -792,7 +815,7 @@ def _main(args: argparse.Namespace, repo: Path) -> int:
         while pending and len(running) < args.jobs:
             v, seed, over = pending.pop(0)
             name = run_name(v, seed)
-            root = scratch(base, repo, name, reuse=args.resume)
+            root = scratch(base, repo, name, reuse=continuing)
             # the child's stdout to a file: a pipe read only at its end could fill and block it
             with open(root / "summary.json.out", "w") as log:
                 proc = subprocess.Popen(_child_command(repo, v, seed, root, args), stdout=log,
@@ -853,19 +876,27 @@ def _main(args: argparse.Namespace, repo: Path) -> int:
     return 0
 
 
-#: The settings an invocation resumed with --resume must share with the file's.
-RESUME_KEYS = ("preset", "set", "iterations", "scored", "unpaired")
+#: The settings an invocation resumed with --resume must share with the file's (and their
+#: values in a file written before the key existed).
+RESUME_KEYS: dict[str, Any] = {"preset": None, "set": [], "iterations": None, "scored": True,
+                               "unpaired": 0, "params_sha256": None}
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def resumed(path: str | None, settings: dict[str, Any]
-            ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
-    """--resume: the runs, references and settings of the --out file ``path`` (none when it
-    does not exist yet), its variants and seeds joined with those of ``settings``;
-    SchemesError when a key of :data:`RESUME_KEYS` differs (its runs were made otherwise)."""
+            ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any], bool]:
+    """--resume: the runs, references and settings of the --out file ``path``, its variants
+    and seeds joined with those of ``settings``, and True; with no such file yet: no runs,
+    ``settings`` and False. SchemesError when a key of :data:`RESUME_KEYS` differs (its runs
+    were made otherwise; ``set`` compared as a set of items, ``params_sha256`` is the digest
+    of params.yaml, so a changed base configuration is refused too)."""
     if not path:
         raise SchemesError("--resume needs --out (the file of the runs to continue)")
     if not Path(path).exists():
-        return [], {}, settings
+        return [], {}, settings, False
     try:
         doc = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
@@ -873,16 +904,25 @@ def resumed(path: str | None, settings: dict[str, Any]
     if not isinstance(doc, dict) or not isinstance(doc.get("runs"), list):
         raise SchemesError(f"--resume {path}: not a file of `bench/schemes.py --out`")
     old = doc.get("settings") or {}
-    differ = [k for k in RESUME_KEYS if old.get(k) != settings.get(k)]
+
+    def same(key: str) -> bool:
+        a, b = old.get(key, RESUME_KEYS[key]), settings.get(key)
+        if key == "set":
+            return sorted(a or []) == sorted(b or [])
+        if key == "params_sha256" and a is None:       # a file from before the digest
+            return True
+        return a == b
+
+    differ = [k for k in RESUME_KEYS if not same(k)]
     if differ:
         raise SchemesError(f"--resume {path}: its runs were made with other settings: "
-                           + ", ".join(f"{k} {old.get(k)!r} (now {settings.get(k)!r})"
-                                       for k in differ))
+                           + ", ".join(f"{k} {old.get(k, RESUME_KEYS[k])!r} (now "
+                                       f"{settings.get(k)!r})" for k in differ))
     joined = dict(settings)
     joined["variants"] = list(dict.fromkeys([*old.get("variants", []),
                                              *settings["variants"]]))
-    joined["seeds"] = sorted({*old.get("seeds", []), *settings["seeds"]})
-    return doc["runs"], doc.get("references") or {}, joined
+    joined["seeds"] = list(dict.fromkeys([*old.get("seeds", []), *settings["seeds"]]))
+    return doc["runs"], doc.get("references") or {}, joined, True
 
 
 def write_out(path: str, runs: list[dict[str, Any]], references: dict[str, Any],

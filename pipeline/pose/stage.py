@@ -97,7 +97,7 @@ def _outside_entries(outside: np.ndarray, original: np.ndarray, where: list[str]
 
 
 def openpose_rows(folder: Path, names: list[str], original: np.ndarray, frames: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """The kept OpenPose person of each image of ``names``, in the stored frame: placed from
     each image's original size ``original`` (N, 2) into its box ``frames`` (N, 4) as ingest
     placed the image, as the annotations are. Points left of, above, right of or below the

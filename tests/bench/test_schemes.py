@@ -112,6 +112,41 @@ def test_dry_run_lists_the_runs(capsys):
     assert "left out: semantic, posenet" in capsys.readouterr().err
 
 
+def test_bad_scoring_options_stop_before_anything_trains(tmp_path, capsys):
+    assert S.main(["--variants", "ts_gt", "--seeds", "0", "--no-score", "--unpaired", "4"]) == 1
+    assert "cannot go with --no-score" in capsys.readouterr().err
+    assert S.main(["--variants", "ts_gt", "--seeds", "0", "--unpaired", "-1"]) == 1
+    assert "--unpaired" in capsys.readouterr().err
+    assert S.main(["--variants", "ts_gt", "--seeds", "0", "--resume"]) == 1
+    assert "--resume needs --out" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    assert S.main(["--variants", "ts_gt", "--seeds", "0", "--resume", "--out", str(bad)]) == 1
+    assert "not a file of" in capsys.readouterr().err
+
+
+def test_resume_compares_the_settings_that_made_the_runs(tmp_path):
+    now = {"variants": ["ts_gt"], "seeds": [2], "preset": None, "set": ["a=1", "b=2"],
+           "iterations": None, "scored": True, "unpaired": 0, "params_sha256": "x"}
+    assert S.resumed(str(tmp_path / "none.json"), now) == ([], {}, now, False)
+    f = tmp_path / "runs.json"
+    old = dict(now, variants=["e2e"], seeds=[0, 1], set=["b=2", "a=1"])
+    f.write_text(json.dumps({"runs": [_run("e2e", 0, 0.5)], "references": {},
+                             "settings": old}))
+    runs, refs, joined, found = S.resumed(str(f), now)     # --set in another order: the same
+    assert found and len(runs) == 1 and joined["variants"] == ["e2e", "ts_gt"]
+    assert joined["seeds"] == [0, 1, 2]
+    for key, value in (("unpaired", 500), ("params_sha256", "y"), ("set", ["a=1"])):
+        with pytest.raises(S.SchemesError, match=f"{key}"):
+            S.resumed(str(f), dict(now, **{key: value}))
+    # a file from before --unpaired and the params digest: read as 0 and as unknown
+    f.write_text(json.dumps({"runs": [], "settings": {
+        k: v for k, v in old.items() if k not in ("unpaired", "params_sha256")}}))
+    assert S.resumed(str(f), now)[3] is True
+    with pytest.raises(S.SchemesError, match="unpaired 0"):
+        S.resumed(str(f), dict(now, unpaired=500))
+
+
 def test_memo_detector_reads_each_image_once_with_the_same_answer():
     """The references' images are the same in every run: MediaPipe reads each once."""
     import numpy as np
