@@ -651,17 +651,24 @@ def _differs(a: dict[str, Any], b: dict[str, Any], tol: float = 1e-6) -> list[st
     return out
 
 
+def read_out(path: str, option: str) -> dict[str, Any]:
+    """The content of a --out file; SchemesError naming ``option`` and the file when it
+    cannot be read or is not such a file."""
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise SchemesError(f"{option} {path}: {err}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("runs"), list):
+        raise SchemesError(f"{option} {path}: not a file of `bench/schemes.py --out`")
+    return doc
+
+
 def collect(files: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The runs of several --out files (in file order) and the first file's references."""
     runs: list[dict[str, Any]] = []
     references: dict[str, Any] = {}
     for f in files:
-        try:
-            doc = json.loads(Path(f).read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise SchemesError(f"--collect {f}: {err}") from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("runs"), list):
-            raise SchemesError(f"--collect {f}: not a file of `bench/schemes.py --out`")
+        doc = read_out(f, "--collect")
         runs += doc["runs"]
         references = references or doc.get("references") or {}
     return runs, references
@@ -897,12 +904,7 @@ def resumed(path: str | None, settings: dict[str, Any]
         raise SchemesError("--resume needs --out (the file of the runs to continue)")
     if not Path(path).exists():
         return [], {}, settings, False
-    try:
-        doc = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise SchemesError(f"--resume {path}: {err}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("runs"), list):
-        raise SchemesError(f"--resume {path}: not a file of `bench/schemes.py --out`")
+    doc = read_out(path, "--resume")
     old = doc.get("settings") or {}
 
     def same(key: str) -> bool:
