@@ -82,8 +82,9 @@ DEFAULT_SEEDS = (0, 1, 2)
 #: the peer-compatible ones), IS, mask-IS, PCKh (``pckh``: the independent MediaPipe
 #: detector's, the main one; ``pckh_posenet``: the trained detector's), the maps' mIoU and pixel
 #: accuracy: higher; L1, LPIPS, FID, KID and ``pckh_missed`` / ``pckh_missed_share`` (people
-#: MediaPipe did not find, each scored as all points wrong; their count / share): lower [docs/method.md §6; docs/metrics.md]. Other names (pairs,
-#: images, ``pckh_images``, settings) have none.
+#: MediaPipe did not find, each scored as all points wrong; their count / share): lower
+#: [docs/method.md §6; docs/metrics.md]. Other names (pairs, images, ``pckh_images``, settings)
+#: have none.
 DIRECTIONS: dict[str, str] = {
     "ssim": "higher", "mask_ssim": "higher", "peer_ssim": "higher", "peer_mask_ssim": "higher",
     "is": "higher", "mask_is": "higher", "pckh": "higher", "pckh_posenet": "higher",

@@ -546,21 +546,17 @@ def orderings(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     "spread"}}}]."""
     from bench.ablation import DIRECTIONS, ORDERINGS, comparison, summarize
 
-    def values(variant: str, key: str) -> list[float]:
-        return [v for v in (_number(r["metrics"].get(key)) for r in runs
-                            if r["variant"] == variant) if v is not None]
-
-    present = {r["variant"] for r in runs}
+    stats = summarize_runs(runs)
     out = []
     for label, a, b, claimed in ORDERINGS:
-        if a not in present or b not in present:
+        if a not in stats or b not in stats:
             continue
         verdicts = {}
         for key, _, _ in COLUMNS:
-            va, vb = values(a, key), values(b, key)
-            if va and vb:
-                verdicts[key] = comparison(summarize(va), summarize(vb), DIRECTIONS.get(key),
-                                           claimed, a, b)
+            if key in stats[a] and key in stats[b]:
+                verdicts[key] = comparison(summarize(stats[a][key]["values"]),
+                                           summarize(stats[b][key]["values"]),
+                                           DIRECTIONS.get(key), claimed, a, b)
         out.append({"ordering": label, "better": a, "worse": b, "claimed": claimed,
                     "metrics": verdicts})
     return out
@@ -788,11 +784,13 @@ def _main(args: argparse.Namespace, repo: Path) -> int:
         raise SchemesError("--unpaired: a count of pairs, 0 = off")
     if args.unpaired and args.no_score:
         raise SchemesError("--unpaired scores the models: it cannot go with --no-score")
+    from pipeline.models.vgg import file_sha256
+
     runs: list[dict[str, Any]] = []
     references: dict[str, Any] = {}
     settings = {"variants": names, "seeds": seeds, "preset": args.preset, "set": args.set,
                 "iterations": args.iterations, "scored": not args.no_score,
-                "unpaired": args.unpaired, "params_sha256": _file_sha256(params_file)}
+                "unpaired": args.unpaired, "params_sha256": file_sha256(params_file)}
     continuing = False
     if args.resume:
         runs, references, settings, continuing = resumed(args.out, settings)
@@ -887,10 +885,6 @@ def _main(args: argparse.Namespace, repo: Path) -> int:
 #: values in a file written before the key existed).
 RESUME_KEYS: dict[str, Any] = {"preset": None, "set": [], "iterations": None, "scored": True,
                                "unpaired": 0, "params_sha256": None}
-
-
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def resumed(path: str | None, settings: dict[str, Any]

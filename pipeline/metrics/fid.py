@@ -102,10 +102,10 @@ class FrechetInceptionDistance:
                  inception: InceptionFeatures | None = None) -> None:
         if inception is not None:        # an extractor shared with other accumulators
             self.inception = inception
-            weights = None if inception.path == default_fid_weights_path() else inception.path
+            self.default_weights = inception.path == default_fid_weights_path()
         else:
             self.inception = InceptionFeatures(weights, sha256, device, batch_size)
-        self.default_weights = weights is None or str(weights) == ""
+            self.default_weights = weights is None or str(weights) == ""
         self.pred_features: list[np.ndarray] = []
         self.true_features: list[np.ndarray] = []
 
