@@ -9,6 +9,12 @@ missed people, the median keypoint error, the people whose left and right are sw
 people the check flipped or marked uncertain, and the people still swapped after the check
 that it marked uncertain.
 
+``--signals`` also measures, on the side views, two signals a side-view correction could use
+(docs/real-datasets.md, "What does not reveal a side-view swap"): whether MediaPipe's depth
+puts the side it calls near on the side the face looks to (:func:`depth_agrees`), and
+MediaPipe's reading of the mirrored image, mapped back (:func:`mirrored_reading`): who is
+swapped in it, and in both readings. It runs MediaPipe twice per image.
+
 A person counts as swapped when, over the six limb pairs (shoulders, elbows, wrists, hips,
 knees, ankles) that are detected on both sides and whose true points lie at least 3 % of the
 frame apart, more pairs come closer to the truth with their labels exchanged than without.
@@ -25,6 +31,7 @@ import cv2
 import numpy as np
 
 from pipeline.config.data import SyntheticParams
+from pipeline.labels import KEYPOINT_MIRROR
 from pipeline.pose.mediapipe_detector import MediaPipeDetector, landmarks_to_openpose
 from pipeline.pose.sides import apply_side_check, check_sides
 from pipeline.synthetic.dataset import generate
@@ -53,6 +60,31 @@ def swapped(kp: np.ndarray, skeleton: np.ndarray, height: int) -> bool:
     return votes > 0
 
 
+def mirrored_reading(landmarks: np.ndarray, height: int, width: int, min_visibility: float
+                     ) -> np.ndarray:
+    """The 18-point detection of a mirrored image, mapped back onto the original image.
+
+    landmarks: (33, 4) MediaPipe landmarks of the horizontally mirrored image (x, y normalised,
+    z, visibility). Mirroring moves x to 1 - x and turns the person's left into their right, so
+    MediaPipe's 'left wrist' of the mirrored image is the right wrist of the original.
+    Returns (18, 2) float32 (y, x) pixels of the original, -1 missing."""
+    kp, _ = landmarks_to_openpose(1.0 - landmarks[:, 0], landmarks[:, 1], landmarks[:, 3],
+                                  height, width, min_visibility)
+    return kp[KEYPOINT_MIRROR]
+
+
+def depth_agrees(landmarks: np.ndarray) -> bool:
+    """Whether MediaPipe's depth puts the side it calls near where the face looks.
+
+    landmarks: (33, 4) as MediaPipe gives them. Facing the image's right (nose right of the
+    ears' midpoint), the person's right side is towards the camera, so their right shoulder,
+    elbow and wrist must have the smaller mean depth z (and the left ones facing left)."""
+    x, z = landmarks[:, 0], landmarks[:, 2]
+    faces_right = x[0] >= (x[7] + x[8]) / 2            # nose, left ear, right ear
+    right_nearer = z[[12, 14, 16]].mean() < z[[11, 13, 15]].mean()
+    return bool(faces_right == right_nearer)
+
+
 def median_error(kp: np.ndarray, truth: np.ndarray) -> float:
     """Median distance (px) over the points present in both (-1 = missing); nan if none."""
     both = (kp >= 0).all(axis=1) & (truth >= 0).all(axis=1)
@@ -60,8 +92,10 @@ def median_error(kp: np.ndarray, truth: np.ndarray) -> float:
         else float("nan")
 
 
-def measure(seed: int, identities: int, size: int) -> tuple[list[dict], float]:
-    """Per-image records and the detection time per image (s)."""
+def measure(seed: int, identities: int, size: int, signals: bool = False
+            ) -> tuple[list[dict], float]:
+    """Per-image records and the detection time per image (s); with ``signals`` the
+    side-view signals too (``depth_agrees``, ``mirror_found``, ``mirror_swapped``)."""
     params = SyntheticParams(seed=seed, identities=identities, poses_per_identity=6,
                              real_poses=str(REPO / "data/annotations/fasion-annotation-sample.csv"))
     ds = generate(params, size, size)
@@ -81,6 +115,12 @@ def measure(seed: int, identities: int, size: int) -> tuple[list[dict], float]:
                            uncertain=check.uncertain,
                            err_before=median_error(kp, ds.keypoints[i]),
                            err_after=median_error(kp2, ds.keypoints[i]))
+                if signals:
+                    flipped = det.landmarks(np.ascontiguousarray(image[:, ::-1]))
+                    rec.update(depth_agrees=depth_agrees(lms), mirror_found=flipped is not None)
+                    if flipped is not None:
+                        mk = mirrored_reading(flipped, size, size, det.min_visibility)
+                        rec["mirror_swapped"] = swapped(mk, ds.skeletons[i], size)
             records.append(rec)
     return records, (time.perf_counter() - t0) / len(ds.images)
 
@@ -105,20 +145,41 @@ def table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def signal_table(records: list[dict]) -> str:
+    """The side-view signals (``measure(signals=True)``) as a Markdown table."""
+    side = [r for r in records if r["view"] == VIEWS.index("side") and r["found"]]
+    sw = [r for r in side if r["before"]]
+    both = [r for r in side if r["mirror_found"]]
+    mir = sum(r["mirror_swapped"] for r in both)
+    both_sw = sum(r["before"] and r["mirror_swapped"] for r in both)
+    return ("| side views found | swapped | depth agrees with the face, of the swapped | "
+            "found in both readings | swapped as is | swapped mirrored | swapped in both |\n"
+            "|---|---|---|---|---|---|---|\n"
+            f"| {len(side)} | {len(sw)} | {sum(r['depth_agrees'] for r in sw)} of {len(sw)} | "
+            f"{len(both)} | {sum(r['before'] for r in both)} | {mir} | {both_sw} "
+            f"({both_sw / max(1, len(both)):.1%}) |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=2, help="generator seed (1 tuned the check)")
     ap.add_argument("--identities", type=int, default=100, help="people (6 images each)")
     ap.add_argument("--size", type=int, default=256, help="image height = width (px)")
+    ap.add_argument("--signals", action="store_true", help="also measure the side-view "
+                    "signals (depth against the face, the mirrored image's reading)")
     args = ap.parse_args()
     cv2.setNumThreads(1)
-    records, per_image = measure(args.seed, args.identities, args.size)
+    records, per_image = measure(args.seed, args.identities, args.size, args.signals)
     print(f"MediaPipe 0.10.21 on synthetic people, seed {args.seed}, {len(records)} images "
-          f"at {args.size}x{args.size}, {per_image * 1000:.0f} ms per image; swaps counted "
+          f"at {args.size}x{args.size}, {per_image * 1000:.0f} ms per image"
+          f"{' (two readings)' if args.signals else ''}; swaps counted "
           f"over detected people")
     print(table(records))
     new = sum(r["after"] and not r["before"] for r in records if r["found"] and r["view"] == 0)
     print(f"new swaps on front views: {new}")
+    if args.signals:
+        print("\nside-view signals (per image: MediaPipe on the image and on its mirror)\n")
+        print(signal_table(records))
 
 
 if __name__ == "__main__":
