@@ -4,6 +4,7 @@ recall, and the search at DeepFashion scale.
     python bench/search.py --part speed  [--n 4000] [--sources 20] [--ref-pairs 300]
     python bench/search.py --part recall [--n 4000,10000] [--sample 0,500] [--shortlists 400,800,1600]
     python bench/search.py --part scale  [--n 38000] [--shortlists 1600,4000] [--scale-sources 500]
+    python bench/search.py --part cascade [--n 38000] [--cascades 0:8000,12000:8000] [--scale-sources 200]
 
 Poses are real (the DeepFashion sample's OpenPose rows, missing points included), worn by
 synthetic people (so the label maps are realistic), generated identity by identity and
@@ -24,6 +25,11 @@ kernels release the GIL; joblib's threading backend runs the blocks), so "2 thre
   same ``--scale-sources`` random sources and extrapolated to every source (measured end to
   end when it covers them all; the table says which), the shortlist's recall on those
   sources, and the peak RSS of the process (memory linear in N: compare N = 4,000).
+- cascade: first passes at two resolutions, one thread, on ``--scale-sources`` random
+  sources. For each C:M of ``--cascades``, a pass at 1/8 keeps the C best admissible
+  candidates (none when C = 0), the lowres pass at 1/4 keeps M of those, and the exact top-k
+  ranks them; the seconds of each step, summed over the sources, and the recall against the
+  exact search of the same sources. (C >= M skips the 1/4 pass: a 1/8 first pass alone.)
 """
 from __future__ import annotations
 
@@ -38,8 +44,9 @@ import torch
 
 from pipeline.config.data import SyntheticParams
 from pipeline.config.search import SearchParams
-from pipeline.search import fast, recall, reference, torch_search
+from pipeline.search import fast, first_pass, recall, reference, torch_search
 from pipeline.search.blocks import SearchResult, run_search
+from pipeline.search.admissible import admissible
 from pipeline.search.first_pass import lowres
 from pipeline.search.inputs import SearchInputs, build_inputs
 from pipeline.synthetic.dataset import generate_identity, real_pose_pool
@@ -197,10 +204,56 @@ def part_scale(inputs: SearchInputs, opts: SearchParams, n_sources: int,
     print(f"\npeak RSS of this process: {_peak_rss_gib():.2f} GiB")
 
 
+def part_cascade(inputs: SearchInputs, opts: SearchParams, n_sources: int,
+                 cascades: list[tuple[int, int]]) -> None:
+    """Each C:M cascade (1/8 pass keeps C, 1/4 pass keeps M, exact top-k) against the exact
+    search on the same random sources, one thread; time per step summed over the sources."""
+    pool = np.flatnonzero(inputs.torso_ok)
+    src = recall.sample_sources(pool, n_sources, seed=1)
+    one = opts.model_copy(update={"workers": 1})
+    exact, t_exact = _timed_search(inputs, src, pool, one)
+    fine, coarse = lowres(inputs, 4), lowres(inputs, 8)
+    mc = opts.mismatch_cost
+    cands = {int(s): admissible(int(s), inputs.keypoints, inputs.torso_ok, inputs.torso_size,
+                                pool, opts.min_pose_distance).astype(np.int64) for s in src}
+    warm = cands[int(src[0])][:20]
+    for low in (fine, coarse):                                  # compile beforehand
+        first_pass.best(int(src[0]), low, warm, 5, mc)
+    pairs = sum(c.size for c in cands.values())
+    print(f"\n### first-pass cascades, N = {len(inputs)}: {src.size} random sources, "
+          f"{pairs:,} admissible pairs, one thread; exact search {t_exact:.1f} s\n")
+    print("| 1/8 pass keeps C | 1/4 pass keeps M | recall of the exact argmin | mean cost excess "
+          "| 1/8 pass (s) | 1/4 pass (s) | exact top-k (s) | total (s) | speed-up vs exact |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for c_keep, m_keep in cascades:
+        t = np.zeros(3)
+        hit, excess, searched = 0, [], 0
+        for s in (int(x) for x in src):
+            c = cands[s]
+            if c.size == 0:
+                continue
+            searched += 1
+            t0 = time.perf_counter()
+            if c_keep and c.size > c_keep:
+                c = first_pass.best(s, coarse, c, c_keep, mc)[0]
+            t1 = time.perf_counter()
+            if c.size > m_keep:
+                c = first_pass.best(s, fine, c, m_keep, mc)[0]
+            t2 = time.perf_counter()
+            idx, cost = fast.candidates_top_k(s, inputs, c, mc, opts.top_k, best_first=True)
+            t += (t1 - t0, t2 - t1, time.perf_counter() - t2)
+            ok = idx[0] == exact.target[s]
+            hit += ok
+            excess.append(0.0 if ok else (cost[0] - exact.cost[s]) / max(exact.cost[s], 1.0))
+        print(f"| {c_keep or '-'} | {m_keep} | {hit / max(searched, 1):.4f} ({searched} sources) "
+              f"| {np.mean(excess):.5f} | {t[0]:.1f} | {t[1]:.1f} | {t[2]:.1f} | {t.sum():.1f} "
+              f"| {t_exact / t.sum():.2f}x |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=("speed", "recall", "scale"), required=True)
+    ap.add_argument("--part", choices=("speed", "recall", "scale", "cascade"), required=True)
     ap.add_argument("--n", default="", help="N people, comma separated (recall: one table "
                     "each); default 4000 (speed), 4000,10000 (recall), 38000 (scale)")
     ap.add_argument("--sample", default="", help="recall: sources per N (0 = all), comma "
@@ -208,9 +261,11 @@ def main() -> None:
     ap.add_argument("--shortlists", default="", help="shortlist sizes M, comma separated "
                     "(default 400,800,1600 for recall, 1600,4000 for scale)")
     ap.add_argument("--methods", default="lowres,pose", help="recall: first passes")
+    ap.add_argument("--cascades", default="0:8000,12000:8000,16000:8000,12000:12000",
+                    help="cascade: C:M pairs, comma separated (C = 0: the 1/4 pass alone)")
     ap.add_argument("--sources", type=int, default=20, help="speed: sources x pool timed")
     ap.add_argument("--ref-pairs", type=int, default=300, help="speed: reference pairs")
-    ap.add_argument("--scale-sources", type=int, default=500, help="scale: random sources "
+    ap.add_argument("--scale-sources", type=int, default=500, help="scale, cascade: random sources "
                     "timed for every search (>= N: all, end to end)")
     ap.add_argument("--threads", type=int, default=2, help="threads (search.workers)")
     ap.add_argument("--image-size", type=int, default=256)
@@ -218,7 +273,8 @@ def main() -> None:
     torch.set_num_threads(1 if args.part == "speed" else args.threads)
     opts = SearchParams(workers=args.threads, backend="threading", device="cpu")
     work = (opts.height, opts.width)
-    default_n = {"speed": "4000", "recall": "4000,10000", "scale": "38000"}[args.part]
+    default_n = {"speed": "4000", "recall": "4000,10000", "scale": "38000",
+                 "cascade": "38000"}[args.part]
     sizes = [int(x) for x in (args.n or default_n).split(",")]
     print(f"search at {work[0]}x{work[1]}, top_k {opts.top_k}, min_pose_distance "
           f"{opts.min_pose_distance}, images {args.image_size}x{args.image_size}, synthetic "
@@ -233,6 +289,11 @@ def main() -> None:
         for n, sample in zip(sizes, samples):
             part_recall(people_inputs(n, args.image_size, work), opts, sample, shortlists,
                         args.methods.split(","))
+    elif args.part == "cascade":
+        cascades = [tuple(int(v) for v in c.split(":")) for c in args.cascades.split(",")]
+        for n in sizes:
+            part_cascade(people_inputs(n, args.image_size, work), opts, args.scale_sources,
+                         cascades)
     else:
         shortlists = [int(x) for x in (args.shortlists or "1600,4000").split(",")]
         for n in sizes:
