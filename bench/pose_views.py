@@ -1,6 +1,6 @@
 """MediaPipe's left and right by view, before and after the side check (pipeline.pose.sides).
 
-    python bench/pose_views.py [--seed 2] [--identities 100] [--size 256]
+    python bench/pose_views.py [--seed 2] [--identities 100] [--size 256] [--signals]
 
 Generates synthetic people (6 poses each, half of them real DeepFashion poses) with their exact
 keypoints, runs MediaPipe once per image and converts its landmarks twice: as they come, and
@@ -13,7 +13,7 @@ that it marked uncertain.
 (docs/real-datasets.md, "What does not reveal a side-view swap"): whether MediaPipe's depth
 puts the side it calls near on the side the face looks to (:func:`depth_agrees`), and
 MediaPipe's reading of the mirrored image, mapped back (:func:`mirrored_reading`): who is
-swapped in it, and in both readings. It runs MediaPipe twice per image.
+swapped in it, and in both readings. It runs MediaPipe twice per side view.
 
 A person counts as swapped when, over the six limb pairs (shoulders, elbows, wrists, hips,
 knees, ankles) that are detected on both sides and whose true points lie at least 3 % of the
@@ -76,9 +76,11 @@ def mirrored_reading(landmarks: np.ndarray, height: int, width: int, min_visibil
 def depth_agrees(landmarks: np.ndarray) -> bool:
     """Whether MediaPipe's depth puts the side it calls near where the face looks.
 
-    landmarks: (33, 4) as MediaPipe gives them. Facing the image's right (nose right of the
-    ears' midpoint), the person's right side is towards the camera, so their right shoulder,
-    elbow and wrist must have the smaller mean depth z (and the left ones facing left)."""
+    landmarks: (33, 4) as MediaPipe gives them: x, y normalised, z the depth relative to the
+    hips' midpoint on roughly the scale of x (smaller = nearer the camera), visibility.
+    Facing the image's right (nose right of the ears' midpoint), the person's right side is
+    towards the camera, so their right shoulder, elbow and wrist must have the smaller mean
+    depth z (and the left ones facing left)."""
     x, z = landmarks[:, 0], landmarks[:, 2]
     faces_right = x[0] >= (x[7] + x[8]) / 2            # nose, left ear, right ear
     right_nearer = z[[12, 14, 16]].mean() < z[[11, 13, 15]].mean()
@@ -115,7 +117,7 @@ def measure(seed: int, identities: int, size: int, signals: bool = False
                            uncertain=check.uncertain,
                            err_before=median_error(kp, ds.keypoints[i]),
                            err_after=median_error(kp2, ds.keypoints[i]))
-                if signals:
+                if signals and rec["view"] == VIEWS.index("side"):
                     flipped = det.landmarks(np.ascontiguousarray(image[:, ::-1]))
                     rec.update(depth_agrees=depth_agrees(lms), mirror_found=flipped is not None)
                     if flipped is not None:
@@ -172,7 +174,7 @@ def main() -> None:
     records, per_image = measure(args.seed, args.identities, args.size, args.signals)
     print(f"MediaPipe 0.10.21 on synthetic people, seed {args.seed}, {len(records)} images "
           f"at {args.size}x{args.size}, {per_image * 1000:.0f} ms per image"
-          f"{' (two readings)' if args.signals else ''}; swaps counted "
+          f"{' (two readings of side views)' if args.signals else ''}; swaps counted "
           f"over detected people")
     print(table(records))
     new = sum(r["after"] and not r["before"] for r in records if r["found"] and r["view"] == 0)

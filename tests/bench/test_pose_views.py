@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from pose_views import depth_agrees, mirrored_reading, swapped  # noqa: E402
+from pose_views import depth_agrees, mirrored_reading, signal_table, swapped  # noqa: E402
 
 from pipeline.pose.mediapipe_detector import landmarks_to_openpose  # noqa: E402
 
@@ -23,9 +23,11 @@ def _landmarks(rng: np.random.Generator) -> np.ndarray:
 
 def test_mirrored_reading_maps_a_mirrored_detection_back() -> None:
     """MediaPipe reading the mirror image exactly: x -> 1 - x and left <-> right landmarks.
-    Mapped back, it must equal the detection of the original image."""
+    Mapped back, it must equal the detection of the original image (a non-square frame and
+    visibilities on both sides of the threshold, so that every argument matters)."""
     rng = np.random.default_rng(0)
     lms = _landmarks(rng)
+    lms[:, 3] = rng.choice([0.3, 0.9], 33)
     # MediaPipe's own left/right landmark pairs (model card): eyes, ears, mouth, limbs.
     mp_mirror = np.arange(33)
     pairs = [(1, 4), (2, 5), (3, 6), (7, 8), (9, 10)] + [(a, a + 1) for a in range(11, 33, 2)]
@@ -33,8 +35,9 @@ def test_mirrored_reading_maps_a_mirrored_detection_back() -> None:
         mp_mirror[a], mp_mirror[b] = b, a
     flipped = lms[mp_mirror].copy()
     flipped[:, 0] = 1.0 - flipped[:, 0]
-    want, _ = landmarks_to_openpose(lms[:, 0], lms[:, 1], lms[:, 3], 256, 256)
-    got = mirrored_reading(flipped, 256, 256, 0.5)
+    want, _ = landmarks_to_openpose(lms[:, 0], lms[:, 1], lms[:, 3], 200, 320, 0.5)
+    got = mirrored_reading(flipped, 200, 320, 0.5)
+    assert (want < 0).any() and (want >= 0).any()
     np.testing.assert_allclose(got, want, atol=1e-3)
 
 
@@ -60,3 +63,22 @@ def test_swapped_counts_limb_votes() -> None:
     crossed[[2, 3, 4, 8, 9, 10, 5, 6, 7, 11, 12, 13]] = sk[[5, 6, 7, 11, 12, 13, 2, 3, 4, 8, 9,
                                                             10]]
     assert swapped(crossed, sk, 256)
+
+
+def test_signal_table_counts_side_views_only() -> None:
+    side, front = 2, 0
+    recs = [
+        {"view": side, "found": True, "before": True, "depth_agrees": True,
+         "mirror_found": True, "mirror_swapped": True},
+        {"view": side, "found": True, "before": True, "depth_agrees": False,
+         "mirror_found": True, "mirror_swapped": False},
+        {"view": side, "found": True, "before": False, "depth_agrees": True,
+         "mirror_found": True, "mirror_swapped": True},
+        {"view": side, "found": True, "before": False, "depth_agrees": True,
+         "mirror_found": False},
+        {"view": side, "found": False},
+        {"view": front, "found": True, "before": True, "depth_agrees": True,
+         "mirror_found": True, "mirror_swapped": True},
+    ]
+    row = signal_table(recs).splitlines()[-1]
+    assert row == "| 4 | 2 | 1 of 2 | 3 | 2 | 2 | 1 (33.3%) |"
