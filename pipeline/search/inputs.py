@@ -58,15 +58,22 @@ def part_label_bboxes(labels: np.ndarray, parts: np.ndarray) -> np.ndarray:
 
 
 def build_inputs(keypoints: np.ndarray, labels: np.ndarray, image_hw: tuple[int, int],
-                 work_hw: tuple[int, int]) -> SearchInputs:
+                 work_hw: tuple[int, int], work_labels: np.ndarray | None = None
+                 ) -> SearchInputs:
     """Rescale poses and label maps of N images to the working resolution.
 
     keypoints: (N, 18, 2) (y, x) image pixels, -1 missing; labels: (N, H, W) uint8 at image
-    resolution ``image_hw``. Returns :class:`SearchInputs` at ``work_hw``.
+    resolution ``image_hw``, resampled by nearest neighbour unless ``work_labels`` (N, h, w)
+    uint8 gives them at ``work_hw`` already. Returns :class:`SearchInputs` at ``work_hw``.
     """
     h, w = work_hw
     kp = scale_keypoints(np.asarray(keypoints, np.float64), image_hw, work_hw)
-    lab = np.ascontiguousarray(resize_nearest(np.asarray(labels, np.uint8), (h, w)))
+    if work_labels is None:
+        lab = np.ascontiguousarray(resize_nearest(np.asarray(labels, np.uint8), (h, w)))
+    else:
+        lab = np.ascontiguousarray(work_labels, np.uint8)
+        if lab.shape != (len(kp), h, w):
+            raise ValueError(f"work_labels has shape {lab.shape}, expected {(len(kp), h, w)}")
     ok = np.asarray(torso_valid(kp), dtype=bool).reshape(len(kp))
     parts = np.zeros((len(kp), h, w), np.uint16)
     bbox = np.empty((len(kp), NUM_PARTS, 4), np.int64)

@@ -40,6 +40,31 @@ def test_lowres_refuses_a_too_small_first_pass(realistic_inputs):
     SearchParams(height=32, width=32, shortlist=0, shortlist_factor=16)   # no first pass: fine
 
 
+def test_block_labels_vote_per_block():
+    """Hand-computed 4x4 -> 2x2 blocks (factor 2, so a block is person from 1 of its 4
+    pixels): the most frequent person label wins, ties go to the lower label, an all-background
+    block stays background; at factor 4 a block needs 4 of 16 person pixels."""
+    lab = np.array([[[0, 0, 3, 3],
+                     [0, 5, 5, 3],
+                     [0, 0, 7, 2],
+                     [0, 0, 2, 7]]], np.uint8)
+    got = first_pass.block_labels(lab, 2)
+    assert got.dtype == np.uint8
+    assert got.tolist() == [[[5, 3], [0, 2]]]
+    big = np.zeros((2, 8, 8), np.uint8)
+    big[0, :2, :1] = 4            # 2 person pixels of 16 in block (0, 0): background
+    big[1, :2, :2] = 4            # 4 of 16: person, label 4
+    big[1, 4:, 4:] = 6            # a full block of 6
+    got = first_pass.block_labels(big, 4)
+    assert got.tolist() == [[[0, 0], [0, 0]], [[4, 0], [0, 6]]]
+    # not a multiple of the factor: resampled to the next lower multiple first
+    assert first_pass.block_labels(np.ones((1, 9, 10), np.uint8), 4).shape == (1, 2, 2)
+    # chunks give the same maps
+    many = np.random.default_rng(0).integers(0, 10, (7, 8, 8)).astype(np.uint8)
+    np.testing.assert_array_equal(first_pass.block_labels(many, 2, chunk=3),
+                                  first_pass.block_labels(many, 2))
+
+
 def test_compiled_fits_match_the_numpy_fits(realistic_inputs):
     """The first pass's numba fits equal part_affines_batch up to summation order, on the hard
     cases (missing points, mirrored limbs, collinear torsos: similarity and no-point
