@@ -46,10 +46,11 @@ import torch
 from pipeline.config.data import SyntheticParams
 from pipeline.config.search import SearchParams
 from pipeline.search import fast, first_pass, recall, reference, torch_search
-from pipeline.search.blocks import SearchResult, run_search
 from pipeline.search.admissible import admissible
+from pipeline.search.blocks import SearchResult, run_search
 from pipeline.search.first_pass import lowres
 from pipeline.search.inputs import SearchInputs, build_inputs
+from pipeline.search.shortlist import shortlist
 from pipeline.synthetic.dataset import generate_identity, real_pose_pool
 
 REPO = Path(__file__).resolve().parents[1]
@@ -249,11 +250,10 @@ def part_cascade(inputs: SearchInputs, opts: SearchParams, n_sources: int,
             t0 = time.perf_counter()
             c = cands_of(s)
             t1 = time.perf_counter()
-            if c_keep and c.size > c_keep:
-                c = first_pass.best(s, coarse, c, c_keep, mc)[0]
+            if c_keep:
+                c = shortlist(s, inputs, coarse, c, "lowres", c_keep, mc)
             t2 = time.perf_counter()
-            if c.size > m_keep:
-                c = first_pass.best(s, fine, c, m_keep, mc)[0]
+            c = shortlist(s, inputs, fine, c, "lowres", m_keep, mc)
             t3 = time.perf_counter()
             idx, cost = fast.candidates_top_k(s, inputs, c, mc, opts.top_k, best_first=True)
             steps += (t1 - t0, t2 - t1, t3 - t2, time.perf_counter() - t3)

@@ -34,6 +34,7 @@ from pipeline.search.kernel import pair_cost_kernel
 #: them, the nearest pixel of the working map (the earlier rule) for 0.985 and the plain
 #: majority label for 0.975; docs/benchmarks.md].
 PERSON_SHARE = 0.25
+
 #: Head slots that are head points (the last two of the 7 are the shoulders) [affine layout].
 _NUM_HEAD_POINTS = len(HEAD_POINTS)
 
