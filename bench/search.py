@@ -45,8 +45,9 @@ import torch
 
 from pipeline.config.data import SyntheticParams
 from pipeline.config.search import SearchParams
+from pipeline.geometry import prepare_targets
 from pipeline.search import fast, first_pass, recall, reference, torch_search
-from pipeline.search.admissible import admissible
+from pipeline.search.admissible import admissible, admissible_with_distance
 from pipeline.search.blocks import SearchResult, run_search
 from pipeline.search.first_pass import lowres
 from pipeline.search.inputs import SearchInputs, build_inputs
@@ -102,6 +103,15 @@ def part_speed(inputs: SearchInputs, opts: SearchParams, n_sources: int, ref_pai
     def numba_topk(s, p):
         return fast.search_source_top_k(s, inputs, p, md, None, mc, k)[2]
 
+    layout = prepare_targets(inputs.keypoints)                # once, as run_search does
+
+    def numba_topk_handed(s, p):
+        cands, dist = admissible_with_distance(s, inputs.keypoints, inputs.torso_ok,
+                                               inputs.torso_size, p, md)
+        fast.candidates_top_k(s, inputs, cands.astype(np.int64), mc, k, distance=dist,
+                              layout=layout)
+        return cands.size
+
     def torch_on(dev):
         return lambda s, p: torch_search.search_source(s, inputs, dev, p, md, None, mc)[0].size
 
@@ -118,7 +128,10 @@ def part_speed(inputs: SearchInputs, opts: SearchParams, n_sources: int, ref_pai
     rows.append(("numba every cost, same pairs", r_pairs, f_pps))
     for name, fn in (("numba (fast) every cost", numba_every),
                      ("torch CPU every cost", torch_on(dev_cpu)),
-                     (f"numba exact top-{k}, early exit (the stage)", numba_topk)):
+                     (f"numba exact top-{k}, early exit, distances and targets prepared per "
+                      "call", numba_topk),
+                     (f"numba exact top-{k}, early exit, distances and targets handed on "
+                      "(the stage)", numba_topk_handed)):
         pps, pairs = _pairs_per_second(fn, sources, pool)
         rows.append((f"{name}, {len(sources)} sources x pool", pairs, pps))
     if torch.cuda.is_available():

@@ -28,6 +28,26 @@ def pose_distance(kp_src: np.ndarray, kp_cands: np.ndarray, st_src: float) -> np
     return np.where(n > 0, out, np.inf)
 
 
+def admissible_with_distance(source: int, keypoints: np.ndarray, torso_ok: np.ndarray,
+                             torso_size: np.ndarray, pool: np.ndarray,
+                             min_pose_distance: float, identity: np.ndarray | None = None
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`admissible` and the pose distance of each kept candidate to the source.
+
+    Returns (indices (K,) int, ascending; distances (K,) float64, as :func:`pose_distance`).
+    The search orders its candidates by these distances, so handing them on saves computing
+    them twice.
+    """
+    cands = pool[(pool != source) & torso_ok[pool]]
+    if cands.size == 0:
+        return cands, np.zeros(0, np.float64)
+    d = pose_distance(keypoints[source], keypoints[cands], float(torso_size[source]))
+    keep = d >= min_pose_distance
+    if identity is not None:
+        keep &= identity[cands] != identity[source]
+    return cands[keep], d[keep]
+
+
 def admissible(source: int, keypoints: np.ndarray, torso_ok: np.ndarray, torso_size: np.ndarray,
                pool: np.ndarray, min_pose_distance: float,
                identity: np.ndarray | None = None) -> np.ndarray:
@@ -36,11 +56,5 @@ def admissible(source: int, keypoints: np.ndarray, torso_ok: np.ndarray, torso_s
     pool: (M,) int indices of the candidate pool (training images); identity: (N,) person ids
     (any comparable values) to exclude the source's own person, or None to ignore identity.
     """
-    cands = pool[(pool != source) & torso_ok[pool]]
-    if cands.size == 0:
-        return cands
-    d = pose_distance(keypoints[source], keypoints[cands], float(torso_size[source]))
-    keep = d >= min_pose_distance
-    if identity is not None:
-        keep &= identity[cands] != identity[source]
-    return cands[keep]
+    return admissible_with_distance(source, keypoints, torso_ok, torso_size, pool,
+                                    min_pose_distance, identity)[0]

@@ -28,7 +28,8 @@ from pipeline.artifacts.atomic import atomic_path
 from pipeline.artifacts.code_digest import source_digest
 from pipeline.config.base import section_dict
 from pipeline.search import fast, reference, torch_search
-from pipeline.search.admissible import admissible
+from pipeline.geometry import TargetLayout, prepare_targets
+from pipeline.search.admissible import admissible_with_distance
 from pipeline.search.first_pass import LowRes, lowres
 from pipeline.search.inputs import SearchInputs
 from pipeline.search.shortlist import shortlist
@@ -55,9 +56,12 @@ class SearchResult:
 
 def _search_block(sources: np.ndarray, inputs: SearchInputs, pool: np.ndarray,
                   identity: np.ndarray | None, opts: SearchParams,
-                  low: LowRes | None = None) -> dict[str, np.ndarray]:
+                  low: LowRes | None = None, layout: TargetLayout | None = None
+                  ) -> dict[str, np.ndarray]:
     """Top-k of every source of one block; low: the shortlist's low-resolution first pass
-    (:func:`pipeline.search.first_pass.lowres`) when ``shortlist_method`` is lowres."""
+    (:func:`pipeline.search.first_pass.lowres`) when ``shortlist_method`` is lowres; layout:
+    every image's prepared targets (:func:`pipeline.geometry.prepare_targets`), or None to
+    prepare the candidates' per source (same bits, slower)."""
     k = opts.top_k
     out = {"sources": sources.astype(np.int64),
            "topk_index": np.full((len(sources), k), -1, np.int32),
@@ -66,18 +70,23 @@ def _search_block(sources: np.ndarray, inputs: SearchInputs, pool: np.ndarray,
     dev = _device_inputs(inputs, opts) if opts.implementation == "torch" else None
     for row, s in enumerate(sources):
         s = int(s)
-        cands = admissible(s, inputs.keypoints, inputs.torso_ok, inputs.torso_size, pool,
-                           opts.min_pose_distance, identity).astype(np.int64)
+        cands, dist = admissible_with_distance(s, inputs.keypoints, inputs.torso_ok,
+                                               inputs.torso_size, pool, opts.min_pose_distance,
+                                               identity)
+        cands = cands.astype(np.int64)
         out["num_admissible"][row] = cands.size
         if opts.shortlist > 0:
             cands = shortlist(s, inputs, low, cands, opts.shortlist_method, opts.shortlist,
-                              opts.mismatch_cost)
+                              opts.mismatch_cost, distance=dist)
+            dist = None                           # the shortlist comes best first
         if opts.implementation == "fast":
             idx, cst = fast.candidates_top_k(s, inputs, cands, opts.mismatch_cost, k,
-                                             best_first=opts.shortlist > 0)
+                                             best_first=opts.shortlist > 0, distance=dist,
+                                             layout=layout)
         else:
             if opts.implementation == "torch":
-                costs = torch_search.candidate_costs(s, inputs, dev, cands, opts.mismatch_cost)
+                costs = torch_search.candidate_costs(s, inputs, dev, cands, opts.mismatch_cost,
+                                                     layout)
             else:
                 costs = reference.candidate_costs(s, inputs, cands, opts.mismatch_cost)
             idx, cst = fast.top_k(cands, costs, k)
@@ -190,11 +199,14 @@ def run_search(inputs: SearchInputs, sources: np.ndarray, pool: np.ndarray,
                disable=not progress)
     if low is None and todo and opts.shortlist > 0 and opts.shortlist_method == "lowres":
         low = lowres(inputs, opts.shortlist_factor)
+    # the reference implementation fits its affines pair by pair; the others share one layout
+    layout = (prepare_targets(inputs.keypoints) if todo and opts.implementation != "reference"
+              else None)
     if todo:
         with backend_context(opts):
             parallel = Parallel(n_jobs=opts.workers, return_as="generator_unordered")
             jobs = parallel(delayed(_with_index)(b, blocks[b], inputs, pool, ident, opts,
-                                                 low)
+                                                 low, layout)
                             for b in todo)
             for b, res in jobs:
                 with atomic_path(cache / f"block_{b:06d}.npz", suffix=".npz") as tmp:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.geometry import part_affines_batch
+from pipeline.geometry import TargetLayout, part_affines_batch
 from pipeline.search.admissible import admissible, pose_distance
 from pipeline.search.inputs import SearchInputs
 from pipeline.search.kernel import source_costs, source_top_k
@@ -24,11 +24,9 @@ def search_source(source: int, inputs: SearchInputs, pool: np.ndarray, min_pose_
                        min_pose_distance, identity).astype(np.int64)
     if cands.size == 0:
         return cands, np.zeros(0, np.float64)
-    h, w = inputs.shape
-    affines, _ = part_affines_batch(inputs.keypoints[source], inputs.keypoints[cands], h, w)
     costs = source_costs(inputs.labels[source], inputs.parts[source], inputs.bbox[source],
                          inputs.labels, inputs.parts, inputs.bbox, cands,
-                         np.ascontiguousarray(affines), float(mismatch_cost))
+                         candidate_affines(source, inputs, cands), float(mismatch_cost))
     return cands, costs
 
 
@@ -62,12 +60,18 @@ def search_source_top_k(source: int, inputs: SearchInputs, pool: np.ndarray,
 
 
 def candidates_top_k(source: int, inputs: SearchInputs, cands: np.ndarray,
-                     mismatch_cost: float, k: int, best_first: bool = False
+                     mismatch_cost: float, k: int, best_first: bool = False,
+                     distance: np.ndarray | None = None, layout: TargetLayout | None = None
                      ) -> tuple[np.ndarray, np.ndarray]:
     """The k cheapest of the given candidates (K,) int64 of one source, exactly, with early
     exit. Equal to ``top_k(cands, costs, k)`` whatever the visiting order, which only sets how
     soon the bound bites: by pose distance, or as given when ``best_first`` (a shortlist,
     best first by its first pass).
+
+    distance: (K,) float64 pose distances of ``cands`` (:func:`pipeline.search.admissible.
+    admissible_with_distance`), computed here when None; layout: every image's target layout
+    (:func:`pipeline.geometry.prepare_targets` of ``inputs.keypoints``), prepared here for the
+    candidates when None. Either gives the same bits; handing them on saves time.
 
     Returns (indices (k,) int32 -1 padded, costs (k,) float32 NaN padded).
     """
@@ -79,16 +83,26 @@ def candidates_top_k(source: int, inputs: SearchInputs, cands: np.ndarray,
     if best_first:
         ordered = cands
     else:
-        d = pose_distance(inputs.keypoints[source], inputs.keypoints[cands],
-                          float(inputs.torso_size[source]))
-        ordered = cands[np.argsort(d, kind="stable")]
-    h, w = inputs.shape
-    affines, _ = part_affines_batch(inputs.keypoints[source], inputs.keypoints[ordered], h, w)
+        if distance is None:
+            distance = pose_distance(inputs.keypoints[source], inputs.keypoints[cands],
+                                     float(inputs.torso_size[source]))
+        ordered = cands[np.argsort(distance, kind="stable")]
+    affines = candidate_affines(source, inputs, ordered, layout)
     best, costs, _ = source_top_k(inputs.labels[source], inputs.parts[source],
                                   inputs.bbox[source], inputs.labels, inputs.parts, inputs.bbox,
-                                  ordered, np.ascontiguousarray(affines), float(mismatch_cost),
-                                  int(k))
+                                  ordered, affines, float(mismatch_cost), int(k))
     found = best >= 0
     idx[found] = best[found]
     cst[found] = costs[found]
     return idx, cst
+
+
+def candidate_affines(source: int, inputs: SearchInputs, cands: np.ndarray,
+                      layout: TargetLayout | None = None) -> np.ndarray:
+    """The part affines f_j of ``source`` against candidates (K,) int64, target = candidate
+    frame: (K, 10, 2, 3) float64, C-contiguous. layout: as in :func:`candidates_top_k`."""
+    h, w = inputs.shape
+    targets = (TargetLayout(layout.dx[cands], layout.dy[cands], layout.w[cands])
+               if layout is not None else inputs.keypoints[cands])
+    affines, _ = part_affines_batch(inputs.keypoints[source], targets, h, w)
+    return np.ascontiguousarray(affines)

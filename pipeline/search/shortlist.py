@@ -30,12 +30,16 @@ def select(cands: np.ndarray, score: np.ndarray, m: int) -> np.ndarray:
 
 
 def scores(source: int, inputs: SearchInputs, low: LowRes | None, cands: np.ndarray,
-           method: str, mismatch_cost: float) -> np.ndarray:
+           method: str, mismatch_cost: float, distance: np.ndarray | None = None
+           ) -> np.ndarray:
     """First-pass score of every candidate (K,) int64 (lower = more promising): (K,) float64.
 
-    low: :func:`pipeline.search.first_pass.lowres` of ``inputs`` (``lowres`` only).
+    low: :func:`pipeline.search.first_pass.lowres` of ``inputs`` (``lowres`` only);
+    distance: the candidates' pose distances when already computed (``pose`` only).
     """
     if method == "pose":
+        if distance is not None:
+            return np.asarray(distance, np.float64)
         return pose_distance(inputs.keypoints[source], inputs.keypoints[cands],
                              float(inputs.torso_size[source]))
     if method == "lowres":
@@ -44,15 +48,24 @@ def scores(source: int, inputs: SearchInputs, low: LowRes | None, cands: np.ndar
 
 
 def shortlist(source: int, inputs: SearchInputs, low: LowRes | None, cands: np.ndarray,
-              method: str, m: int, mismatch_cost: float) -> np.ndarray:
+              method: str, m: int, mismatch_cost: float, distance: np.ndarray | None = None
+              ) -> np.ndarray:
     """The shortlist of one source: admissible ``cands`` (K,) int64 -> the ``m`` best by
-    the first pass, best first ((min(m, K),) int64; all of them, unscored, when K <= m)."""
+    the first pass, best first ((min(m, K),) int64; all of them, unscored, when K <= m).
+
+    distance: (K,) pose distances of ``cands``
+    (:func:`pipeline.search.admissible.admissible_with_distance`). With ``lowres`` the first
+    pass then visits the candidates nearest in pose first: its early exit compares each
+    candidate with the m-th best so far, which good candidates met early make tighter. The
+    shortlist is the same in any visiting order (ties go to the lower index; tested).
+    """
     cands = np.asarray(cands, np.int64)
     if cands.size <= m:
         return cands
     if method == "lowres":                        # early exit: same ranking as select()
-        return first_pass.best(source, _need(low), cands, m, mismatch_cost)[0]
-    return select(cands, scores(source, inputs, low, cands, method, mismatch_cost), m)
+        visit = cands if distance is None else cands[np.argsort(distance, kind="stable")]
+        return first_pass.best(source, _need(low), visit, m, mismatch_cost)[0]
+    return select(cands, scores(source, inputs, low, cands, method, mismatch_cost, distance), m)
 
 
 def _need(low: LowRes | None) -> LowRes:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pipeline.geometry import part_affines_batch
+from pipeline.geometry import TargetLayout
 from pipeline.search.admissible import admissible
+from pipeline.search.fast import candidate_affines
 from pipeline.search.inputs import SearchInputs
 from pipeline.search.torch_kernel import DeviceInputs, source_costs
 from pipeline.torch_utils.device import resolve_device
@@ -26,13 +27,15 @@ def device_inputs(inputs: SearchInputs, device: str) -> DeviceInputs:
 
 
 def candidate_costs(source: int, inputs: SearchInputs, dev: DeviceInputs, cands: np.ndarray,
-                    mismatch_cost: float) -> np.ndarray:
-    """Exact costs of ``source`` against the given candidates (K,) int64 -> (K,) float64."""
+                    mismatch_cost: float, layout: TargetLayout | None = None) -> np.ndarray:
+    """Exact costs of ``source`` against the given candidates (K,) int64 -> (K,) float64.
+
+    layout: every image's prepared targets (as in :func:`pipeline.search.fast.candidates_top_k`).
+    """
     cands = np.asarray(cands, np.int64)
     if cands.size == 0:
         return np.zeros(0, np.float64)
-    h, w = inputs.shape
-    affines, _ = part_affines_batch(inputs.keypoints[source], inputs.keypoints[cands], h, w)
+    affines = candidate_affines(source, inputs, cands, layout)
     with torch.inference_mode():
         return source_costs(dev, source, cands, affines, mismatch_cost)
 

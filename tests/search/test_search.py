@@ -64,6 +64,40 @@ def test_fast_equals_reference_for_every_source(realistic_inputs, mismatch_cost,
     assert checked > 20
 
 
+def test_handed_on_distances_and_layout_give_the_same_bits(realistic_inputs):
+    """The block runner hands the admissibility test's pose distances and one prepared target
+    layout to the exact top-k (and the torch costs); both must change nothing."""
+    from pipeline.geometry import prepare_targets
+    from pipeline.search import torch_search
+    from pipeline.search.admissible import admissible, admissible_with_distance, pose_distance
+    inputs, person = realistic_inputs
+    pool = np.flatnonzero(inputs.torso_ok)
+    layout = prepare_targets(inputs.keypoints)
+    dev = torch_search.device_inputs(inputs, "cpu")
+    for s in pool:
+        s = int(s)
+        cands, dist = admissible_with_distance(s, inputs.keypoints, inputs.torso_ok,
+                                               inputs.torso_size, pool, 0.2, person)
+        np.testing.assert_array_equal(cands, admissible(s, inputs.keypoints, inputs.torso_ok,
+                                                        inputs.torso_size, pool, 0.2, person))
+        np.testing.assert_array_equal(dist, pose_distance(inputs.keypoints[s],
+                                                          inputs.keypoints[cands],
+                                                          float(inputs.torso_size[s])))
+        assert (dist >= 0.2).all()
+        cands = cands.astype(np.int64)
+        plain = fast.candidates_top_k(s, inputs, cands, MISMATCH, 4)
+        handed = fast.candidates_top_k(s, inputs, cands, MISMATCH, 4, distance=dist,
+                                       layout=layout)
+        for a, b in zip(plain, handed):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(
+            fast.candidate_affines(s, inputs, cands, layout).view(np.int64),
+            fast.candidate_affines(s, inputs, cands).view(np.int64))
+        np.testing.assert_array_equal(
+            torch_search.candidate_costs(s, inputs, dev, cands, MISMATCH, layout),
+            torch_search.candidate_costs(s, inputs, dev, cands, MISMATCH))
+
+
 def test_identity_switch_excludes_the_same_person(realistic_inputs):
     inputs, person = realistic_inputs
     pool = np.flatnonzero(inputs.torso_ok)

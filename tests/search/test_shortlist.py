@@ -99,6 +99,30 @@ def test_early_exit_ranking_equals_ranking_every_score(realistic_inputs):
             np.testing.assert_array_equal(got_cost, np.sort(score)[:m])
 
 
+def test_first_pass_result_does_not_depend_on_the_visiting_order(realistic_inputs):
+    """The stage visits candidates nearest in pose first (a tighter early exit); the
+    shortlist must be the one of index order, ties included."""
+    inputs, _ = realistic_inputs
+    low = first_pass.lowres(inputs, 2)
+    pool = np.flatnonzero(inputs.torso_ok).astype(np.int64)
+    rng = np.random.default_rng(0)
+    for s in pool:
+        cands = pool[pool != s]
+        dist = pose_distance(inputs.keypoints[s], inputs.keypoints[cands],
+                             float(inputs.torso_size[s]))
+        for m in (1, 6, 17):
+            want = first_pass.best(int(s), low, cands, m, 2.0)[0]
+            got = shortlist.shortlist(int(s), inputs, low, cands, "lowres", m, 2.0,
+                                      distance=dist)
+            np.testing.assert_array_equal(got, want)
+            shuffled = rng.permutation(cands)
+            np.testing.assert_array_equal(first_pass.best(int(s), low, shuffled, m, 2.0)[0],
+                                          want)
+        np.testing.assert_array_equal(      # the pose method takes the handed-on distances
+            shortlist.shortlist(int(s), inputs, None, cands, "pose", 6, 2.0, distance=dist),
+            shortlist.shortlist(int(s), inputs, None, cands, "pose", 6, 2.0))
+
+
 def _expected(inputs, pool, s, method, m, k, low):
     """Independent recomputation: every exact cost, every first-pass score, keep the m best."""
     cands, costs = fast.search_source(int(s), inputs, pool, 0.2, None, 2.0)
