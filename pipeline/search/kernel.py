@@ -3,10 +3,10 @@
 For one source and a list of candidates it evaluates docs/method.md §4's cost with the same sample
 positions as :func:`pipeline.geometry.sample_coords` (the same float64 expressions, in the
 same order, round half up), but visits only the pixels that can cost anything: for part j,
-the box of the candidate's person pixels inside B^j_{P_c}, united with the box of output
-pixels whose sample can land on the source's person pixels inside B^j_{P_s} (the source
-box's preimage under f_j, widened by one pixel). Every other pixel has no person label on
-either side and costs 0, so the result is exact.
+row by row, the span of the candidate's person pixels inside B^j_{P_c} and the span of
+output pixels whose sample can land on the source's person pixels inside B^j_{P_s} (the
+source box's preimage under f_j, cut along the row: :func:`_row_span`). Every other pixel
+has no person label on either side and costs 0, so the result is exact.
 
 Pixel cost: 0 when both sides agree (both empty or the same label), 1 when exactly one side
 holds a person label, ``mismatch_cost`` when they hold two different person labels.
@@ -18,38 +18,71 @@ import math
 import numba
 import numpy as np
 
-#: Below this |det| the preimage box is not computed and the whole frame is visited.
+#: Below this |det| the preimage's rows are not bounded and every row is visited.
 _DET_EPS = 1e-12
+
+#: Slack (source pixels) on each side of the source box when cutting its preimage along a
+#: row: far above the rounding of the span's own arithmetic (~1e-13 px), so no pixel whose
+#: sample lands in the box is left out; a pixel it lets in needlessly costs 0.
+_SAMPLE_SLACK = 1e-9
+
+#: Slack (output pixels) on each side of a span before rounding it to whole pixels.
+_SPAN_SLACK = 1e-9
 
 
 @numba.njit(cache=True, nogil=True)
-def _preimage_box(a: np.ndarray, sy0: int, sy1: int, sx0: int, sx1: int, h: int, w: int
-                  ) -> tuple[int, int, int, int]:
-    """Output pixels whose nearest sample can fall in source box [sy0..sy1] x [sx0..sx1]."""
+def _preimage_rows(a: np.ndarray, sy0: int, sy1: int, sx0: int, sx1: int, h: int
+                   ) -> tuple[int, int]:
+    """Rows of output pixels whose nearest sample can fall in source box [sy0..sy1] x
+    [sx0..sx1] (the rows of the box's preimage under a, clipped to the frame; every row
+    when a is near singular; (1, 0) when none)."""
     det = a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]
     if abs(det) < _DET_EPS:
-        return 0, h - 1, 0, w - 1
-    lo_x = 1e300
-    hi_x = -1e300
+        return 0, h - 1
     lo_y = 1e300
     hi_y = -1e300
     for cy in (sy0 - 0.5, sy1 + 0.5):
         for cx in (sx0 - 0.5, sx1 + 0.5):
-            u = cx - a[0, 2]
-            v = cy - a[1, 2]
-            x = (a[1, 1] * u - a[0, 1] * v) / det
-            y = (-a[1, 0] * u + a[0, 0] * v) / det
-            lo_x = min(lo_x, x)
-            hi_x = max(hi_x, x)
+            y = (-a[1, 0] * (cx - a[0, 2]) + a[0, 0] * (cy - a[1, 2])) / det
             lo_y = min(lo_y, y)
             hi_y = max(hi_y, y)
-    if hi_x < -1.0 or lo_x > w or hi_y < -1.0 or lo_y > h:
-        return 1, 0, 1, 0
-    y0 = max(0, int(math.floor(lo_y)) - 1)
-    y1 = min(h - 1, int(math.ceil(hi_y)) + 1)
-    x0 = max(0, int(math.floor(lo_x)) - 1)
-    x1 = min(w - 1, int(math.ceil(hi_x)) + 1)
-    return y0, y1, x0, x1
+    y0 = max(0.0, math.floor(lo_y) - 1.0)
+    y1 = min(h - 1.0, math.ceil(hi_y) + 1.0)
+    if y0 > y1:
+        return 1, 0
+    return int(y0), int(y1)
+
+
+@numba.njit(cache=True, nogil=True)
+def _axis_span(inv_slope: float, base: float, lo: float, hi: float, x_lo: float, x_hi: float
+               ) -> tuple[float, float]:
+    """The x in [x_lo, x_hi] where slope * x + base can lie in [lo, hi] (inv_slope =
+    1 / slope, or 0 for a zero slope), widened by the slacks; (1, 0) when none."""
+    if inv_slope == 0.0:
+        if base < lo - _SAMPLE_SLACK or base > hi + _SAMPLE_SLACK:
+            return 1.0, 0.0
+        return x_lo, x_hi
+    u = (lo - _SAMPLE_SLACK - base) * inv_slope
+    v = (hi + _SAMPLE_SLACK - base) * inv_slope
+    if u > v:
+        u, v = v, u
+    return max(x_lo, u - _SPAN_SLACK), min(x_hi, v + _SPAN_SLACK)
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_span(a: np.ndarray, inv_x: float, inv_y: float, y: float, sy0: int, sy1: int,
+              sx0: int, sx1: int, w: int) -> tuple[int, int]:
+    """Pixels [x0..x1] of output row y whose nearest sample can fall in source box
+    [sy0..sy1] x [sx0..sx1]: both coordinates of the sample are linear in x along the row,
+    so each keeps x in one interval (inv_x, inv_y: 1 / a[0, 0], 1 / a[1, 0], 0 where
+    zero); (1, 0) when none."""
+    x_lo, x_hi = _axis_span(inv_x, a[0, 1] * y + a[0, 2], sx0 - 0.5, sx1 + 0.5, 0.0, w - 1.0)
+    if x_lo > x_hi:
+        return 1, 0
+    x_lo, x_hi = _axis_span(inv_y, a[1, 1] * y + a[1, 2], sy0 - 0.5, sy1 + 0.5, x_lo, x_hi)
+    if x_lo > x_hi:
+        return 1, 0
+    return int(math.ceil(x_lo)), int(math.floor(x_hi))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -75,43 +108,52 @@ def pair_cost_kernel(src_lab: np.ndarray, src_bits: np.ndarray, src_bbox: np.nda
             if partial > limit:
                 return partial
         a = affines[j]
-        ry0, ry1, rx0, rx1 = c_bbox[j, 0], c_bbox[j, 1], c_bbox[j, 2], c_bbox[j, 3]
-        if src_bbox[j, 0] <= src_bbox[j, 1]:
-            py0, py1, px0, px1 = _preimage_box(a, src_bbox[j, 0], src_bbox[j, 1],
-                                               src_bbox[j, 2], src_bbox[j, 3], h, w)
-            if py0 <= py1 and px0 <= px1:
-                if ry0 > ry1:
-                    ry0, ry1, rx0, rx1 = py0, py1, px0, px1
-                else:
-                    ry0, ry1 = min(ry0, py0), max(ry1, py1)
-                    rx0, rx1 = min(rx0, px0), max(rx1, px1)
-        if ry0 > ry1 or rx0 > rx1:
-            continue
-        bit = np.uint16(1 << j)
+        cy0, cy1, cx0, cx1 = c_bbox[j, 0], c_bbox[j, 1], c_bbox[j, 2], c_bbox[j, 3]
+        sy0, sy1, sx0, sx1 = src_bbox[j, 0], src_bbox[j, 1], src_bbox[j, 2], src_bbox[j, 3]
+        py0, py1 = 1, 0
+        if sy0 <= sy1:
+            py0, py1 = _preimage_rows(a, sy0, sy1, sx0, sx1, h)
+        if cy0 > cy1:
+            ry0, ry1 = py0, py1
+        elif py0 > py1:
+            ry0, ry1 = cy0, cy1
+        else:
+            ry0, ry1 = min(cy0, py0), max(cy1, py1)
+        inv_x = 1.0 / a[0, 0] if a[0, 0] != 0.0 else 0.0
+        inv_y = 1.0 / a[1, 0] if a[1, 0] != 0.0 else 0.0
         a00, a01, a02 = a[0, 0], a[0, 1], a[0, 2]
         a10, a11, a12 = a[1, 0], a[1, 1], a[1, 2]
         for y in range(ry0, ry1 + 1):
             yf = float(y)
-            for x in range(rx0, rx1 + 1):
-                la = 0
-                if c_bits[y, x] & bit:
-                    la = c_lab[y, x]
-                xf = float(x)
-                sx = (a00 * xf + a01 * yf) + a02
-                sy = (a10 * xf + a11 * yf) + a12
-                fx = math.floor(sx + 0.5)
-                fy = math.floor(sy + 0.5)
-                lb = 0
-                if fx >= 0.0 and fx < w and fy >= 0.0 and fy < h:
-                    ix = int(fx)
-                    iy = int(fy)
-                    if src_bits[iy, ix] & bit:
-                        lb = src_lab[iy, ix]
-                if la != lb:
-                    if la != 0 and lb != 0:
-                        n_mismatch += 1
-                    else:
-                        n_single += 1
+            # this row's pixels: the candidate's box span, the preimage's span, or both
+            c0, c1 = (cx0, cx1) if cy0 <= y <= cy1 else (1, 0)
+            p0, p1 = 1, 0
+            if py0 <= y <= py1:
+                p0, p1 = _row_span(a, inv_x, inv_y, yf, sy0, sy1, sx0, sx1, w)
+            if c0 > c1:
+                c0, c1, p0, p1 = p0, p1, 1, 0
+            elif p0 <= p1 and p0 <= c1 + 1 and c0 <= p1 + 1:   # overlapping spans: one
+                c0, c1, p0, p1 = min(c0, p0), max(c1, p1), 1, 0
+            for span in range(2):
+                x0, x1 = (c0, c1) if span == 0 else (p0, p1)
+                for x in range(x0, x1 + 1):
+                    # branch-free: which pixels differ is data, and mispredicted branches
+                    # cost more than the arithmetic
+                    la = np.int64(c_lab[y, x]) * np.int64((c_bits[y, x] >> j) & 1)
+                    xf = float(x)
+                    sx = (a00 * xf + a01 * yf) + a02
+                    sy = (a10 * xf + a11 * yf) + a12
+                    fx = math.floor(sx + 0.5)
+                    fy = math.floor(sy + 0.5)
+                    inside = np.int64((fx >= 0) & (fx < w) & (fy >= 0) & (fy < h))
+                    ix = min(max(fx, 0), w - 1)
+                    iy = min(max(fy, 0), h - 1)
+                    lb = (np.int64(src_lab[iy, ix]) * np.int64((src_bits[iy, ix] >> j) & 1)
+                          * inside)
+                    diff = np.int64(la != lb)
+                    both = np.int64((la != 0) & (lb != 0))
+                    n_mismatch += diff & both
+                    n_single += diff & (1 - both)
             # the bound, row by row as well: most candidates of a top-k search exceed it
             # partway through the torso
             partial = float(n_single) + mismatch_cost * float(n_mismatch)

@@ -245,3 +245,75 @@ def test_changed_code_never_reuses_saved_blocks(realistic_inputs, tmp_path, monk
     monkeypatch.setattr(blocks, "code_digest", lambda: "other code")
     run_search(inputs, pool, pool, None, _opts(), tmp_path, progress=False)
     assert len({p.parent for p in tmp_path.rglob("block_*.npz")}) == 2
+
+
+def _whole_frame_cost(src_lab, src_bits, c_lab, c_bits, affines, mismatch_cost):
+    """The cost with every pixel of every part visited (no boxes, no spans), numpy."""
+    h, w = src_lab.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    single = mismatch = 0
+    for j, a in enumerate(affines):
+        la = np.where(c_bits & (1 << j), c_lab, 0)
+        fx = np.floor(((a[0, 0] * xs + a[0, 1] * ys) + a[0, 2]) + 0.5)
+        fy = np.floor(((a[1, 0] * xs + a[1, 1] * ys) + a[1, 2]) + 0.5)
+        inside = (fx >= 0) & (fx < w) & (fy >= 0) & (fy < h)
+        ix = np.where(inside, fx, 0).astype(np.int64)
+        iy = np.where(inside, fy, 0).astype(np.int64)
+        lb = np.where(inside & (src_bits[iy, ix] & (1 << j) > 0), src_lab[iy, ix], 0)
+        both = (la != 0) & (lb != 0)
+        mismatch += int((both & (la != lb)).sum())
+        single += int(((la != lb) & ~both).sum())
+    return float(single) + mismatch_cost * float(mismatch)
+
+
+def _random_affine(rng):
+    """Rotations, shears, reflections, 0.1x to 10x scales, half-pixel offsets (samples on
+    rounding ties), an axis-aligned or exactly zero coefficient, near-singular maps."""
+    kind = rng.integers(6)
+    if kind == 0:                                   # rational: samples land on .5 ties
+        a = rng.choice([-2, -1, -0.5, 0, 0.5, 1, 2], size=(2, 2))
+    elif kind == 1:                                 # rotation and scale
+        t, s = rng.uniform(0, 2 * np.pi), np.exp(rng.uniform(np.log(0.1), np.log(10)))
+        a = s * np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    elif kind == 2:                                 # near singular
+        v = rng.normal(size=2)
+        a = np.outer(rng.normal(size=2), v) + rng.normal(scale=1e-7, size=(2, 2))
+    elif kind == 3:                                 # tiny slopes along the rows
+        a = rng.normal(size=(2, 2))
+        a[:, 0] = rng.choice([1e-12, -1e-9, 1e-15], size=2)
+    else:
+        a = rng.normal(scale=rng.choice([0.3, 1.0, 3.0]), size=(2, 2))
+    offset = rng.integers(-10, 30, size=2) + rng.choice([0.0, 0.5, rng.uniform()], size=2)
+    return np.concatenate([a, offset[:, None]], axis=1)
+
+
+def test_kernel_visits_every_pixel_that_can_cost():
+    """The kernel visits, row by row, only the candidate's span and the source box's
+    preimage span of each part: on random maps and adversarial affines it must equal the
+    whole-frame count, and its early exit must only ever stop above the limit."""
+    from pipeline.search.inputs import part_label_bboxes
+    from pipeline.search.kernel import pair_cost_kernel
+    rng = np.random.default_rng(0)
+    h, w = 16, 20
+    checked_nonzero = 0
+    for _ in range(400):
+        maps = []
+        for _side in range(2):
+            lab = np.where(rng.uniform(size=(h, w)) < 0.5, rng.integers(1, 10, (h, w)), 0)
+            bits = np.zeros((h, w), np.uint16)
+            for j in range(10):                     # each part: a random rectangle
+                y0, x0 = rng.integers(0, h), rng.integers(0, w)
+                y1, x1 = y0 + rng.integers(0, 8), x0 + rng.integers(0, 8)
+                bits[y0:y1 + 1, x0:x1 + 1] |= np.uint16(1 << j)
+            lab = lab.astype(np.uint8)
+            maps.append((lab, bits, part_label_bboxes(lab, bits)))
+        (s_lab, s_bits, s_box), (c_lab, c_bits, c_box) = maps
+        aff = np.stack([_random_affine(rng) for _ in range(10)])
+        want = _whole_frame_cost(s_lab, s_bits, c_lab, c_bits, aff, 2.0)
+        got = pair_cost_kernel(s_lab, s_bits, s_box, c_lab, c_bits, c_box, aff, 2.0)
+        assert got == want
+        checked_nonzero += want > 0
+        limit = float(rng.uniform(0, want + 5))
+        cut = pair_cost_kernel(s_lab, s_bits, s_box, c_lab, c_bits, c_box, aff, 2.0, limit)
+        assert cut == want or limit < cut <= want
+    assert checked_nonzero > 300
