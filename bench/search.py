@@ -3,7 +3,7 @@ recall, and the search at DeepFashion scale.
 
     python bench/search.py --part speed  [--n 4000] [--sources 20] [--ref-pairs 300]
     python bench/search.py --part recall [--n 4000,10000] [--sample 0,500] [--shortlists 400,800,1600]
-    python bench/search.py --part scale  [--n 38000] [--shortlists 1600,4000] [--scale-sources 500]
+    python bench/search.py --part scale  [--n 38000] [--shortlists 1600,4000] [--scale-sources 500] [--inputs-cache F.npz]
     python bench/search.py --part cascade [--n 38000] [--cascades 0:8000,12000:8000] [--scale-sources 200]
 
 Poses are real (the DeepFashion sample's OpenPose rows, missing points included), worn by
@@ -76,6 +76,27 @@ def people_inputs(n: int, size: int, work: tuple[int, int]) -> SearchInputs:
     return SearchInputs(*(np.concatenate([getattr(c, f) for c in chunks])[:n]
                           for f in ("keypoints", "labels", "parts", "bbox", "torso_ok",
                                     "torso_size")))
+
+
+_INPUT_FIELDS = ("keypoints", "labels", "parts", "bbox", "torso_ok", "torso_size")
+
+
+def cached_people_inputs(n: int, size: int, work: tuple[int, int], cache: str
+                         ) -> SearchInputs:
+    """:func:`people_inputs`, read from the .npz ``cache`` when it holds the same n, image
+    size and working size, else generated and saved there ('' = no cache)."""
+    key = np.array([n, size, *work], np.int64)
+    if cache and Path(cache).exists():
+        with np.load(cache) as z:
+            if "key" in z.files and np.array_equal(z["key"], key):
+                return SearchInputs(*(z[f] for f in _INPUT_FIELDS))
+        print(f"{cache}: made for other settings, regenerating", flush=True)
+    inputs = people_inputs(n, size, work)
+    if cache:
+        tmp = Path(f"{cache}.tmp.npz")
+        np.savez(tmp, key=key, **{f: getattr(inputs, f) for f in _INPUT_FIELDS})
+        tmp.replace(cache)
+    return inputs
 
 
 def _pairs_per_second(fn, sources: np.ndarray, pool: np.ndarray) -> tuple[float, int]:
@@ -298,6 +319,9 @@ def main() -> None:
                     "timed for every search (>= N: all, end to end)")
     ap.add_argument("--threads", type=int, default=2, help="threads (search.workers)")
     ap.add_argument("--image-size", type=int, default=256)
+    ap.add_argument("--inputs-cache", default="", help="scale, cascade: an .npz file that keeps "
+                    "the generated people's search inputs for the next run (regenerated when "
+                    "made for another N or size)")
     args = ap.parse_args()
     torch.set_num_threads(1 if args.part == "speed" else args.threads)
     opts = SearchParams(workers=args.threads, backend="threading", device="cpu")
@@ -321,13 +345,13 @@ def main() -> None:
     elif args.part == "cascade":
         cascades = [tuple(int(v) for v in c.split(":")) for c in args.cascades.split(",")]
         for n in sizes:
-            part_cascade(people_inputs(n, args.image_size, work), opts, args.scale_sources,
-                         cascades)
+            part_cascade(cached_people_inputs(n, args.image_size, work, args.inputs_cache),
+                         opts, args.scale_sources, cascades)
     else:
         shortlists = [int(x) for x in (args.shortlists or "1600,4000").split(",")]
         for n in sizes:
             t = time.perf_counter()
-            inputs = people_inputs(n, args.image_size, work)
+            inputs = cached_people_inputs(n, args.image_size, work, args.inputs_cache)
             print(f"inputs of {n} people: {time.perf_counter() - t:.0f} s, peak RSS "
                   f"{_peak_rss_gib():.2f} GiB", flush=True)
             part_scale(inputs, opts, args.scale_sources, shortlists)
