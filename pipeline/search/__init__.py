@@ -12,3 +12,6 @@ keeps M candidates per source), :mod:`.recall` (what the shortlist misses, measu
 stage library: pseudo.h5). The searching error against the synthetic
 oracle is measured by :mod:`pipeline.evaluation.search_report`, a stage of its own.
 """
+from pipeline import numba_cache
+
+numba_cache.install()      # before the compiled modules below are imported and decorated
