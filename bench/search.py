@@ -139,8 +139,8 @@ def part_speed(inputs: SearchInputs, opts: SearchParams, n_sources: int, ref_pai
     def ref(s, p):
         return reference.search_source(s, inputs, p, md, None, mc)[0].size
 
-    numba_every(int(pool[0]), pool[:10])                       # compile beforehand
-    torch_on(dev_cpu)(int(pool[0]), pool[:10])
+    for warm in (numba_every, numba_topk, numba_topk_handed, torch_on(dev_cpu)):
+        warm(int(pool[0]), pool[:10])                          # compile beforehand
     sources = pool[:n_sources]
     rows = []
     r_pps, r_pairs = _pairs_per_second(ref, pool[:1], pool[:ref_pairs + 1])
