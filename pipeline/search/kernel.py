@@ -29,6 +29,9 @@ _SAMPLE_SLACK = 1e-9
 #: Slack (output pixels) on each side of a span before rounding it to whole pixels.
 _SPAN_SLACK = 1e-9
 
+#: Slopes at most this small count as zero in the row spans (1 / slope would overflow).
+_FLAT = 1e-300
+
 
 @numba.njit(cache=True, nogil=True)
 def _preimage_rows(a: np.ndarray, sy0: int, sy1: int, sx0: int, sx1: int, h: int
@@ -57,7 +60,7 @@ def _preimage_rows(a: np.ndarray, sy0: int, sy1: int, sx0: int, sx1: int, h: int
 def _axis_span(inv_slope: float, base: float, lo: float, hi: float, x_lo: float, x_hi: float
                ) -> tuple[float, float]:
     """The x in [x_lo, x_hi] where slope * x + base can lie in [lo, hi] (inv_slope =
-    1 / slope, or 0 for a zero slope), widened by the slacks; (1, 0) when none."""
+    1 / slope, or 0 for a flat one), widened by the slacks; (1, 0) when none."""
     if inv_slope == 0.0:
         if base < lo - _SAMPLE_SLACK or base > hi + _SAMPLE_SLACK:
             return 1.0, 0.0
@@ -75,7 +78,7 @@ def _row_span(a: np.ndarray, inv_x: float, inv_y: float, y: float, sy0: int, sy1
     """Pixels [x0..x1] of output row y whose nearest sample can fall in source box
     [sy0..sy1] x [sx0..sx1]: both coordinates of the sample are linear in x along the row,
     so each keeps x in one interval (inv_x, inv_y: 1 / a[0, 0], 1 / a[1, 0], 0 where
-    zero); (1, 0) when none."""
+    flat); (1, 0) when none."""
     x_lo, x_hi = _axis_span(inv_x, a[0, 1] * y + a[0, 2], sx0 - 0.5, sx1 + 0.5, 0.0, w - 1.0)
     if x_lo > x_hi:
         return 1, 0
@@ -119,8 +122,10 @@ def pair_cost_kernel(src_lab: np.ndarray, src_bits: np.ndarray, src_bbox: np.nda
             ry0, ry1 = cy0, cy1
         else:
             ry0, ry1 = min(cy0, py0), max(cy1, py1)
-        inv_x = 1.0 / a[0, 0] if a[0, 0] != 0.0 else 0.0
-        inv_y = 1.0 / a[1, 0] if a[1, 0] != 0.0 else 0.0
+        # a slope below _FLAT (its inverse would overflow) moves a sample by < 1e-297 px
+        # across the frame: the span test treats it as flat, far inside the slack
+        inv_x = 1.0 / a[0, 0] if abs(a[0, 0]) > _FLAT else 0.0
+        inv_y = 1.0 / a[1, 0] if abs(a[1, 0]) > _FLAT else 0.0
         a00, a01, a02 = a[0, 0], a[0, 1], a[0, 2]
         a10, a11, a12 = a[1, 0], a[1, 1], a[1, 2]
         for y in range(ry0, ry1 + 1):

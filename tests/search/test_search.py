@@ -280,7 +280,7 @@ def _random_affine(rng):
         a = np.outer(rng.normal(size=2), v) + rng.normal(scale=1e-7, size=(2, 2))
     elif kind == 3:                                 # tiny slopes along the rows
         a = rng.normal(size=(2, 2))
-        a[:, 0] = rng.choice([1e-12, -1e-9, 1e-15], size=2)
+        a[:, 0] = rng.choice([1e-12, -1e-9, 1e-15, 1e-310, -5e-324, 0.0], size=2)
     else:
         a = rng.normal(scale=rng.choice([0.3, 1.0, 3.0]), size=(2, 2))
     offset = rng.integers(-10, 30, size=2) + rng.choice([0.0, 0.5, rng.uniform()], size=2)
