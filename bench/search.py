@@ -321,7 +321,8 @@ def main() -> None:
     ap.add_argument("--image-size", type=int, default=256)
     ap.add_argument("--inputs-cache", default="", help="scale, cascade: an .npz file that keeps "
                     "the generated people's search inputs for the next run (regenerated when "
-                    "made for another N or size)")
+                    "made for another N or size; the key holds no code version, so delete it "
+                    "after changing the synthetic generator or build_inputs)")
     args = ap.parse_args()
     torch.set_num_threads(1 if args.part == "speed" else args.threads)
     opts = SearchParams(workers=args.threads, backend="threading", device="cpu")

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import warnings
 from pathlib import Path
 
-from numba.core import caching
+from numba.core import caching, config
 
 #: The package whose files stamp the cache.
 PACKAGE = Path(__file__).resolve().parent
@@ -72,9 +73,19 @@ class InTreeLocator(_PackageStamp, _numba_class("InTreeCacheLocator",
     """The default: cache in ``__pycache__`` next to the source, stamped with the digest."""
 
 
+class UserWideLocator(_PackageStamp, _numba_class("UserWideCacheLocator",
+                                                  "_UserWideCacheLocator")):
+    """``__pycache__`` not writable (a read-only install): the user's cache folder."""
+
+
 def install() -> None:
-    """Put this package's locators first in numba's list (idempotent)."""
+    """Put this package's locators first in numba's list (idempotent). A locator list the
+    user set (NUMBA_CACHE_LOCATOR_CLASSES) replaces numba's list, so this warns there."""
+    if getattr(config, "CACHE_LOCATOR_CLASSES", ""):
+        warnings.warn("NUMBA_CACHE_LOCATOR_CLASSES is set: the search's compiled code is cached "
+                      "without pipeline/numba_cache.py's package stamp; delete the cache after "
+                      "editing pipeline/search or pipeline/geometry", stacklevel=2)
     classes = _numba_class("CacheImpl", "_CacheImpl")._locator_classes
-    for cls in (InTreeLocator, UserProvidedLocator):
+    for cls in (UserWideLocator, InTreeLocator, UserProvidedLocator):
         if cls not in classes:
             classes.insert(0, cls)

@@ -35,4 +35,22 @@ def test_the_digest_follows_any_file_of_the_package(tmp_path: Path):
 def test_functions_of_other_packages_keep_numba_s_locators(tmp_path: Path):
     def f():
         return 1
-    assert numba_cache.InTreeLocator.from_function(f, str(tmp_path / "elsewhere.py")) is None
+    elsewhere = tmp_path / "elsewhere.py"
+    elsewhere.write_text("def f():\n    return 1\n")
+    for ours in (numba_cache.InTreeLocator, numba_cache.UserWideLocator):
+        assert ours.from_function(f, str(elsewhere)) is None
+        assert ours.__mro__[2].from_function(f, str(elsewhere)) is not None   # numba's own
+
+
+def test_a_read_only_tree_keeps_the_stamp(monkeypatch):
+    """Where __pycache__ cannot be written numba falls back to the user-wide folder; the
+    package stamp must come along."""
+    inner = numba_cache.InTreeLocator.__mro__[2]                # numba's in-tree locator
+
+    def refuse(self):
+        raise OSError("read-only")
+    monkeypatch.setattr(inner, "ensure_cache_path", refuse)
+    src = Path(first_pass.__file__)
+    assert numba_cache.InTreeLocator.from_function(first_pass._best.py_func, str(src)) is None
+    loc = numba_cache.UserWideLocator.from_function(first_pass._best.py_func, str(src))
+    assert loc is not None and loc.get_source_stamp()[1] == numba_cache.package_digest()

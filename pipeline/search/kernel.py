@@ -18,13 +18,21 @@ import math
 import numba
 import numpy as np
 
-#: Below this |det| the preimage's rows are not bounded and every row is visited.
+#: Below this |det| (or :data:`_DET_REL` times the map's scale and terms) the preimage's
+#: rows are not bounded and every row is visited.
 _DET_EPS = 1e-12
 
+#: Relative |det| threshold of the row bound: about 4,500 times the float64 epsilon.
+_DET_REL = 1e-12
+
 #: Slack (source pixels) on each side of the source box when cutting its preimage along a
-#: row: far above the rounding of the span's own arithmetic (~1e-13 px), so no pixel whose
-#: sample lands in the box is left out; a pixel it lets in needlessly costs 0.
+#: row, plus :data:`_ULPS` times the size of the sample's terms: the sample and the span
+#: group the same terms differently, so they differ by a few ulps of the largest term; no
+#: pixel whose sample lands in the box is left out, and a pixel let in needlessly costs 0.
 _SAMPLE_SLACK = 1e-9
+
+#: Relative rounding allowance of a sample coordinate (about 9 float64 ulps).
+_ULPS = 2e-15
 
 #: Slack (output pixels) on each side of a span before rounding it to whole pixels.
 _SPAN_SLACK = 1e-9
@@ -40,7 +48,11 @@ def _preimage_rows(a: np.ndarray, sy0: int, sy1: int, sx0: int, sx1: int, h: int
     [sx0..sx1] (the rows of the box's preimage under a, clipped to the frame; every row
     when a is near singular; (1, 0) when none)."""
     det = a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]
-    if abs(det) < _DET_EPS:
+    # the corners' numerators cancel to within ~eps * scale * terms; below this |det| their
+    # quotient may be off by a row, so every row is visited (the row spans stay exact)
+    scale = max(abs(a[0, 0]), abs(a[0, 1]), abs(a[1, 0]), abs(a[1, 1]))
+    terms = abs(a[0, 2]) + abs(a[1, 2]) + 2.0 * (h + (sx1 + 1.0))
+    if abs(det) < max(_DET_EPS, _DET_REL * scale * terms):
         return 0, h - 1
     lo_y = 1e300
     hi_y = -1e300
@@ -57,16 +69,17 @@ def _preimage_rows(a: np.ndarray, sy0: int, sy1: int, sx0: int, sx1: int, h: int
 
 
 @numba.njit(cache=True, nogil=True)
-def _axis_span(inv_slope: float, base: float, lo: float, hi: float, x_lo: float, x_hi: float
-               ) -> tuple[float, float]:
+def _axis_span(inv_slope: float, base: float, lo: float, hi: float, x_lo: float, x_hi: float,
+               slack: float) -> tuple[float, float]:
     """The x in [x_lo, x_hi] where slope * x + base can lie in [lo, hi] (inv_slope =
-    1 / slope, or 0 for a flat one), widened by the slacks; (1, 0) when none."""
+    1 / slope, or 0 for a flat one), with the sample widened by ``slack`` and x by
+    :data:`_SPAN_SLACK`; (1, 0) when none."""
     if inv_slope == 0.0:
-        if base < lo - _SAMPLE_SLACK or base > hi + _SAMPLE_SLACK:
+        if base < lo - slack or base > hi + slack:
             return 1.0, 0.0
         return x_lo, x_hi
-    u = (lo - _SAMPLE_SLACK - base) * inv_slope
-    v = (hi + _SAMPLE_SLACK - base) * inv_slope
+    u = (lo - slack - base) * inv_slope
+    v = (hi + slack - base) * inv_slope
     if u > v:
         u, v = v, u
     return max(x_lo, u - _SPAN_SLACK), min(x_hi, v + _SPAN_SLACK)
@@ -79,10 +92,15 @@ def _row_span(a: np.ndarray, inv_x: float, inv_y: float, y: float, sy0: int, sy1
     [sy0..sy1] x [sx0..sx1]: both coordinates of the sample are linear in x along the row,
     so each keeps x in one interval (inv_x, inv_y: 1 / a[0, 0], 1 / a[1, 0], 0 where
     flat); (1, 0) when none."""
-    x_lo, x_hi = _axis_span(inv_x, a[0, 1] * y + a[0, 2], sx0 - 0.5, sx1 + 0.5, 0.0, w - 1.0)
+    # the sample's own rounding grows with its terms: a few ulps of the largest of them
+    slack_x = _SAMPLE_SLACK + _ULPS * (abs(a[0, 0]) * w + abs(a[0, 1] * y) + abs(a[0, 2]))
+    slack_y = _SAMPLE_SLACK + _ULPS * (abs(a[1, 0]) * w + abs(a[1, 1] * y) + abs(a[1, 2]))
+    x_lo, x_hi = _axis_span(inv_x, a[0, 1] * y + a[0, 2], sx0 - 0.5, sx1 + 0.5, 0.0, w - 1.0,
+                            slack_x)
     if x_lo > x_hi:
         return 1, 0
-    x_lo, x_hi = _axis_span(inv_y, a[1, 1] * y + a[1, 2], sy0 - 0.5, sy1 + 0.5, x_lo, x_hi)
+    x_lo, x_hi = _axis_span(inv_y, a[1, 1] * y + a[1, 2], sy0 - 0.5, sy1 + 0.5, x_lo, x_hi,
+                            slack_y)
     if x_lo > x_hi:
         return 1, 0
     return int(math.ceil(x_lo)), int(math.floor(x_hi))

@@ -268,8 +268,9 @@ def _whole_frame_cost(src_lab, src_bits, c_lab, c_bits, affines, mismatch_cost):
 
 def _random_affine(rng):
     """Rotations, shears, reflections, 0.1x to 10x scales, half-pixel offsets (samples on
-    rounding ties), an axis-aligned or exactly zero coefficient, near-singular maps."""
-    kind = rng.integers(6)
+    rounding ties), an axis-aligned or exactly zero coefficient, near-singular maps, |det|
+    just above the kernel's threshold at a large scale, huge terms that cancel."""
+    kind = rng.integers(8)
     if kind == 0:                                   # rational: samples land on .5 ties
         a = rng.choice([-2, -1, -0.5, 0, 0.5, 1, 2], size=(2, 2))
     elif kind == 1:                                 # rotation and scale
@@ -281,6 +282,14 @@ def _random_affine(rng):
     elif kind == 3:                                 # tiny slopes along the rows
         a = rng.normal(size=(2, 2))
         a[:, 0] = rng.choice([1e-12, -1e-9, 1e-15, 1e-310, -5e-324, 0.0], size=2)
+    elif kind == 4:                                 # |det| 1e-12..1e-9 at scale ~100
+        v = rng.normal(size=2) * 100
+        a = np.outer(rng.normal(size=2), v)
+        a[1, 1] += 10.0 ** rng.uniform(-14, -11) / a[0, 0]
+    elif kind == 5:                                 # huge terms that cancel along a row
+        a = np.array([[rng.uniform(-1, 1), 1e8], [rng.uniform(-1, 1), rng.normal()]])
+        return np.array([[a[0, 0], a[0, 1], -1e8 * rng.integers(0, 16) + rng.uniform(0, 20)],
+                         [a[1, 0], a[1, 1], rng.uniform(0, 16)]])
     else:
         a = rng.normal(scale=rng.choice([0.3, 1.0, 3.0]), size=(2, 2))
     offset = rng.integers(-10, 30, size=2) + rng.choice([0.0, 0.5, rng.uniform()], size=2)
@@ -317,3 +326,37 @@ def test_kernel_visits_every_pixel_that_can_cost():
         cut = pair_cost_kernel(s_lab, s_bits, s_box, c_lab, c_bits, c_box, aff, 2.0, limit)
         assert cut == want or limit < cut <= want
     assert checked_nonzero > 300
+
+
+def test_kernel_counts_the_edge_pixels_of_two_hard_maps():
+    """Found in review: a 1e8 term that cancels along the row (the sample rounds onto the
+    box's edge with an error above a fixed slack), and |det| = 3.6e-12 at scale 75 (the
+    preimage's rows off by more than one)."""
+    from pipeline.search.inputs import part_label_bboxes
+    from pipeline.search.kernel import pair_cost_kernel
+    no_point = np.array([[1.0, 0.0, -1e6], [0.0, 1.0, -1e6]])
+    cases = []
+    h, w = 4, 20
+    s_lab = np.zeros((h, w), np.uint8)
+    s_bits = np.zeros((h, w), np.uint16)
+    s_lab[1, 5], s_bits[1, 5] = 1, 1
+    aff = np.stack([no_point] * 10)
+    aff[0] = [[0.7162394190794505, 1e8, -100000005.52735187], [0.0, 1.0, 0.0]]
+    cases.append((s_lab, s_bits, aff))
+    h, w = 16, 20
+    s_lab = np.zeros((h, w), np.uint8)
+    s_bits = np.zeros((h, w), np.uint16)
+    s_lab[4:6, 14:16], s_bits[4:6, 14:16] = 1, 1
+    aff = np.stack([no_point] * 10)
+    aff[0] = [[float.fromhex("-0x1.2edd519d16650p+6"), float.fromhex("0x1.2edd519d16651p+6"),
+               float.fromhex("0x1.359d519d1664fp+9")],
+              [float.fromhex("0x1.2307dcf01cb0ep+6"), float.fromhex("-0x1.2307dcf01cb0bp+6"),
+               float.fromhex("-0x1.2147dcf01cb10p+9")]]
+    cases.append((s_lab, s_bits, aff))
+    for s_lab, s_bits, aff in cases:
+        c_lab = np.zeros_like(s_lab)
+        c_bits = np.zeros_like(s_bits)
+        want = _whole_frame_cost(s_lab, s_bits, c_lab, c_bits, aff, 2.0)
+        assert want > 0
+        assert pair_cost_kernel(s_lab, s_bits, part_label_bboxes(s_lab, s_bits), c_lab, c_bits,
+                                part_label_bboxes(c_lab, c_bits), aff, 2.0) == want
