@@ -38,6 +38,7 @@ import argparse
 import resource
 import tempfile
 import time
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,8 @@ from pipeline.search.shortlist import shortlist
 from pipeline.synthetic.dataset import generate_identity, real_pose_pool
 
 REPO = Path(__file__).resolve().parents[1]
+#: The fields of SearchInputs, in order (what --inputs-cache stores).
+_INPUT_FIELDS = tuple(f.name for f in fields(SearchInputs))
 #: Identities per chunk of generation (x 4 poses): bounds the full-size maps held at once.
 GEN_CHUNK = 250
 
@@ -74,11 +77,7 @@ def people_inputs(n: int, size: int, work: tuple[int, int]) -> SearchInputs:
         lab = np.concatenate([i.labels for i in ids])
         chunks.append(build_inputs(kp, lab, (size, size), work))
     return SearchInputs(*(np.concatenate([getattr(c, f) for c in chunks])[:n]
-                          for f in ("keypoints", "labels", "parts", "bbox", "torso_ok",
-                                    "torso_size")))
-
-
-_INPUT_FIELDS = ("keypoints", "labels", "parts", "bbox", "torso_ok", "torso_size")
+                          for f in _INPUT_FIELDS))
 
 
 def cached_people_inputs(n: int, size: int, work: tuple[int, int], cache: str
