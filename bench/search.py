@@ -5,6 +5,7 @@ recall, and the search at DeepFashion scale.
     python bench/search.py --part recall [--n 4000,10000] [--sample 0,500] [--shortlists 400,800,1600]
     python bench/search.py --part scale  [--n 38000] [--shortlists 1600,4000] [--scale-sources 500] [--inputs-cache F.npz]
     python bench/search.py --part cascade [--n 38000] [--cascades 0:8000,12000:8000] [--scale-sources 200]
+    python bench/search.py --part full   [--n 38000] [--shortlists 3000] [--scale-sources 200] [--inputs-cache F.npz]
 
 Poses are real (the DeepFashion sample's OpenPose rows, missing points included), worn by
 synthetic people (so the label maps are realistic), generated identity by identity and
@@ -31,6 +32,10 @@ kernels release the GIL; joblib's threading backend runs the blocks), so "2 thre
   those, and the exact top-k ranks them; the seconds of each step, summed over the sources,
   and the recall against the exact search of the same sources. C <= M skips the 1/4 pass
   (a 1/8 first pass alone, shown as "–" under M).
+- full: the shortlist search of every source at N = 38,000 with the first M of
+  ``--shortlists``, measured end to end (the 1/4 maps, the first pass, the exact ranking and
+  the resumable blocks, as the stage runs them), then the exact search of ``--scale-sources``
+  random sources, against which the full run's argmins on those sources give the recall.
 """
 from __future__ import annotations
 
@@ -239,6 +244,34 @@ def part_scale(inputs: SearchInputs, opts: SearchParams, n_sources: int,
     print(f"\npeak RSS of this process: {_peak_rss_gib():.2f} GiB")
 
 
+def part_full(inputs: SearchInputs, opts: SearchParams, n_sources: int, m: int) -> None:
+    """The shortlist search (M = ``m``) of every source, timed end to end with its 1/4 maps,
+    and its recall against the exact search of ``n_sources`` seeded random sources."""
+    pool = np.flatnonzero(inputs.torso_ok)
+    print(f"\n### full shortlist search, N = {len(inputs)} ({pool.size} sources with a "
+          f"torso), M = {m}, {opts.workers} threads, measured end to end\n", flush=True)
+    short_opts = opts.model_copy(update={"shortlist": m})
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        short = run_search(inputs, pool, pool, None, short_opts, Path(tmp), progress=True)
+        t_s = time.perf_counter() - t
+    pairs = int(short.num_admissible[pool].sum())
+    print(f"shortlist search of all {pool.size} sources: {t_s:.0f} s = {t_s / 3600:.2f} h "
+          f"({pairs:,} admissible pairs; peak RSS {_peak_rss_gib():.2f} GiB)", flush=True)
+    src = recall.sample_sources(pool, n_sources, seed=1)
+    exact, t_e = _timed_search(inputs, src, pool, opts)
+    rec = recall.compare(short, exact, src)
+    print("| search | M | wall, all sources (h) | recall of the exact argmin | mean cost excess "
+          "| max cost excess |")
+    print("|---|---|---|---|---|---|")
+    print(f"| exact, {src.size} random sources | - | {t_e / src.size * pool.size / 3600:.2f} "
+          f"(extrapolated from {t_e:.0f} s) | 1 | 0 | 0 |")
+    print(f"| shortlist lowres 1/{opts.shortlist_factor} | {m} | {t_s / 3600:.2f} (measured end "
+          f"to end) | {rec.recall:.4f} ({rec.sample} sources) | {rec.cost_excess:.5f} | "
+          f"{rec.max_excess:.4f} |")
+    print(f"\npeak RSS of this process: {_peak_rss_gib():.2f} GiB")
+
+
 def part_cascade(inputs: SearchInputs, opts: SearchParams, n_sources: int,
                  cascades: list[tuple[int, int]]) -> None:
     """Each C:M cascade (a 1/(2 x shortlist_factor) pass keeps C, the shortlist_factor pass
@@ -302,20 +335,21 @@ def part_cascade(inputs: SearchInputs, opts: SearchParams, n_sources: int,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=("speed", "recall", "scale", "cascade"), required=True)
+    ap.add_argument("--part", choices=("speed", "recall", "scale", "cascade", "full"), required=True)
     ap.add_argument("--n", default="", help="N people, comma separated (recall: one table "
                     "each); default 4000 (speed), 4000,10000 (recall), 38000 (scale)")
     ap.add_argument("--sample", default="", help="recall: sources per N (0 = all), comma "
                     "separated like --n (default 0,500)")
     ap.add_argument("--shortlists", default="", help="shortlist sizes M, comma separated "
-                    "(default 400,800,1600 for recall, 1600,4000 for scale)")
+                    "(default 400,800,1600 for recall, 1600,4000 for scale, 3000 for full)")
     ap.add_argument("--methods", default="lowres,pose", help="recall: first passes")
     ap.add_argument("--cascades", default="0:8000,12000:8000,16000:8000,12000:12000",
                     help="cascade: C:M pairs, comma separated (C = 0: the 1/4 pass alone)")
     ap.add_argument("--sources", type=int, default=20, help="speed: sources x pool timed")
     ap.add_argument("--ref-pairs", type=int, default=300, help="speed: reference pairs")
     ap.add_argument("--scale-sources", type=int, default=500, help="scale, cascade: random sources "
-                    "timed for every search (>= N: all, end to end)")
+                    "timed for every search (>= N: all, end to end); full: sources of the "
+                    "exact search that the recall is measured on")
     ap.add_argument("--threads", type=int, default=2, help="threads (search.workers)")
     ap.add_argument("--image-size", type=int, default=256)
     ap.add_argument("--inputs-cache", default="", help="scale, cascade: an .npz file that keeps "
@@ -327,7 +361,7 @@ def main() -> None:
     opts = SearchParams(workers=args.threads, backend="threading", device="cpu")
     work = (opts.height, opts.width)
     default_n = {"speed": "4000", "recall": "4000,10000", "scale": "38000",
-                 "cascade": "38000"}[args.part]
+                 "cascade": "38000", "full": "38000"}[args.part]
     sizes = [int(x) for x in (args.n or default_n).split(",")]
     print(f"search at {work[0]}x{work[1]}, top_k {opts.top_k}, min_pose_distance "
           f"{opts.min_pose_distance}, images {args.image_size}x{args.image_size}, synthetic "
@@ -347,6 +381,11 @@ def main() -> None:
         for n in sizes:
             part_cascade(cached_people_inputs(n, args.image_size, work, args.inputs_cache),
                          opts, args.scale_sources, cascades)
+    elif args.part == "full":
+        m = int((args.shortlists or "3000").split(",")[0])
+        for n in sizes:
+            part_full(cached_people_inputs(n, args.image_size, work, args.inputs_cache),
+                      opts, args.scale_sources, m)
     else:
         shortlists = [int(x) for x in (args.shortlists or "1600,4000").split(",")]
         for n in sizes:
