@@ -100,8 +100,8 @@ def test_early_exit_ranking_equals_ranking_every_score(realistic_inputs):
 
 
 def test_first_pass_result_does_not_depend_on_the_visiting_order(realistic_inputs):
-    """The stage visits candidates nearest in pose first (a tighter early exit); the
-    shortlist must be the one of index order, ties included."""
+    """The stage's shortlist (index order) must be the one of any other visiting order,
+    nearest in pose first or random, ties included."""
     inputs, _ = realistic_inputs
     low = first_pass.lowres(inputs, 2)
     pool = np.flatnonzero(inputs.torso_ok).astype(np.int64)
@@ -115,6 +115,9 @@ def test_first_pass_result_does_not_depend_on_the_visiting_order(realistic_input
             got = shortlist.shortlist(int(s), inputs, low, cands, "lowres", m, 2.0,
                                       distance=dist)
             np.testing.assert_array_equal(got, want)
+            by_pose = cands[np.argsort(dist, kind="stable")]
+            np.testing.assert_array_equal(first_pass.best(int(s), low, by_pose, m, 2.0)[0],
+                                          want)
             shuffled = rng.permutation(cands)
             np.testing.assert_array_equal(first_pass.best(int(s), low, shuffled, m, 2.0)[0],
                                           want)
