@@ -5,7 +5,7 @@ recall, and the search at DeepFashion scale.
     python bench/search.py --part recall [--n 4000,10000] [--sample 0,500] [--shortlists 400,800,1600]
     python bench/search.py --part scale  [--n 38000] [--shortlists 1600,4000] [--scale-sources 500] [--inputs-cache F.npz]
     python bench/search.py --part cascade [--n 38000] [--cascades 0:8000,12000:8000] [--scale-sources 200]
-    python bench/search.py --part full   [--n 38000] [--shortlists 3000] [--scale-sources 200] [--inputs-cache F.npz]
+    python bench/search.py --part full   [--n 38000] [--shortlists 3000] [--scale-sources 500] [--inputs-cache F.npz]
 
 Poses are real (the DeepFashion sample's OpenPose rows, missing points included), worn by
 synthetic people (so the label maps are realistic), generated identity by identity and
@@ -337,7 +337,7 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--part", choices=("speed", "recall", "scale", "cascade", "full"), required=True)
     ap.add_argument("--n", default="", help="N people, comma separated (recall: one table "
-                    "each); default 4000 (speed), 4000,10000 (recall), 38000 (scale)")
+                    "each); default 4000 (speed), 4000,10000 (recall), 38000 (scale, cascade, full)")
     ap.add_argument("--sample", default="", help="recall: sources per N (0 = all), comma "
                     "separated like --n (default 0,500)")
     ap.add_argument("--shortlists", default="", help="shortlist sizes M, comma separated "
@@ -352,7 +352,7 @@ def main() -> None:
                     "exact search that the recall is measured on")
     ap.add_argument("--threads", type=int, default=2, help="threads (search.workers)")
     ap.add_argument("--image-size", type=int, default=256)
-    ap.add_argument("--inputs-cache", default="", help="scale, cascade: an .npz file that keeps "
+    ap.add_argument("--inputs-cache", default="", help="scale, cascade, full: an .npz file that keeps "
                     "the generated people's search inputs for the next run (regenerated when "
                     "made for another N or size; the key holds no code version, so delete it "
                     "after changing the synthetic generator or build_inputs)")
