@@ -1,6 +1,6 @@
 """MediaPipe's left and right by view, before and after the side check (pipeline.pose.sides).
 
-    python bench/pose_views.py [--seed 2] [--identities 100] [--size 256] [--signals]
+    python bench/pose_views.py [--seed 2] [--identities 100] [--size 256] [--signals] [--by-source]
 
 Generates synthetic people (6 poses each, half of them real DeepFashion poses) with their exact
 keypoints, runs MediaPipe once per image and converts its landmarks twice: as they come, and
@@ -8,6 +8,10 @@ after :func:`pipeline.pose.sides.check_sides`. Prints, by view (front, back, sid
 missed people, the median keypoint error, the people whose left and right are swapped, the
 people the check flipped or marked uncertain, and the people still swapped after the check
 that it marked uncertain.
+
+``--by-source`` prints the table twice more: for the people in real DeepFashion poses and for
+those in the generator's own poses (a real pose carries OpenPose's reading of a photo, the
+generator's are built from a 3-D prior).
 
 ``--signals`` also measures, on the side views, two signals a side-view correction could use
 (docs/real-datasets.md, "What does not reveal a side-view swap"): whether MediaPipe's depth
@@ -96,8 +100,9 @@ def median_error(kp: np.ndarray, truth: np.ndarray) -> float:
 
 def measure(seed: int, identities: int, size: int, signals: bool = False
             ) -> tuple[list[dict], float]:
-    """Per-image records and the detection time per image (s); with ``signals`` the
-    side-view signals too (``depth_agrees``, ``mirror_found``, ``mirror_swapped``)."""
+    """Per-image records and the detection time per image (s); ``real``: the pose is a real
+    DeepFashion pose; with ``signals`` the side-view signals too (``depth_agrees``,
+    ``mirror_found``, ``mirror_swapped``)."""
     params = SyntheticParams(seed=seed, identities=identities, poses_per_identity=6,
                              real_poses=str(REPO / "data/annotations/fasion-annotation-sample.csv"))
     ds = generate(params, size, size)
@@ -105,7 +110,7 @@ def measure(seed: int, identities: int, size: int, signals: bool = False
     t0 = time.perf_counter()
     with MediaPipeDetector() as det:
         for i, image in enumerate(ds.images):
-            rec = {"view": int(ds.views[i]), "found": False}
+            rec = {"view": int(ds.views[i]), "found": False, "real": bool(ds.real_pose[i])}
             lms = det.landmarks(image)
             if lms is not None:
                 kp, conf = landmarks_to_openpose(lms[:, 0], lms[:, 1], lms[:, 3], size, size,
@@ -167,6 +172,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2, help="generator seed (1 tuned the check)")
     ap.add_argument("--identities", type=int, default=100, help="people (6 images each)")
     ap.add_argument("--size", type=int, default=256, help="image height = width (px)")
+    ap.add_argument("--by-source", action="store_true", help="also one table for the real "
+                    "DeepFashion poses and one for the generator's own")
     ap.add_argument("--signals", action="store_true", help="also measure the side-view "
                     "signals (depth against the face, the mirrored image's reading)")
     args = ap.parse_args()
@@ -179,6 +186,10 @@ def main() -> None:
     print(table(records))
     new = sum(r["after"] and not r["before"] for r in records if r["found"] and r["view"] == 0)
     print(f"new swaps on front views: {new}")
+    if args.by_source:
+        for real, name in ((True, "real DeepFashion poses"), (False, "the generator's poses")):
+            print(f"\n{name}\n")
+            print(table([r for r in records if r["real"] == real]))
     if args.signals:
         print("\nside-view signals (per image: MediaPipe on the image and on its mirror)\n")
         print(signal_table(records))
