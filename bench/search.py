@@ -7,6 +7,9 @@ recall, and the search at DeepFashion scale.
     python bench/search.py --part cascade [--n 38000] [--cascades 0:8000,12000:8000] [--scale-sources 200]
     python bench/search.py --part full   [--n 38000] [--shortlists 3000] [--scale-sources 500] [--inputs-cache F.npz]
 
+    --implementation torch --device cuda: the exact searches of recall, scale and full on the
+    torch path (scale with --shortlists 0 times the exact search alone)
+
 Poses are real (the DeepFashion sample's OpenPose rows, missing points included), worn by
 synthetic people (so the label maps are realistic), generated identity by identity and
 reduced to the working resolution in chunks (memory linear in N, no N x H x W image array
@@ -59,6 +62,7 @@ from pipeline.search.first_pass import lowres
 from pipeline.search.inputs import SearchInputs, build_inputs
 from pipeline.search.shortlist import shortlist
 from pipeline.synthetic.dataset import generate_identity, real_pose_pool
+from pipeline.torch_utils.device import resolve_device
 
 REPO = Path(__file__).resolve().parents[1]
 #: The fields of SearchInputs, in order (what --inputs-cache stores).
@@ -174,6 +178,15 @@ def part_speed(inputs: SearchInputs, opts: SearchParams, n_sources: int, ref_pai
     for name, pairs, pps in rows:
         value = "no GPU here" if np.isnan(pps) else f"{pps:,.0f}"
         print(f"| {name} | {pairs:,} | {value} |")
+
+
+def _implementation(opts: SearchParams) -> str:
+    """The searches' implementation and device, in words (the speed part times them all)."""
+    if opts.implementation != "torch":
+        return f"implementation {opts.implementation}"
+    device = resolve_device(opts.device)          # a clear error for cuda without CUDA
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    return f"implementation torch on {device} ({name})"
 
 
 def _timed_search(inputs: SearchInputs, sources: np.ndarray, pool: np.ndarray,
@@ -351,6 +364,11 @@ def main() -> None:
                     "timed for every search (>= N: all, end to end); full: sources of the "
                     "exact search that the recall is measured on")
     ap.add_argument("--threads", type=int, default=2, help="threads (search.workers)")
+    ap.add_argument("--implementation", choices=("fast", "torch"), default="fast",
+                    help="recall, scale, full: search.implementation of every search "
+                    "(default fast, numba)")
+    ap.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+                    help="with --implementation torch: search.device (default cpu)")
     ap.add_argument("--image-size", type=int, default=256)
     ap.add_argument("--inputs-cache", default="", help="scale, cascade, full: an .npz file that keeps "
                     "the generated people's search inputs for the next run (regenerated when "
@@ -358,14 +376,19 @@ def main() -> None:
                     "after changing the synthetic generator or build_inputs)")
     args = ap.parse_args()
     torch.set_num_threads(1 if args.part == "speed" else args.threads)
-    opts = SearchParams(workers=args.threads, backend="threading", device="cpu")
+    opts = SearchParams(workers=args.threads, backend="threading",
+                        implementation=args.implementation, device=args.device)
     work = (opts.height, opts.width)
     default_n = {"speed": "4000", "recall": "4000,10000", "scale": "38000",
                  "cascade": "38000", "full": "38000"}[args.part]
     sizes = [int(x) for x in (args.n or default_n).split(",")]
+    try:
+        implementation = _implementation(opts)
+    except ValueError as err:
+        ap.error(str(err))
     print(f"search at {work[0]}x{work[1]}, top_k {opts.top_k}, min_pose_distance "
           f"{opts.min_pose_distance}, images {args.image_size}x{args.image_size}, synthetic "
-          f"people in real DeepFashion poses", flush=True)
+          f"people in real DeepFashion poses; {implementation}", flush=True)
     if args.part == "speed":
         for n in sizes:
             part_speed(people_inputs(n, args.image_size, work), opts, args.sources,
@@ -387,7 +410,8 @@ def main() -> None:
             part_full(cached_people_inputs(n, args.image_size, work, args.inputs_cache),
                       opts, args.scale_sources, m)
     else:
-        shortlists = [int(x) for x in (args.shortlists or "1600,4000").split(",")]
+        shortlists = [m for m in (int(x) for x in (args.shortlists or "1600,4000").split(","))
+                      if m > 0]
         for n in sizes:
             t = time.perf_counter()
             inputs = cached_people_inputs(n, args.image_size, work, args.inputs_cache)

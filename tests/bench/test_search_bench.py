@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from search import _INPUT_FIELDS, cached_people_inputs, part_full  # noqa: E402
+from search import _INPUT_FIELDS, _implementation, cached_people_inputs, part_full  # noqa: E402
 
 from pipeline.config.search import SearchParams  # noqa: E402
 
@@ -53,3 +53,22 @@ def test_part_full_recall(cache: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert _recall(out) == 1.0
     pairs = int(re.search(r"\(([\d,]+) admissible pairs", out).group(1).replace(",", ""))
     assert 0 < pairs <= N * (N - 1)
+
+
+def test_part_full_on_the_torch_path(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--implementation torch``: the end-to-end shortlist search and the exact search that
+    checks it both run on the torch path (CPU here), with the numba path's recall and pair
+    count on the same people; the header names the path."""
+    inputs = cached_people_inputs(N, SIZE, WORK, str(cache))
+    outs = []
+    for implementation in ("fast", "torch"):
+        opts = SearchParams(workers=1, backend="threading", device="cpu", height=WORK[0],
+                            width=WORK[1], implementation=implementation)
+        assert _implementation(opts).startswith(f"implementation {implementation}")
+        part_full(inputs, opts, n_sources=8, m=N // 2)
+        outs.append(capsys.readouterr().out)
+    pairs = [re.search(r"\(([\d,]+) admissible pairs", o).group(1) for o in outs]
+    assert pairs[0] == pairs[1]
+    assert _recall(outs[0]) == _recall(outs[1])
+    assert _implementation(SearchParams(device="cpu", implementation="torch")) == \
+        "implementation torch on cpu (CPU)"
