@@ -57,8 +57,9 @@ def shortlist(source: int, inputs: SearchInputs, low: LowRes | None, cands: np.n
     (:func:`pipeline.search.admissible.admissible_with_distance`; ``pose`` only). With
     ``lowres`` the first pass visits the candidates as given (the admissibility test's
     index order), which reads every image's maps and slots in memory order: at N = 38,000
-    that is 1.45x faster than visiting the nearest in pose first, whose tighter early exit
-    does not make up for the scattered reads [measured; docs/benchmarks.md]. The shortlist
+    the shortlist search is 1.2x to 1.3x faster than visiting the nearest in pose first,
+    whose tighter early exit does not make up for the scattered reads [measured;
+    docs/benchmarks.md]. The shortlist
     is the same in any visiting order (ties go to the lower index; tested).
     """
     cands = np.asarray(cands, np.int64)
